@@ -1,0 +1,45 @@
+"""The service's settings, read from the environment (and a .env file) in one typed place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, PostgresDsn
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("model-release-registry") / "postgres"
+
+
+class Settings(BaseSettings):
+    """Built in `create_app` and the CLI, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_file=".env", extra="ignore")
+
+    database_url: PostgresDsn | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL server to use; unset starts the embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Data directory of the embedded PostgreSQL.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    migrate_on_start: bool = Field(
+        default=True, description="Apply migrations when the service starts."
+    )
+    seed_demo: bool = Field(
+        default=True, description="Load the demo data when the service starts on an empty registry."
+    )
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    graphiql: bool = True
+    log_level: str = "info"
+
+    @property
+    def dsn(self) -> str | None:
+        return None if self.database_url is None else str(self.database_url)

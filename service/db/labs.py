@@ -1,0 +1,77 @@
+"""Labs and the model families they own."""
+
+from __future__ import annotations
+
+import asyncpg
+
+INSERT = """
+INSERT INTO lab (slug, name, country_code, founded_year, headquarters, website, description)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *
+"""
+INSERT_FAMILY = """
+INSERT INTO model_family (slug, name, lab_id, description)
+VALUES ($1, $2, $3, $4)
+RETURNING *
+"""
+# Reads list the visible (not archived) labs, slug order, with their country joined in.
+LIST = """
+SELECT lab.*, country.name AS country_name
+FROM lab JOIN country ON country.code = lab.country_code
+WHERE lab.archived_at IS NULL
+ORDER BY lab.slug
+LIMIT $1
+"""
+BY_SLUG = """
+SELECT lab.*, country.name AS country_name
+FROM lab JOIN country ON country.code = lab.country_code
+WHERE lab.slug = $1
+"""
+BY_IDS = """
+SELECT lab.*, country.name AS country_name
+FROM lab JOIN country ON country.code = lab.country_code
+WHERE lab.id = ANY($1::bigint[])
+"""
+FAMILIES_BY_IDS = "SELECT * FROM model_family WHERE id = ANY($1::bigint[])"
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    slug: str,
+    name: str,
+    country_code: str,
+    founded_year: int | None,
+    headquarters: str | None,
+    website: str | None,
+    description: str | None,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        INSERT, slug, name, country_code, founded_year, headquarters, website, description
+    )
+    assert row is not None
+    return row
+
+
+async def insert_family(
+    conn: asyncpg.Connection, *, slug: str, name: str, lab_id: int | None, description: str | None
+) -> asyncpg.Record:
+    row = await conn.fetchrow(INSERT_FAMILY, slug, name, lab_id, description)
+    assert row is not None
+    return row
+
+
+async def list_visible(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(LIST, limit)
+
+
+async def by_slug(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(BY_SLUG, slug)
+
+
+async def by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(BY_IDS, ids)
+
+
+async def families_by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(FAMILIES_BY_IDS, ids)

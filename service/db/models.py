@@ -1,0 +1,152 @@
+"""Models, their versions and the hardware each version targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import asyncpg
+
+INSERT = """
+INSERT INTO model (slug, name, lab_id, family_id, modality, open_weights, license,
+                   training_origin, description)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *
+"""
+INSERT_VERSION = """
+INSERT INTO model_version (model_id, label, stage, promoted_from_id, announced_on, released_on,
+                           planned_on, planned_precision, total_parameters, active_parameters,
+                           context_window, source_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING *
+"""
+INSERT_HARDWARE = """
+INSERT INTO hardware_target (version_id, accelerator, accelerator_count, memory_gb, precision,
+                             note, source_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *
+"""
+BY_SLUG = "SELECT * FROM model WHERE slug = $1"
+BY_LABS = """
+SELECT * FROM model
+WHERE lab_id = ANY($1::bigint[]) AND archived_at IS NULL
+ORDER BY lab_id, slug
+"""
+# Versions in release order: dated ones by their first known date, then undated by id.
+VERSIONS_BY_MODELS = """
+SELECT * FROM model_version
+WHERE model_id = ANY($1::bigint[])
+ORDER BY model_id, COALESCE(released_on, announced_on, planned_on) NULLS LAST, id
+"""
+HARDWARE_BY_VERSIONS = """
+SELECT * FROM hardware_target WHERE version_id = ANY($1::bigint[]) ORDER BY version_id, id
+"""
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    slug: str,
+    name: str,
+    lab_id: int,
+    family_id: int | None,
+    modality: str,
+    open_weights: bool,
+    license: str | None,
+    training_origin: str,
+    description: str | None,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        INSERT,
+        slug,
+        name,
+        lab_id,
+        family_id,
+        modality,
+        open_weights,
+        license,
+        training_origin,
+        description,
+    )
+    assert row is not None
+    return row
+
+
+async def insert_version(
+    conn: asyncpg.Connection,
+    *,
+    model_id: int,
+    label: str,
+    stage: str,
+    promoted_from_id: int | None,
+    announced_on: dt.date | None,
+    released_on: dt.date | None,
+    planned_on: dt.date | None,
+    planned_precision: str | None,
+    total_parameters: int | None,
+    active_parameters: int | None,
+    context_window: int | None,
+    source_id: int | None,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        INSERT_VERSION,
+        model_id,
+        label,
+        stage,
+        promoted_from_id,
+        announced_on,
+        released_on,
+        planned_on,
+        planned_precision,
+        total_parameters,
+        active_parameters,
+        context_window,
+        source_id,
+    )
+    assert row is not None
+    return row
+
+
+async def insert_hardware(
+    conn: asyncpg.Connection,
+    *,
+    version_id: int,
+    accelerator: str,
+    accelerator_count: int,
+    memory_gb: Decimal | None,
+    precision: str | None,
+    note: str | None,
+    source_id: int | None,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        INSERT_HARDWARE,
+        version_id,
+        accelerator,
+        accelerator_count,
+        memory_gb,
+        precision,
+        note,
+        source_id,
+    )
+    assert row is not None
+    return row
+
+
+async def by_slug(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(BY_SLUG, slug)
+
+
+async def by_labs(conn: asyncpg.Connection, lab_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(BY_LABS, lab_ids)
+
+
+async def versions_by_models(
+    conn: asyncpg.Connection, model_ids: list[int]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(VERSIONS_BY_MODELS, model_ids)
+
+
+async def hardware_by_versions(
+    conn: asyncpg.Connection, version_ids: list[int]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(HARDWARE_BY_VERSIONS, version_ids)

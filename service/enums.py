@@ -1,0 +1,103 @@
+"""The registry's closed vocabularies, shared by inputs, queries and the GraphQL schema.
+
+Each mirrors a PostgreSQL enum type of the same values (migrations/versions/*_domain.py).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class VersionStage(StrEnum):
+    PREVIEW = "PREVIEW"
+    FINAL = "FINAL"
+
+
+class DatePrecision(StrEnum):
+    DAY = "DAY"
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+    HALF = "HALF"
+    YEAR = "YEAR"
+
+
+class TrainingOrigin(StrEnum):
+    FROM_SCRATCH = "FROM_SCRATCH"
+    DERIVED = "DERIVED"
+
+
+class Modality(StrEnum):
+    TEXT = "TEXT"
+    MULTIMODAL = "MULTIMODAL"
+    VISION_LANGUAGE = "VISION_LANGUAGE"
+    CODE = "CODE"
+    IMAGE = "IMAGE"
+    AUDIO = "AUDIO"
+    VIDEO = "VIDEO"
+
+
+class NumericPrecision(StrEnum):
+    FP32 = "FP32"
+    BF16 = "BF16"
+    FP16 = "FP16"
+    FP8 = "FP8"
+    INT8 = "INT8"
+    INT4 = "INT4"
+
+
+class ScoreQualifier(StrEnum):
+    EXACT = "EXACT"
+    AT_LEAST = "AT_LEAST"
+    AT_MOST = "AT_MOST"
+    APPROXIMATE = "APPROXIMATE"
+
+
+class Provenance(StrEnum):
+    LAB_CLAIM = "LAB_CLAIM"
+    INDEPENDENT = "INDEPENDENT"
+    THIRD_PARTY = "THIRD_PARTY"
+
+
+class Verification(StrEnum):
+    UNVERIFIED = "UNVERIFIED"
+    VERIFIED = "VERIFIED"
+    DISPUTED = "DISPUTED"
+    RETRACTED = "RETRACTED"
+
+
+class LineageRelation(StrEnum):
+    SUCCESSOR = "SUCCESSOR"
+    FINE_TUNE = "FINE_TUNE"
+    CONTINUED_PRETRAINING = "CONTINUED_PRETRAINING"
+    DEPTH_UP_SCALED = "DEPTH_UP_SCALED"
+    DISTILLED = "DISTILLED"
+    MERGED = "MERGED"
+    QUANTIZED = "QUANTIZED"
+
+
+class ParticipantStatus(StrEnum):
+    SELECTED = "SELECTED"
+    ELIMINATED = "ELIMINATED"
+    ACTIVE = "ACTIVE"
+
+
+class SourceKind(StrEnum):
+    ANNOUNCEMENT = "ANNOUNCEMENT"
+    NEWS = "NEWS"
+    LEADERBOARD = "LEADERBOARD"
+    PAPER = "PAPER"
+    MODEL_CARD = "MODEL_CARD"
+
+
+class ExternalSystem(StrEnum):
+    HUGGING_FACE = "HUGGING_FACE"
+    OPENROUTER = "OPENROUTER"
+    ARTIFICIAL_ANALYSIS = "ARTIFICIAL_ANALYSIS"
+    LMARENA = "LMARENA"
+    EPOCH_AI = "EPOCH_AI"
+
+
+class Role(StrEnum):
+    READER = "READER"
+    EDITOR = "EDITOR"
+    ADMIN = "ADMIN"

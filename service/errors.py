@@ -1,0 +1,81 @@
+"""Every error the registry raises on purpose derives from one base class.
+
+    RegistryError
+    ├── ConfigurationError          settings that cannot work (bad DATABASE_URL, unusable data dir)
+    ├── EmbeddedPostgresError       the embedded PostgreSQL could not be initialised or started
+    ├── InputRejected               one or more UserErrors found together (all fields at once)
+    └── UserError                   a client's input was refused; carries field, code and message
+        ├── ValidationFailed        INVALID / OUT_OF_RANGE: the input breaks a rule
+        ├── NotFound                NOT_FOUND: a referenced row does not exist
+        ├── AlreadyExists           ALREADY_EXISTS: a unique key is taken
+        ├── Conflict                CONFLICT: a stale revision or a concurrent change
+        └── CycleDetected           CYCLE: a lineage link would close a cycle
+
+UserErrors are expected and become `userErrors` data in mutation payloads; anything else
+that reaches the GraphQL layer is logged with a request id and masked for the client.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    CYCLE = "CYCLE"
+    CONFLICT = "CONFLICT"
+    ARCHIVED = "ARCHIVED"
+
+
+class RegistryError(Exception):
+    """Base class of every error the registry raises on purpose."""
+
+
+class ConfigurationError(RegistryError):
+    pass
+
+
+class EmbeddedPostgresError(RegistryError):
+    pass
+
+
+class UserError(RegistryError):
+    code: ErrorCode = ErrorCode.INVALID
+
+    def __init__(self, field: str, message: str, code: ErrorCode | None = None) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(UserError):
+    code = ErrorCode.INVALID
+
+
+class NotFound(UserError):
+    code = ErrorCode.NOT_FOUND
+
+
+class AlreadyExists(UserError):
+    code = ErrorCode.ALREADY_EXISTS
+
+
+class Conflict(UserError):
+    code = ErrorCode.CONFLICT
+
+
+class CycleDetected(UserError):
+    code = ErrorCode.CYCLE
+
+
+class InputRejected(RegistryError):
+    """Several UserErrors found in one input, reported together."""
+
+    def __init__(self, errors: list[UserError]) -> None:
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = errors
