@@ -54,6 +54,12 @@ def _url(value: str) -> str:
     return value
 
 
+def _paired(on: dt.date | None, precision: DatePrecision | None, field: str) -> None:
+    # A date coarser than a day stores the last day of its period; both come together.
+    if (on is None) != (precision is None):
+        raise ValueError(f"{field} and its precision are given together or not at all")
+
+
 Slug = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_slug)]
 CountryCode = Annotated[str, AfterValidator(_country)]
 Url = Annotated[str, Field(max_length=2000), AfterValidator(_url)]
@@ -114,7 +120,7 @@ class ModelInput(Input):
     modality: Modality = Modality.TEXT
     open_weights: bool = False
     license: Name | None = None
-    training_origin: TrainingOrigin
+    training_origin: TrainingOrigin | None = None
     description: Text | None = None
 
 
@@ -125,6 +131,7 @@ class VersionInput(Input):
     promoted_from: Name | None = None
     announced_on: dt.date | None = None
     released_on: dt.date | None = None
+    released_precision: DatePrecision | None = None
     planned_on: dt.date | None = None
     planned_precision: DatePrecision | None = None
     total_parameters: Count | None = None
@@ -135,8 +142,8 @@ class VersionInput(Input):
 
     @model_validator(mode="after")
     def _consistent(self) -> VersionInput:
-        if (self.planned_on is None) != (self.planned_precision is None):
-            raise ValueError("plannedOn and plannedPrecision are given together or not at all")
+        _paired(self.planned_on, self.planned_precision, "plannedOn")
+        _paired(self.released_on, self.released_precision, "releasedOn")
         if (
             self.total_parameters is not None
             and self.active_parameters is not None
@@ -219,8 +226,14 @@ class ProgramInput(Input):
     sponsor: Name
     country: CountryCode
     started_on: dt.date | None = None
+    started_precision: DatePrecision | None = None
     description: Text | None = None
     source: Url | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramInput:
+        _paired(self.started_on, self.started_precision, "startedOn")
+        return self
 
 
 class ParticipantStatusInput(Input):
@@ -228,6 +241,7 @@ class ParticipantStatusInput(Input):
     lab: Slug
     status: ParticipantStatus
     effective_on: dt.date
+    effective_precision: DatePrecision = DatePrecision.DAY
     source: Url | None = None
     note: Text | None = None
 

@@ -46,6 +46,9 @@ ENUMS = {
     "token_role": ("READER", "EDITOR", "ADMIN"),
 }
 
+# A date with a precision coarser than DAY holds the last day of its period: "end of June 2026"
+# is 2026-06-30 with MONTH, "2024" is 2024-12-31 with YEAR, so "on or before" tests stay safe.
+
 # Slugs are the human keys of the API: lower-case words joined by single hyphens or dots.
 SLUG_CHECK = r"~ '^[a-z0-9]+([.-][a-z0-9]+)*$'"
 
@@ -103,7 +106,7 @@ CREATE TABLE model (
     modality         modality NOT NULL DEFAULT 'TEXT',
     open_weights     boolean NOT NULL DEFAULT false,
     license          text,
-    training_origin  training_origin NOT NULL,
+    training_origin  training_origin,
     description      text,
     archived_at      timestamptz,
     revision         integer NOT NULL DEFAULT 1 CHECK (revision > 0),
@@ -122,6 +125,7 @@ CREATE TABLE model_version (
     promoted_from_id    bigint UNIQUE REFERENCES model_version (id),
     announced_on        date,
     released_on         date,
+    released_precision  date_precision,
     planned_on          date,
     planned_precision   date_precision,
     total_parameters    bigint CHECK (total_parameters > 0),
@@ -134,6 +138,7 @@ CREATE TABLE model_version (
     UNIQUE (model_id, label),
     CHECK (active_parameters <= total_parameters),
     CHECK ((planned_on IS NULL) = (planned_precision IS NULL)),
+    CHECK ((released_on IS NULL) = (released_precision IS NULL)),
     CHECK (promoted_from_id IS NULL OR stage = 'FINAL'),
     CHECK (promoted_from_id <> id)
 );
@@ -237,8 +242,10 @@ CREATE TABLE program (
     sponsor        text NOT NULL CHECK (sponsor <> ''),
     country_code   char(2) NOT NULL REFERENCES country (code),
     started_on     date,
+    started_precision date_precision,
     description    text,
     source_id      bigint REFERENCES source (id),
+    CHECK ((started_on IS NULL) = (started_precision IS NULL)),
     revision       integer NOT NULL DEFAULT 1 CHECK (revision > 0),
     created_at     timestamptz NOT NULL DEFAULT now()
 );
@@ -257,6 +264,7 @@ CREATE TABLE participant_status_change (
     participant_id   bigint NOT NULL REFERENCES program_participant (id) ON DELETE CASCADE,
     status           participant_status NOT NULL,
     effective_on     date NOT NULL,
+    effective_precision date_precision NOT NULL DEFAULT 'DAY',
     source_id        bigint REFERENCES source (id),
     note             text,
     UNIQUE (participant_id, effective_on)

@@ -15,9 +15,9 @@ RETURNING *
 """
 INSERT_VERSION = """
 INSERT INTO model_version (model_id, label, stage, promoted_from_id, announced_on, released_on,
-                           planned_on, planned_precision, total_parameters, active_parameters,
-                           context_window, source_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                           released_precision, planned_on, planned_precision, total_parameters,
+                           active_parameters, context_window, source_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *
 """
 INSERT_HARDWARE = """
@@ -27,6 +27,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING *
 """
 BY_SLUG = "SELECT * FROM model WHERE slug = $1"
+VERSION_STAGE = "SELECT stage FROM model_version WHERE id = $1"
 BY_LABS = """
 SELECT * FROM model
 WHERE lab_id = ANY($1::bigint[]) AND archived_at IS NULL
@@ -81,6 +82,7 @@ async def insert_version(
     promoted_from_id: int | None,
     announced_on: dt.date | None,
     released_on: dt.date | None,
+    released_precision: str | None,
     planned_on: dt.date | None,
     planned_precision: str | None,
     total_parameters: int | None,
@@ -96,6 +98,7 @@ async def insert_version(
         promoted_from_id,
         announced_on,
         released_on,
+        released_precision,
         planned_on,
         planned_precision,
         total_parameters,
@@ -150,3 +153,7 @@ async def hardware_by_versions(
     conn: asyncpg.Connection, version_ids: list[int]
 ) -> list[asyncpg.Record]:
     return await conn.fetch(HARDWARE_BY_VERSIONS, version_ids)
+
+
+async def version_stage(conn: asyncpg.Connection, version_id: int) -> str | None:
+    return await conn.fetchval(VERSION_STAGE, version_id)  # type: ignore[no-any-return]

@@ -7,8 +7,9 @@ import datetime as dt
 import asyncpg
 
 INSERT = """
-INSERT INTO program (slug, name, sponsor, country_code, started_on, description, source_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO program (slug, name, sponsor, country_code, started_on, started_precision,
+                     description, source_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING *
 """
 ENSURE_PARTICIPANT = """
@@ -17,8 +18,9 @@ ON CONFLICT (program_id, lab_id) DO UPDATE SET lab_id = EXCLUDED.lab_id
 RETURNING id
 """
 INSERT_STATUS = """
-INSERT INTO participant_status_change (participant_id, status, effective_on, source_id, note)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO participant_status_change (participant_id, status, effective_on, effective_precision,
+                                       source_id, note)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING *
 """
 FIND_STATUS = """
@@ -34,11 +36,20 @@ async def insert(
     sponsor: str,
     country_code: str,
     started_on: dt.date | None,
+    started_precision: str | None,
     description: str | None,
     source_id: int | None,
 ) -> asyncpg.Record:
     row = await conn.fetchrow(
-        INSERT, slug, name, sponsor, country_code, started_on, description, source_id
+        INSERT,
+        slug,
+        name,
+        sponsor,
+        country_code,
+        started_on,
+        started_precision,
+        description,
+        source_id,
     )
     assert row is not None
     return row
@@ -61,9 +72,12 @@ async def insert_status(
     participant_id: int,
     status: str,
     effective_on: dt.date,
+    effective_precision: str,
     source_id: int | None,
     note: str | None,
 ) -> asyncpg.Record:
-    row = await conn.fetchrow(INSERT_STATUS, participant_id, status, effective_on, source_id, note)
+    row = await conn.fetchrow(
+        INSERT_STATUS, participant_id, status, effective_on, effective_precision, source_id, note
+    )
     assert row is not None
     return row

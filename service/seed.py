@@ -1,0 +1,174 @@
+"""Load the demo data (service/demo_data.toml) through the same commands as the mutations.
+
+Seeding is idempotent: every entry is looked up by its natural key first and written only
+when missing, so a second run changes nothing and an interrupted run completes on the next.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from service import commands, inputs
+from service.db import external_ids, keys, lineage, programs, scores, targets
+
+DEMO_DATA = Path(__file__).with_name("demo_data.toml")
+ACTOR = "demo-seed"
+
+Exists = Callable[[asyncpg.Connection, Any], Awaitable[bool]]
+Write = Callable[[asyncpg.Connection, str, Any], Awaitable[asyncpg.Record]]
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    input: type[inputs.Input]
+    exists: Exists
+    write: Write
+
+
+async def _source_exists(conn: asyncpg.Connection, data: inputs.SourceInput) -> bool:
+    return await keys.source_id(conn, data.url) is not None
+
+
+async def _lab_exists(conn: asyncpg.Connection, data: inputs.LabInput) -> bool:
+    return await keys.lab_id(conn, data.slug) is not None
+
+
+async def _family_exists(conn: asyncpg.Connection, data: inputs.ModelFamilyInput) -> bool:
+    return await keys.family_id(conn, data.slug) is not None
+
+
+async def _model_exists(conn: asyncpg.Connection, data: inputs.ModelInput) -> bool:
+    return await keys.model_id(conn, data.slug) is not None
+
+
+async def _version_exists(conn: asyncpg.Connection, data: inputs.VersionInput) -> bool:
+    model_id = await keys.model_id(conn, data.model)
+    return model_id is not None and await keys.version_id(conn, model_id, data.label) is not None
+
+
+async def _benchmark_exists(conn: asyncpg.Connection, data: inputs.BenchmarkInput) -> bool:
+    return await keys.benchmark_id(conn, data.slug) is not None
+
+
+async def _benchmark_version_exists(
+    conn: asyncpg.Connection, data: inputs.BenchmarkVersionInput
+) -> bool:
+    benchmark_id = await keys.benchmark_id(conn, data.benchmark)
+    return (
+        benchmark_id is not None
+        and await keys.benchmark_version_id(conn, benchmark_id, data.label) is not None
+    )
+
+
+async def _score_exists(conn: asyncpg.Connection, data: inputs.ScoreInput) -> bool:
+    model_id = await keys.model_id(conn, data.model)
+    version_id = model_id and await keys.version_id(conn, model_id, data.version)
+    benchmark_id = await keys.benchmark_id(conn, data.benchmark)
+    benchmark_version_id = benchmark_id and await keys.benchmark_version_in_effect(
+        conn, benchmark_id, data.measured_on
+    )
+    source_id = await keys.source_id(conn, data.source)
+    if not (version_id and benchmark_version_id and source_id):
+        return False
+    found = await scores.find_same(
+        conn,
+        version_id=version_id,
+        benchmark_version_id=benchmark_version_id,
+        measured_on=data.measured_on,
+        provenance=data.provenance,
+        source_id=source_id,
+    )
+    return found is not None
+
+
+async def _link_exists(conn: asyncpg.Connection, data: inputs.LineageLinkInput) -> bool:
+    parent_id = await keys.model_id(conn, data.parent)
+    child_id = await keys.model_id(conn, data.child)
+    if parent_id is None or child_id is None:
+        return False
+    return await lineage.find(conn, parent_id, child_id, data.relation) is not None
+
+
+async def _program_exists(conn: asyncpg.Connection, data: inputs.ProgramInput) -> bool:
+    return await keys.program_id(conn, data.slug) is not None
+
+
+async def _status_exists(conn: asyncpg.Connection, data: inputs.ParticipantStatusInput) -> bool:
+    program_id = await keys.program_id(conn, data.program)
+    lab_id = await keys.lab_id(conn, data.lab)
+    participant_id = program_id and lab_id and await keys.participant_id(conn, program_id, lab_id)
+    if not participant_id:
+        return False
+    return await programs.find_status(conn, participant_id, data.effective_on) is not None
+
+
+async def _target_exists(conn: asyncpg.Connection, data: inputs.TargetInput) -> bool:
+    lab_id = await keys.lab_id(conn, data.lab)
+    benchmark_id = await keys.benchmark_id(conn, data.benchmark)
+    if lab_id is None or benchmark_id is None:
+        return False
+    return await targets.find(conn, lab_id, benchmark_id, data.value, data.due_on) is not None
+
+
+async def _external_id_exists(conn: asyncpg.Connection, data: inputs.ExternalIdInput) -> bool:
+    return await external_ids.find(conn, data.system, data.external_key) is not None
+
+
+# In dependency order: a section only refers to rows of the sections above it.
+SECTIONS = (
+    Section("sources", inputs.SourceInput, _source_exists, commands.add_source),
+    Section("labs", inputs.LabInput, _lab_exists, commands.create_lab),
+    Section("families", inputs.ModelFamilyInput, _family_exists, commands.create_model_family),
+    Section("models", inputs.ModelInput, _model_exists, commands.create_model),
+    Section("versions", inputs.VersionInput, _version_exists, commands.create_version),
+    Section("benchmarks", inputs.BenchmarkInput, _benchmark_exists, commands.create_benchmark),
+    Section(
+        "benchmark_versions",
+        inputs.BenchmarkVersionInput,
+        _benchmark_version_exists,
+        commands.create_benchmark_version,
+    ),
+    Section("scores", inputs.ScoreInput, _score_exists, commands.record_score),
+    Section("lineage", inputs.LineageLinkInput, _link_exists, commands.link_models),
+    Section("programs", inputs.ProgramInput, _program_exists, commands.create_program),
+    Section(
+        "participant_statuses",
+        inputs.ParticipantStatusInput,
+        _status_exists,
+        commands.set_participant_status,
+    ),
+    Section("targets", inputs.TargetInput, _target_exists, commands.state_target),
+    Section("external_ids", inputs.ExternalIdInput, _external_id_exists, commands.set_external_id),
+)
+
+
+def load_file(path: Path = DEMO_DATA) -> dict[str, list[inputs.Input]]:
+    """Parse and validate the whole file before anything is written."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    unknown = set(raw) - {section.name for section in SECTIONS}
+    if unknown:
+        raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
+    return {
+        section.name: [inputs.parse(section.input, entry) for entry in raw.get(section.name, [])]
+        for section in SECTIONS
+    }
+
+
+async def seed(conn: asyncpg.Connection, path: Path = DEMO_DATA) -> int:
+    """Write every missing entry of the data file in one transaction; return how many."""
+    data = load_file(path)
+    written = 0
+    async with conn.transaction():
+        for section in SECTIONS:
+            for entry in data[section.name]:
+                if not await section.exists(conn, entry):
+                    await section.write(conn, ACTOR, entry)
+                    written += 1
+    return written
