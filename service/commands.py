@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from service.db import (
+    Conn,
     audit,
     benchmarks,
     external_ids,
@@ -50,14 +51,14 @@ async def _require(lookup: Awaitable[int | None], field: str, what: str) -> int:
     return found
 
 
-async def _optional_source(conn: asyncpg.Connection, url: str | None, field: str) -> int | None:
+async def _optional_source(conn: Conn, url: str | None, field: str) -> int | None:
     if url is None:
         return None
     return await _require(keys.source_id(conn, url), field, "source (add it first)")
 
 
 async def _audited(
-    conn: asyncpg.Connection,
+    conn: Conn,
     actor: str,
     operation: str,
     entity_type: str,
@@ -77,7 +78,7 @@ async def _audited(
     return row
 
 
-async def add_source(conn: asyncpg.Connection, actor: str, data: SourceInput) -> asyncpg.Record:
+async def add_source(conn: Conn, actor: str, data: SourceInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         with translated("url"):
             return await sources.insert(conn, **data.model_dump())
@@ -85,7 +86,7 @@ async def add_source(conn: asyncpg.Connection, actor: str, data: SourceInput) ->
     return await _audited(conn, actor, "addSource", "Source", write)
 
 
-async def create_lab(conn: asyncpg.Connection, actor: str, data: LabInput) -> asyncpg.Record:
+async def create_lab(conn: Conn, actor: str, data: LabInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         fields = data.model_dump(exclude={"country"})
         with translated("slug"):
@@ -94,9 +95,7 @@ async def create_lab(conn: asyncpg.Connection, actor: str, data: LabInput) -> as
     return await _audited(conn, actor, "createLab", "Lab", write)
 
 
-async def create_model_family(
-    conn: asyncpg.Connection, actor: str, data: ModelFamilyInput
-) -> asyncpg.Record:
+async def create_model_family(conn: Conn, actor: str, data: ModelFamilyInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         lab_id = None
         if data.lab is not None:
@@ -109,7 +108,7 @@ async def create_model_family(
     return await _audited(conn, actor, "createModelFamily", "ModelFamily", write)
 
 
-async def create_model(conn: asyncpg.Connection, actor: str, data: ModelInput) -> asyncpg.Record:
+async def create_model(conn: Conn, actor: str, data: ModelInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         lab_id = await _require(keys.lab_id(conn, data.lab), "lab", "lab")
         family_id = None
@@ -122,9 +121,7 @@ async def create_model(conn: asyncpg.Connection, actor: str, data: ModelInput) -
     return await _audited(conn, actor, "createModel", "Model", write)
 
 
-async def create_version(
-    conn: asyncpg.Connection, actor: str, data: VersionInput
-) -> asyncpg.Record:
+async def create_version(conn: Conn, actor: str, data: VersionInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         model_id = await _require(keys.model_id(conn, data.model), "model", "model")
         promoted_from_id = None
@@ -155,16 +152,14 @@ async def create_version(
     return await _audited(conn, actor, "createVersion", "Version", write)
 
 
-async def _preview_id(conn: asyncpg.Connection, model_id: int, label: str) -> int:
+async def _preview_id(conn: Conn, model_id: int, label: str) -> int:
     preview_id = await _require(keys.version_id(conn, model_id, label), "promotedFrom", "version")
     if await models.version_stage(conn, preview_id) != "PREVIEW":
         raise ValidationFailed("promotedFrom", "only a PREVIEW version can be promoted")
     return preview_id
 
 
-async def create_benchmark(
-    conn: asyncpg.Connection, actor: str, data: BenchmarkInput
-) -> asyncpg.Record:
+async def create_benchmark(conn: Conn, actor: str, data: BenchmarkInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         with translated("slug"):
             return await benchmarks.insert(conn, **data.model_dump())
@@ -173,7 +168,7 @@ async def create_benchmark(
 
 
 async def create_benchmark_version(
-    conn: asyncpg.Connection, actor: str, data: BenchmarkVersionInput
+    conn: Conn, actor: str, data: BenchmarkVersionInput
 ) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         benchmark_id = await _require(
@@ -204,7 +199,7 @@ async def create_benchmark_version(
     return await _audited(conn, actor, "createBenchmarkVersion", "BenchmarkVersion", write)
 
 
-async def record_score(conn: asyncpg.Connection, actor: str, data: ScoreInput) -> asyncpg.Record:
+async def record_score(conn: Conn, actor: str, data: ScoreInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         version_id, benchmark_version_id, source_id = await _score_keys(conn, data)
         fields = data.model_dump(
@@ -222,7 +217,7 @@ async def record_score(conn: asyncpg.Connection, actor: str, data: ScoreInput) -
     return await _audited(conn, actor, "recordScore", "Score", write)
 
 
-async def _score_keys(conn: asyncpg.Connection, data: ScoreInput) -> tuple[int, int, int]:
+async def _score_keys(conn: Conn, data: ScoreInput) -> tuple[int, int, int]:
     """Resolve a score's references and check its value against the benchmark's scale."""
     model_id = await _require(keys.model_id(conn, data.model), "model", "model")
     version_id = await _require(keys.version_id(conn, model_id, data.version), "version", "version")
@@ -246,9 +241,7 @@ async def _score_keys(conn: asyncpg.Connection, data: ScoreInput) -> tuple[int, 
     return version_id, benchmark_version_id, source_id
 
 
-async def link_models(
-    conn: asyncpg.Connection, actor: str, data: LineageLinkInput
-) -> asyncpg.Record:
+async def link_models(conn: Conn, actor: str, data: LineageLinkInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         parent_id = await _require(keys.model_id(conn, data.parent), "parent", "model")
         child_id = await _require(keys.model_id(conn, data.child), "child", "model")
@@ -271,9 +264,7 @@ async def link_models(
     return await _audited(conn, actor, "linkModels", "LineageLink", write)
 
 
-async def create_program(
-    conn: asyncpg.Connection, actor: str, data: ProgramInput
-) -> asyncpg.Record:
+async def create_program(conn: Conn, actor: str, data: ProgramInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         source_id = await _optional_source(conn, data.source, "source")
         fields = data.model_dump(exclude={"country", "source"})
@@ -286,7 +277,7 @@ async def create_program(
 
 
 async def set_participant_status(
-    conn: asyncpg.Connection, actor: str, data: ParticipantStatusInput
+    conn: Conn, actor: str, data: ParticipantStatusInput
 ) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         program_id = await _require(keys.program_id(conn, data.program), "program", "program")
@@ -307,7 +298,7 @@ async def set_participant_status(
     return await _audited(conn, actor, "setParticipantStatus", "ParticipantStatus", write)
 
 
-async def state_target(conn: asyncpg.Connection, actor: str, data: TargetInput) -> asyncpg.Record:
+async def state_target(conn: Conn, actor: str, data: TargetInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         lab_id = await _require(keys.lab_id(conn, data.lab), "lab", "lab")
         benchmark_id = await _require(
@@ -331,9 +322,7 @@ async def state_target(conn: asyncpg.Connection, actor: str, data: TargetInput) 
     return await _audited(conn, actor, "stateTarget", "Target", write)
 
 
-async def set_external_id(
-    conn: asyncpg.Connection, actor: str, data: ExternalIdInput
-) -> asyncpg.Record:
+async def set_external_id(conn: Conn, actor: str, data: ExternalIdInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         lab_id = model_id = None
         if data.lab is not None:

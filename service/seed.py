@@ -15,13 +15,13 @@ from typing import Any
 import asyncpg
 
 from service import commands, inputs
-from service.db import external_ids, keys, lineage, programs, scores, targets
+from service.db import Conn, external_ids, keys, lineage, programs, scores, targets
 
 DEMO_DATA = Path(__file__).with_name("demo_data.toml")
 ACTOR = "demo-seed"
 
-Exists = Callable[[asyncpg.Connection, Any], Awaitable[bool]]
-Write = Callable[[asyncpg.Connection, str, Any], Awaitable[asyncpg.Record]]
+Exists = Callable[[Conn, Any], Awaitable[bool]]
+Write = Callable[[Conn, str, Any], Awaitable[asyncpg.Record]]
 
 
 @dataclass(frozen=True)
@@ -32,34 +32,32 @@ class Section:
     write: Write
 
 
-async def _source_exists(conn: asyncpg.Connection, data: inputs.SourceInput) -> bool:
+async def _source_exists(conn: Conn, data: inputs.SourceInput) -> bool:
     return await keys.source_id(conn, data.url) is not None
 
 
-async def _lab_exists(conn: asyncpg.Connection, data: inputs.LabInput) -> bool:
+async def _lab_exists(conn: Conn, data: inputs.LabInput) -> bool:
     return await keys.lab_id(conn, data.slug) is not None
 
 
-async def _family_exists(conn: asyncpg.Connection, data: inputs.ModelFamilyInput) -> bool:
+async def _family_exists(conn: Conn, data: inputs.ModelFamilyInput) -> bool:
     return await keys.family_id(conn, data.slug) is not None
 
 
-async def _model_exists(conn: asyncpg.Connection, data: inputs.ModelInput) -> bool:
+async def _model_exists(conn: Conn, data: inputs.ModelInput) -> bool:
     return await keys.model_id(conn, data.slug) is not None
 
 
-async def _version_exists(conn: asyncpg.Connection, data: inputs.VersionInput) -> bool:
+async def _version_exists(conn: Conn, data: inputs.VersionInput) -> bool:
     model_id = await keys.model_id(conn, data.model)
     return model_id is not None and await keys.version_id(conn, model_id, data.label) is not None
 
 
-async def _benchmark_exists(conn: asyncpg.Connection, data: inputs.BenchmarkInput) -> bool:
+async def _benchmark_exists(conn: Conn, data: inputs.BenchmarkInput) -> bool:
     return await keys.benchmark_id(conn, data.slug) is not None
 
 
-async def _benchmark_version_exists(
-    conn: asyncpg.Connection, data: inputs.BenchmarkVersionInput
-) -> bool:
+async def _benchmark_version_exists(conn: Conn, data: inputs.BenchmarkVersionInput) -> bool:
     benchmark_id = await keys.benchmark_id(conn, data.benchmark)
     return (
         benchmark_id is not None
@@ -67,7 +65,7 @@ async def _benchmark_version_exists(
     )
 
 
-async def _score_exists(conn: asyncpg.Connection, data: inputs.ScoreInput) -> bool:
+async def _score_exists(conn: Conn, data: inputs.ScoreInput) -> bool:
     model_id = await keys.model_id(conn, data.model)
     version_id = model_id and await keys.version_id(conn, model_id, data.version)
     benchmark_id = await keys.benchmark_id(conn, data.benchmark)
@@ -88,7 +86,7 @@ async def _score_exists(conn: asyncpg.Connection, data: inputs.ScoreInput) -> bo
     return found is not None
 
 
-async def _link_exists(conn: asyncpg.Connection, data: inputs.LineageLinkInput) -> bool:
+async def _link_exists(conn: Conn, data: inputs.LineageLinkInput) -> bool:
     parent_id = await keys.model_id(conn, data.parent)
     child_id = await keys.model_id(conn, data.child)
     if parent_id is None or child_id is None:
@@ -96,11 +94,11 @@ async def _link_exists(conn: asyncpg.Connection, data: inputs.LineageLinkInput) 
     return await lineage.find(conn, parent_id, child_id, data.relation) is not None
 
 
-async def _program_exists(conn: asyncpg.Connection, data: inputs.ProgramInput) -> bool:
+async def _program_exists(conn: Conn, data: inputs.ProgramInput) -> bool:
     return await keys.program_id(conn, data.slug) is not None
 
 
-async def _status_exists(conn: asyncpg.Connection, data: inputs.ParticipantStatusInput) -> bool:
+async def _status_exists(conn: Conn, data: inputs.ParticipantStatusInput) -> bool:
     program_id = await keys.program_id(conn, data.program)
     lab_id = await keys.lab_id(conn, data.lab)
     participant_id = program_id and lab_id and await keys.participant_id(conn, program_id, lab_id)
@@ -109,7 +107,7 @@ async def _status_exists(conn: asyncpg.Connection, data: inputs.ParticipantStatu
     return await programs.find_status(conn, participant_id, data.effective_on) is not None
 
 
-async def _target_exists(conn: asyncpg.Connection, data: inputs.TargetInput) -> bool:
+async def _target_exists(conn: Conn, data: inputs.TargetInput) -> bool:
     lab_id = await keys.lab_id(conn, data.lab)
     benchmark_id = await keys.benchmark_id(conn, data.benchmark)
     if lab_id is None or benchmark_id is None:
@@ -117,7 +115,7 @@ async def _target_exists(conn: asyncpg.Connection, data: inputs.TargetInput) -> 
     return await targets.find(conn, lab_id, benchmark_id, data.value, data.due_on) is not None
 
 
-async def _external_id_exists(conn: asyncpg.Connection, data: inputs.ExternalIdInput) -> bool:
+async def _external_id_exists(conn: Conn, data: inputs.ExternalIdInput) -> bool:
     return await external_ids.find(conn, data.system, data.external_key) is not None
 
 
@@ -161,7 +159,7 @@ def load_file(path: Path = DEMO_DATA) -> dict[str, list[inputs.Input]]:
     }
 
 
-async def seed(conn: asyncpg.Connection, path: Path = DEMO_DATA) -> int:
+async def seed(conn: Conn, path: Path = DEMO_DATA) -> int:
     """Write every missing entry of the data file in one transaction; return how many."""
     data = load_file(path)
     written = 0

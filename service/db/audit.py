@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+from service.db import Conn
 
 INSERT = """
 INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id)
@@ -14,7 +14,7 @@ RETURNING id
 
 
 async def record(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     actor: str,
     operation: str,

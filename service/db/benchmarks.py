@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO benchmark (slug, name, publisher, url, scale_min, scale_max, higher_is_better,
                        is_independent, is_index, methodology)
@@ -31,7 +33,7 @@ WHERE benchmark_version.id = ANY($1::bigint[])
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     slug: str,
     name: str,
@@ -62,7 +64,7 @@ async def insert(
 
 
 async def insert_version(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     benchmark_id: int,
     label: str,
@@ -76,16 +78,16 @@ async def insert_version(
 
 
 async def insert_components(
-    conn: asyncpg.Connection, version_id: int, weights: list[tuple[int, Decimal]]
+    conn: Conn, version_id: int, weights: list[tuple[int, Decimal]]
 ) -> None:
     await conn.executemany(
         INSERT_COMPONENT, [(version_id, component, weight) for component, weight in weights]
     )
 
 
-async def by_id(conn: asyncpg.Connection, benchmark_id: int) -> asyncpg.Record | None:
+async def by_id(conn: Conn, benchmark_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(BY_ID, benchmark_id)
 
 
-async def versions_by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+async def versions_by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(VERSIONS_BY_IDS, ids)

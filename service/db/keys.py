@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import asyncpg
+from service.db import Conn
 
 LAB_ID = "SELECT id FROM lab WHERE slug = $1"
 MODEL_ID = "SELECT id FROM model WHERE slug = $1"
@@ -23,45 +23,41 @@ PROGRAM_ID = "SELECT id FROM program WHERE slug = $1"
 PARTICIPANT_ID = "SELECT id FROM program_participant WHERE program_id = $1 AND lab_id = $2"
 
 
-async def lab_id(conn: asyncpg.Connection, slug: str) -> int | None:
+async def lab_id(conn: Conn, slug: str) -> int | None:
     return await conn.fetchval(LAB_ID, slug)  # type: ignore[no-any-return]
 
 
-async def model_id(conn: asyncpg.Connection, slug: str) -> int | None:
+async def model_id(conn: Conn, slug: str) -> int | None:
     return await conn.fetchval(MODEL_ID, slug)  # type: ignore[no-any-return]
 
 
-async def family_id(conn: asyncpg.Connection, slug: str) -> int | None:
+async def family_id(conn: Conn, slug: str) -> int | None:
     return await conn.fetchval(FAMILY_ID, slug)  # type: ignore[no-any-return]
 
 
-async def version_id(conn: asyncpg.Connection, model_id: int, label: str) -> int | None:
+async def version_id(conn: Conn, model_id: int, label: str) -> int | None:
     return await conn.fetchval(VERSION_ID, model_id, label)  # type: ignore[no-any-return]
 
 
-async def benchmark_id(conn: asyncpg.Connection, slug: str) -> int | None:
+async def benchmark_id(conn: Conn, slug: str) -> int | None:
     return await conn.fetchval(BENCHMARK_ID, slug)  # type: ignore[no-any-return]
 
 
-async def benchmark_version_id(
-    conn: asyncpg.Connection, benchmark_id: int, label: str
-) -> int | None:
+async def benchmark_version_id(conn: Conn, benchmark_id: int, label: str) -> int | None:
     return await conn.fetchval(BENCHMARK_VERSION_ID, benchmark_id, label)  # type: ignore[no-any-return]
 
 
-async def benchmark_version_in_effect(
-    conn: asyncpg.Connection, benchmark_id: int, on: dt.date
-) -> int | None:
+async def benchmark_version_in_effect(conn: Conn, benchmark_id: int, on: dt.date) -> int | None:
     return await conn.fetchval(BENCHMARK_VERSION_IN_EFFECT, benchmark_id, on)  # type: ignore[no-any-return]
 
 
-async def source_id(conn: asyncpg.Connection, url: str) -> int | None:
+async def source_id(conn: Conn, url: str) -> int | None:
     return await conn.fetchval(SOURCE_ID, url)  # type: ignore[no-any-return]
 
 
-async def program_id(conn: asyncpg.Connection, slug: str) -> int | None:
+async def program_id(conn: Conn, slug: str) -> int | None:
     return await conn.fetchval(PROGRAM_ID, slug)  # type: ignore[no-any-return]
 
 
-async def participant_id(conn: asyncpg.Connection, program_id: int, lab_id: int) -> int | None:
+async def participant_id(conn: Conn, program_id: int, lab_id: int) -> int | None:
     return await conn.fetchval(PARTICIPANT_ID, program_id, lab_id)  # type: ignore[no-any-return]

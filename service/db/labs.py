@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO lab (slug, name, country_code, founded_year, headquarters, website, description)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -36,7 +38,7 @@ FAMILIES_BY_IDS = "SELECT * FROM model_family WHERE id = ANY($1::bigint[])"
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     slug: str,
     name: str,
@@ -54,24 +56,24 @@ async def insert(
 
 
 async def insert_family(
-    conn: asyncpg.Connection, *, slug: str, name: str, lab_id: int | None, description: str | None
+    conn: Conn, *, slug: str, name: str, lab_id: int | None, description: str | None
 ) -> asyncpg.Record:
     row = await conn.fetchrow(INSERT_FAMILY, slug, name, lab_id, description)
     assert row is not None
     return row
 
 
-async def list_visible(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+async def list_visible(conn: Conn, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(LIST, limit)
 
 
-async def by_slug(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
+async def by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:
     return await conn.fetchrow(BY_SLUG, slug)
 
 
-async def by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+async def by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_IDS, ids)
 
 
-async def families_by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+async def families_by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(FAMILIES_BY_IDS, ids)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO lineage_link (parent_model_id, child_model_id, relation, source_id, note)
 VALUES ($1, $2, $3, $4, $5)
@@ -27,22 +29,20 @@ SELECT * FROM lineage_link WHERE parent_model_id = $1 AND child_model_id = $2 AN
 """
 
 
-async def lock_graph(conn: asyncpg.Connection) -> None:
+async def lock_graph(conn: Conn) -> None:
     await conn.execute(LOCK_GRAPH)
 
 
-async def reaches(conn: asyncpg.Connection, start_id: int, goal_id: int) -> bool:
+async def reaches(conn: Conn, start_id: int, goal_id: int) -> bool:
     return bool(await conn.fetchval(REACHES, start_id, goal_id))
 
 
-async def find(
-    conn: asyncpg.Connection, parent_id: int, child_id: int, relation: str
-) -> asyncpg.Record | None:
+async def find(conn: Conn, parent_id: int, child_id: int, relation: str) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND, parent_id, child_id, relation)
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     parent_id: int,
     child_id: int,

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO model (slug, name, lab_id, family_id, modality, open_weights, license,
                    training_origin, description)
@@ -45,7 +47,7 @@ SELECT * FROM hardware_target WHERE version_id = ANY($1::bigint[]) ORDER BY vers
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     slug: str,
     name: str,
@@ -74,7 +76,7 @@ async def insert(
 
 
 async def insert_version(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     model_id: int,
     label: str,
@@ -111,7 +113,7 @@ async def insert_version(
 
 
 async def insert_hardware(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     version_id: int,
     accelerator: str,
@@ -135,25 +137,21 @@ async def insert_hardware(
     return row
 
 
-async def by_slug(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
+async def by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:
     return await conn.fetchrow(BY_SLUG, slug)
 
 
-async def by_labs(conn: asyncpg.Connection, lab_ids: list[int]) -> list[asyncpg.Record]:
+async def by_labs(conn: Conn, lab_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_LABS, lab_ids)
 
 
-async def versions_by_models(
-    conn: asyncpg.Connection, model_ids: list[int]
-) -> list[asyncpg.Record]:
+async def versions_by_models(conn: Conn, model_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(VERSIONS_BY_MODELS, model_ids)
 
 
-async def hardware_by_versions(
-    conn: asyncpg.Connection, version_ids: list[int]
-) -> list[asyncpg.Record]:
+async def hardware_by_versions(conn: Conn, version_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(HARDWARE_BY_VERSIONS, version_ids)
 
 
-async def version_stage(conn: asyncpg.Connection, version_id: int) -> str | None:
+async def version_stage(conn: Conn, version_id: int) -> str | None:
     return await conn.fetchval(VERSION_STAGE, version_id)  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ import datetime as dt
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO program (slug, name, sponsor, country_code, started_on, started_precision,
                      description, source_id)
@@ -29,7 +31,7 @@ SELECT * FROM participant_status_change WHERE participant_id = $1 AND effective_
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     slug: str,
     name: str,
@@ -55,19 +57,19 @@ async def insert(
     return row
 
 
-async def ensure_participant(conn: asyncpg.Connection, program_id: int, lab_id: int) -> int:
+async def ensure_participant(conn: Conn, program_id: int, lab_id: int) -> int:
     participant_id: int = await conn.fetchval(ENSURE_PARTICIPANT, program_id, lab_id)
     return participant_id
 
 
 async def find_status(
-    conn: asyncpg.Connection, participant_id: int, effective_on: dt.date
+    conn: Conn, participant_id: int, effective_on: dt.date
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND_STATUS, participant_id, effective_on)
 
 
 async def insert_status(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     participant_id: int,
     status: str,

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO score (version_id, benchmark_version_id, value, qualifier, uncertainty,
                    run_configuration, measured_on, provenance, verification, source_id, note)
@@ -30,7 +32,7 @@ ORDER BY score.version_id, score.measured_on DESC, score.id DESC
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     version_id: int,
     benchmark_version_id: int,
@@ -63,7 +65,7 @@ async def insert(
 
 
 async def find_same(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     version_id: int,
     benchmark_version_id: int,
@@ -76,5 +78,5 @@ async def find_same(
     )
 
 
-async def by_versions(conn: asyncpg.Connection, version_ids: list[int]) -> list[asyncpg.Record]:
+async def by_versions(conn: Conn, version_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_VERSIONS, version_ids)

@@ -6,6 +6,8 @@ import datetime as dt
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO source (url, title, publisher, published_on, kind)
 VALUES ($1, $2, $3, $4, $5)
@@ -15,7 +17,7 @@ BY_IDS = "SELECT * FROM source WHERE id = ANY($1::bigint[])"
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     url: str,
     title: str,
@@ -28,5 +30,5 @@ async def insert(
     return row
 
 
-async def by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
+async def by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_IDS, ids)

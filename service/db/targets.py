@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from service.db import Conn
+
 INSERT = """
 INSERT INTO target (lab_id, benchmark_id, model_id, value, due_on, due_precision, stated_on,
                     source_id, note)
@@ -17,13 +19,13 @@ FIND = "SELECT * FROM target WHERE lab_id = $1 AND benchmark_id = $2 AND value =
 
 
 async def find(
-    conn: asyncpg.Connection, lab_id: int, benchmark_id: int, value: Decimal, due_on: dt.date
+    conn: Conn, lab_id: int, benchmark_id: int, value: Decimal, due_on: dt.date
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(FIND, lab_id, benchmark_id, value, due_on)
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     lab_id: int,
     benchmark_id: int,

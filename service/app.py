@@ -1,0 +1,97 @@
+"""The ASGI application: routes, and a lifespan that owns the database and its pool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
+
+import asyncpg
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from service import migrate, seed
+from service.config import Settings
+from service.db import labs
+from service.db.pool import create_pool
+from service.embedded import EmbeddedPostgres
+from service.graphql.context import Context
+from service.graphql.schema import build_schema
+
+logger = logging.getLogger("service")
+
+
+class State(TypedDict):
+    pool: asyncpg.Pool
+    settings: Settings
+
+
+class RegistryGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        assert isinstance(request, Request), "the registry serves no websockets"
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        return Context(
+            request=request, response=response, pool=request.state.pool, request_id=request_id
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        async with request.state.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def _load_demo_data(settings: Settings, pool: asyncpg.Pool) -> None:
+    if not settings.seed_demo:
+        return
+    async with pool.acquire() as conn:
+        # Demo data goes into an empty registry only; a registry with labs keeps what it has.
+        if await labs.list_visible(conn, 1):
+            return
+        written = await seed.seed(conn)
+    logger.info("loaded %d demo entries", written)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with contextlib.AsyncExitStack() as stack:
+            dsn = settings.dsn
+            if dsn is None:
+                dsn = stack.enter_context(EmbeddedPostgres(settings.data_dir))
+            if settings.migrate_on_start:
+                await migrate.upgrade_async(dsn)
+            pool = await create_pool(
+                dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+            )
+            stack.push_async_callback(pool.close)
+            await _load_demo_data(settings, pool)
+            yield {"pool": pool, "settings": settings}
+
+    graphql_app = RegistryGraphQL(
+        build_schema(), graphql_ide="graphiql" if settings.graphiql else None
+    )
+    routes = [
+        Route("/", lambda request: RedirectResponse("/graphql")),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,28 @@
+"""The typed per-request context every resolver receives through `Info[Context]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as StrawberryInfo
+
+from service.graphql.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    pool: asyncpg.Pool
+    request_id: str
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Fresh loaders per request: their caches must never outlive one response.
+        self.loaders = Loaders(self.pool)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,18 @@
+"""Opaque global ids: "Type:row id" in URL-safe base64, stable when slugs and names change."""
+
+from __future__ import annotations
+
+import base64
+
+
+def encode(type_name: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{row_id}".encode()).decode().rstrip("=")
+
+
+def decode(global_id: str) -> tuple[str, int] | None:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, row_id = base64.urlsafe_b64decode(padded).decode().partition(":")
+        return type_name, int(row_id)
+    except ValueError:
+        return None

