@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 from service import migrate, seed
 from service.config import Settings
 from service.db import labs
-from service.db.pool import create_pool
+from service.db.pool import QueryHook, create_pool
 from service.embedded import EmbeddedPostgres
 from service.graphql.context import Context
 from service.graphql.schema import build_schema
@@ -69,7 +69,7 @@ async def _load_demo_data(settings: Settings, pool: asyncpg.Pool) -> None:
     logger.info("loaded %d demo entries", written)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, on_query: QueryHook | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
@@ -79,7 +79,10 @@ def create_app(settings: Settings) -> Starlette:
             if settings.migrate_on_start:
                 await migrate.upgrade_async(dsn)
             pool = await create_pool(
-                dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+                dsn,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                on_query=on_query,
             )
             stack.push_async_callback(pool.close)
             await _load_demo_data(settings, pool)

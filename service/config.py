@@ -16,7 +16,9 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Built in `create_app` and the CLI, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="REGISTRY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     database_url: PostgresDsn | None = Field(
         default=None,

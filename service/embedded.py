@@ -494,10 +494,18 @@ def _cwd(pid: int) -> Path | None:
         return Path()
 
 
-def _processes_in(data_dir: Path) -> list[int]:
-    """Live processes working in `data_dir`: every postgres process of a cluster chdirs there."""
-    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
-    return [pid for pid in pids if _cwd(pid) == data_dir]
+def _postgres_processes_in(data_dir: Path) -> list[int]:
+    """Live postgres processes working in `data_dir` (each process of a cluster chdirs there)."""
+    return [pid for pid in _pids_named("postgres") if _cwd(pid) == data_dir]
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # not a process, or it just exited
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == name:
+                pids.append(int(entry.name))
+    return pids
 
 
 def _dsn(port: int) -> str:
@@ -549,7 +557,7 @@ def _clear_stale(data_dir: Path, info: _PostmasterInfo, state: _PidState) -> Non
     # as an unrelated process. Removing the file is safe once no process works in the dir
     # (the orphaned backends of a killed postmaster exit by themselves, quickly).
     what = f"the processes of the old postmaster {info.pid} to exit"
-    _wait_until(lambda: not _processes_in(data_dir), _STOP_TIMEOUT, what)
+    _wait_until(lambda: not _postgres_processes_in(data_dir), _STOP_TIMEOUT, what)
     logger.warning("removing postmaster.pid of the dead postmaster %d", info.pid)
     (data_dir / "postmaster.pid").unlink(missing_ok=True)
 
@@ -613,7 +621,9 @@ def _open_log(data_dir: Path) -> IO[bytes]:
     with contextlib.suppress(FileNotFoundError):
         if log.stat().st_size > _LOG_MAX_BYTES:
             log.replace(log.with_name(_LOG_NAME + ".1"))
-    return open(log, "ab")
+    # Private: the log can contain SQL statements and their parameters.
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 def _server_argv(data_dir: Path, port: int, socket_dir: Path, fast_unsafe: bool) -> list[str]:

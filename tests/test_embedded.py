@@ -108,7 +108,8 @@ async def test_start_serves_registry_database_and_stop_leaves_nothing(
     version = await _fetchval(dsn, "show server_version")
     assert isinstance(version, str) and version.startswith("18")
     assert await _fetchval(dsn, "select current_database()") == "registry"
-    assert (data_dir / "postgres.log").stat().st_size > 0
+    log = (data_dir / "postgres.log").stat()
+    assert log.st_size > 0 and log.st_mode & 0o077 == 0
     assert data_dir.stat().st_mode & 0o777 == 0o700
     assert pg.pid is not None
     family = [pg.pid, *_children(pg.pid)]
@@ -195,9 +196,18 @@ from pathlib import Path
 from service.embedded import EmbeddedPostgres
 pg = EmbeddedPostgres(Path(sys.argv[1]), fast_unsafe=True)
 dsn = pg.start()
-print(pg.pid, dsn, flush=True)
+print(pg.pid, dsn, pg.started_by_us, flush=True)
 time.sleep(600)
 """
+
+
+def _spawn_owner(data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -209,15 +219,10 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 async def test_kill_9_of_the_owner_leaves_no_postgres(tmp_path: Path, make_pg: MakePg) -> None:
     data_dir = tmp_path / "pgdata"
-    owner = subprocess.Popen(
-        [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    owner = _spawn_owner(data_dir)
     family: list[int] = []
     try:
-        pid_text, dsn = _read_line(owner, timeout=60).split()
+        pid_text, dsn, _ = _read_line(owner, timeout=60).split()
         conn = await asyncpg.connect(dsn)  # a backend must die too
         family = [int(pid_text), *_children(int(pid_text))]
 
@@ -290,3 +295,24 @@ def test_initialises_an_existing_empty_dir_in_place(tmp_path: Path, make_pg: Mak
 
     assert (data_dir / "PG_VERSION").read_text().strip() == "18"
     assert not (tmp_path / ".pgdata.initdb").exists()
+
+
+def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pgdata"
+    owners = [_spawn_owner(data_dir), _spawn_owner(data_dir)]
+    family: list[int] = []
+    try:
+        lines = [_read_line(owner, timeout=60).split() for owner in owners]
+        family = [int(lines[0][0]), *_children(int(lines[0][0]))]
+
+        assert lines[0][:2] == lines[1][:2]  # same postmaster, same DSN
+        assert sorted(line[2] for line in lines) == ["False", "True"]
+    finally:
+        for owner in owners:
+            owner.kill()
+            owner.wait()
+            assert owner.stdout is not None
+            owner.stdout.close()
+        survivors = _survivors(family)
+        _kill(family)
+    assert survivors == []  # killing the owner took the server down with it

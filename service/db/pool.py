@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -20,9 +21,28 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+QueryHook = Callable[[str], None]
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    # The default reset (UNLISTEN, RESET ALL, unlock advisory locks) costs a round trip per
+    # release. Pooled connections never change session state here: no LISTEN, no SET, only
+    # transaction-scoped advisory locks; asyncpg still rolls back an unfinished transaction.
+    return None
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, on_query: QueryHook | None = None
+) -> asyncpg.Pool:
+    """A pool whose connections decode jsonb; `on_query` sees every statement (tests count)."""
+
+    async def init(connection: asyncpg.Connection) -> None:
+        await _init_connection(connection)
+        if on_query is not None:
+            connection.add_query_logger(lambda logged: on_query(logged.query))
+
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=init, reset=_keep_session
     )
     assert pool is not None
     return pool
