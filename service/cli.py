@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from service import migrate, seed
 from service.config import Settings
 from service.db.pool import connect
@@ -117,8 +119,20 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
+def _settings() -> Settings | None:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            print(f"registry: setting {name}: {error['msg']}", file=sys.stderr)
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    settings = _settings()
+    if settings is None:
+        return 2
     args = build_parser(settings).parse_args(argv)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import Field, PostgresDsn
+from pydantic import AfterValidator, Field, PostgresDsn, TypeAdapter
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_POSTGRES_DSN = TypeAdapter(PostgresDsn)
+
+
+def _postgres_url(value: str) -> str:
+    _POSTGRES_DSN.validate_python(value)
+    return value
 
 
 def _default_data_dir() -> Path:
@@ -20,7 +28,7 @@ class Settings(BaseSettings):
         env_prefix="REGISTRY_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    database_url: PostgresDsn | None = Field(
+    database_url: Annotated[str, AfterValidator(_postgres_url)] | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
         description="PostgreSQL server to use; unset starts the embedded PostgreSQL.",
@@ -44,4 +52,4 @@ class Settings(BaseSettings):
 
     @property
     def dsn(self) -> str | None:
-        return None if self.database_url is None else str(self.database_url)
+        return self.database_url

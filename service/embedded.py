@@ -441,11 +441,10 @@ def _check_major_version(data_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class _PostmasterInfo:
-    """The fields of `postmaster.pid` we use (lines 1, 4, 5 and 8)."""
+    """The fields of `postmaster.pid` we use (lines 1, 4 and 8)."""
 
     pid: int
     port: int
-    socket_dir: str
     status: str  # "starting", "ready", "stopping", "standby", or "" while being written
 
 
@@ -455,9 +454,8 @@ def _read_postmaster_pid(data_dir: Path) -> _PostmasterInfo | None:
         pid, port = int(lines[0]), int(lines[3])
     except (OSError, IndexError, ValueError):  # absent, unreadable, or still being written
         return None
-    socket_dir = lines[4] if len(lines) > 4 else ""
     status = lines[7].strip() if len(lines) > 7 else ""
-    return _PostmasterInfo(pid, port, socket_dir, status)
+    return _PostmasterInfo(pid, port, status)
 
 
 class _PidState(enum.Enum):
@@ -550,7 +548,6 @@ def _attachable_postmaster(data_dir: Path) -> _PostmasterInfo | None:
 
 
 def _clear_stale(data_dir: Path, info: _PostmasterInfo, state: _PidState) -> None:
-    _remove_stale_socket_dir(info)
     if state is _PidState.GONE:
         return  # postgres removes the pid file itself, after its own shared-memory check
     # Postgres refuses to start while the pid in postmaster.pid exists, even as a zombie or
@@ -564,13 +561,6 @@ def _clear_stale(data_dir: Path, info: _PostmasterInfo, state: _PidState) -> Non
 
 def _pid_is_postmaster(pid: int, data_dir: Path) -> bool:
     return _pid_state(pid, data_dir) is _PidState.POSTMASTER
-
-
-def _remove_stale_socket_dir(info: _PostmasterInfo) -> None:
-    """A killed server leaves its socket dir behind; remove it if it is one of ours."""
-    path = Path(info.socket_dir)
-    if path.parent == _SOCKET_PARENT and path.name.startswith(_SOCKET_PREFIX):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -642,8 +632,28 @@ def _start_server(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> _Server:
     raise EmbeddedPostgresError(f"no free port for PostgreSQL after {_PORT_ATTEMPTS} attempts")
 
 
+def _sweep_socket_dirs() -> None:
+    """Remove the socket dirs of servers that were killed (they cannot clean up after a kill)."""
+    for path in _SOCKET_PARENT.glob(_SOCKET_PREFIX + "*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # not ours, or vanished
+            locks = [lock.read_text().split()[0] for lock in path.glob(".s.PGSQL.*.lock")]
+            if locks and not any(_pid_exists(int(pid)) for pid in locks):
+                shutil.rmtree(path)
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but belongs to another user
+        pass
+    return True
+
+
 def _try_start_server(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> _Server | None:
     """Start postgres and wait until ready; None if its port was taken meanwhile."""
+    _sweep_socket_dirs()
     socket_dir = Path(tempfile.mkdtemp(prefix=_SOCKET_PREFIX, dir=_SOCKET_PARENT))
     if os.geteuid() == 0 and run_as.uid != 0:
         os.chown(socket_dir, run_as.uid, run_as.gid)

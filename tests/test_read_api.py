@@ -45,7 +45,9 @@ async def test_labs_refuses_a_page_over_the_cap(api: Api) -> None:
 
 
 async def test_lab_by_slug_has_its_models(api: Api) -> None:
-    data = await api.data('{ lab(slug: "upstage") { name foundedYear headquarters models { slug } } }')
+    data = await api.data(
+        '{ lab(slug: "upstage") { name foundedYear headquarters models { slug } } }'
+    )
     lab = data["lab"]
     assert (lab["name"], lab["foundedYear"], lab["headquarters"]) == ("Upstage", 2020, "Seoul")
     assert [m["slug"] for m in lab["models"]] == [
@@ -67,7 +69,11 @@ async def test_preview_keeps_the_lab_claim_and_the_final_is_planned(api: Api) ->
     model = data["model"]
     assert model["trainingOrigin"] == "FROM_SCRATCH"
     preview, final = model["versions"]
-    assert (preview["label"], preview["stage"], preview["isPreview"]) == ("preview", "PREVIEW", True)
+    assert (preview["label"], preview["stage"], preview["isPreview"]) == (
+        "preview",
+        "PREVIEW",
+        True,
+    )
     [claim] = preview["scores"]
     assert claim["value"] == 40
     assert claim["qualifier"] == "AT_LEAST"
@@ -147,9 +153,7 @@ async def _add_labs_with_models(conn: asyncpg.Connection, count: int) -> None:
     )
 
 
-async def test_an_unexpected_failure_is_masked_for_the_client(
-    api: Api, database_url: str
-) -> None:
+async def test_an_unexpected_failure_is_masked_for_the_client(api: Api, database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("ALTER TABLE model_version RENAME TO model_version_gone")

@@ -1,0 +1,106 @@
+"""The migrations themselves: upgrade to head, down to base, and up again."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from service import migrate
+
+DOMAIN_TABLES = {
+    "country",
+    "source",
+    "lab",
+    "model_family",
+    "model",
+    "model_version",
+    "hardware_target",
+    "benchmark",
+    "benchmark_version",
+    "benchmark_component",
+    "score",
+    "lineage_link",
+    "program",
+    "program_participant",
+    "participant_status_change",
+    "target",
+    "external_id",
+    "audit_event",
+    "api_token",
+    "idempotency_key",
+}
+
+
+async def _tables(dsn: str) -> set[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1",
+            "alembic_version",
+        )
+        return {row["tablename"] for row in rows}
+    finally:
+        await conn.close()
+
+
+async def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
+    await migrate.upgrade_async(empty_database_url)
+    assert await _tables(empty_database_url) == DOMAIN_TABLES
+
+    await asyncio.to_thread(migrate.downgrade, empty_database_url, "base")
+    assert await _tables(empty_database_url) == set()
+
+    await migrate.upgrade_async(empty_database_url)
+    assert await _tables(empty_database_url) == DOMAIN_TABLES
+
+
+async def test_countries_come_from_iso_3166(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM country")
+        korea = await conn.fetchval("SELECT name FROM country WHERE code = 'KR'")
+    finally:
+        await conn.close()
+    assert count == 249
+    assert korea == "South Korea"
+
+
+async def test_the_database_refuses_what_breaks_its_rules(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        model_id = await conn.fetchval("SELECT id FROM model WHERE slug = 'solar-pro-3'")
+        bad_rows = [
+            # more active than total parameters
+            (
+                "INSERT INTO model_version (model_id, label, stage, total_parameters, "
+                "active_parameters) VALUES ($1, 'x', 'FINAL', 10, 20)",
+                asyncpg.CheckViolationError,
+            ),
+            # the same label twice for one model
+            (
+                "INSERT INTO model_version (model_id, label, stage) "
+                "VALUES ($1, 'release', 'FINAL')",
+                asyncpg.UniqueViolationError,
+            ),
+            # a planned date without its precision
+            (
+                "INSERT INTO model_version (model_id, label, stage, planned_on) "
+                "VALUES ($1, 'y', 'FINAL', '2026-06-30')",
+                asyncpg.CheckViolationError,
+            ),
+            # a link from a model to itself
+            (
+                "INSERT INTO lineage_link (parent_model_id, child_model_id, relation) "
+                "VALUES ($1, $1, 'SUCCESSOR')",
+                asyncpg.CheckViolationError,
+            ),
+        ]
+        for sql, error in bad_rows:
+            try:
+                await conn.execute(sql, model_id)
+            except error:
+                continue
+            raise AssertionError(f"accepted: {sql}")
+    finally:
+        await conn.close()
