@@ -18,8 +18,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from service.db import labs, models
+from service.graphql import rankings
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
+from service.graphql.rankings import CountryRanking, Leaderboard
 from service.graphql.scalars import SCALAR_MAP
 from service.graphql.types import Lab, Model
 
@@ -44,6 +46,16 @@ class Query:
         async with info.context.pool.acquire() as conn:
             row = await labs.by_slug(conn, slug)
         return None if row is None else Lab.from_record(row)
+
+    leaderboard: Leaderboard = strawberry.field(
+        resolver=rankings.leaderboard,
+        description="Models ranked by their best eligible score on one benchmark version, as "
+        "of a date (default today). Without benchmarkVersion, the version in effect then.",
+    )
+    country_ranking: CountryRanking = strawberry.field(
+        resolver=rankings.country_ranking,
+        description="One standing per country: its best eligible entry, as of a date.",
+    )
 
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:

@@ -8,6 +8,7 @@ the depth of the query, never by the number of rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -18,6 +19,9 @@ from service import enums
 from service.graphql import ids
 from service.graphql.context import Info
 from service.graphql.scalars import BigInt
+
+# A database record, or a composite row joined into one (asyncpg decodes both as mappings).
+Row = asyncpg.Record | Mapping[str, Any]
 
 # The vocabularies of service.enums become GraphQL enums of the same names and values.
 strawberry.enum(enums.VersionStage, description="PREVIEW or FINAL release.")
@@ -64,7 +68,7 @@ class Source:
     kind: enums.SourceKind
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> Source:
+    def from_record(cls, row: Row) -> Source:
         return cls(
             id=strawberry.ID(ids.encode("Source", row["id"])),
             url=row["url"],
@@ -95,7 +99,7 @@ class Lab:
     row_id: strawberry.Private[int]
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> Lab:
+    def from_record(cls, row: Row) -> Lab:
         return cls(
             id=strawberry.ID(ids.encode("Lab", row["id"])),
             slug=row["slug"],
@@ -122,7 +126,7 @@ class ModelFamily:
     description: str | None
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> ModelFamily:
+    def from_record(cls, row: Row) -> ModelFamily:
         return cls(
             id=strawberry.ID(ids.encode("ModelFamily", row["id"])),
             slug=row["slug"],
@@ -148,7 +152,7 @@ class Model:
     family_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> Model:
+    def from_record(cls, row: Row) -> Model:
         origin = row["training_origin"]
         return cls(
             id=strawberry.ID(ids.encode("Model", row["id"])),
@@ -192,7 +196,7 @@ class HardwareTarget:
     note: str | None
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> HardwareTarget:
+    def from_record(cls, row: Row) -> HardwareTarget:
         memory, precision = row["memory_gb"], row["precision"]
         return cls(
             accelerator=row["accelerator"],
@@ -220,7 +224,7 @@ class Version:
     source_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> Version:
+    def from_record(cls, row: Row) -> Version:
         return cls(
             id=strawberry.ID(ids.encode("Version", row["id"])),
             label=row["label"],
@@ -265,7 +269,7 @@ class BenchmarkVersion:
     benchmark_name: str
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> BenchmarkVersion:
+    def from_record(cls, row: Row) -> BenchmarkVersion:
         return cls(
             id=strawberry.ID(ids.encode("BenchmarkVersion", row["id"])),
             label=row["label"],
@@ -291,7 +295,7 @@ class Score:
     benchmark_version_id: strawberry.Private[int]
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> Score:
+    def from_record(cls, row: Row) -> Score:
         uncertainty: Any = row["uncertainty"]
         return cls(
             id=strawberry.ID(ids.encode("Score", row["id"])),

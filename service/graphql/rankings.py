@@ -1,0 +1,218 @@
+"""Leaderboards and country rankings as of any date, as cursor connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+
+from service import enums
+from service.db import rankings
+from service.graphql import ids
+from service.graphql.context import Info
+from service.graphql.errors import ClientError
+from service.graphql.types import BenchmarkVersion, Country, Lab, Model, Row, Score, Version
+
+MAX_PAGE = 100
+
+
+@strawberry.type(description="One model's best eligible score, and where it ranks.")
+class LeaderboardEntry:
+    rank: int = strawberry.field(
+        description="Ties share a rank; an AT_LEAST score ranks at its bound."
+    )
+    score: Score
+    version: Version
+    model: Model
+    lab: Lab
+    country: Country
+
+    @classmethod
+    def from_record(cls, row: Row) -> LeaderboardEntry:
+        lab = Lab.from_record({**dict(row["lab"].items()), "country_name": row["country_name"]})
+        return cls(
+            rank=row["rank"],
+            # Eligible as of the date means not superseded as of it.
+            score=Score.from_record({**dict(row.items()), "superseded": False}),
+            version=Version.from_record(row["version"]),
+            model=Model.from_record(row["model"]),
+            lab=lab,
+            country=lab.country,
+        )
+
+
+@strawberry.type(description="A country's standing: its best entry.")
+class CountryStanding:
+    rank: int
+    country: Country
+    entry: LeaderboardEntry
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class LeaderboardEdge:
+    cursor: str
+    node: LeaderboardEntry
+
+
+@strawberry.type
+class CountryStandingEdge:
+    cursor: str
+    node: CountryStanding
+
+
+@strawberry.type(description="A ranking on one benchmark version as of one date.")
+class Leaderboard:
+    benchmark_version: BenchmarkVersion
+    as_of: dt.date
+    total_count: int
+    edges: list[LeaderboardEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="One standing per country on one benchmark version as of one date.")
+class CountryRanking:
+    benchmark_version: BenchmarkVersion
+    as_of: dt.date
+    total_count: int
+    edges: list[CountryStandingEdge]
+    page_info: PageInfo
+
+
+def _cursor(position: int) -> str:
+    return ids.encode("Position", position)
+
+
+def _offset(after: str | None) -> int:
+    if after is None:
+        return 0
+    decoded = ids.decode(after)
+    if decoded is None or decoded[0] != "Position" or decoded[1] < 1:
+        raise ClientError("after is not a cursor of this list", "INVALID", field="after")
+    return decoded[1]
+
+
+def _check_first(first: int) -> None:
+    if not 0 <= first <= MAX_PAGE:
+        raise ClientError(f"first must be between 0 and {MAX_PAGE}", "OUT_OF_RANGE", field="first")
+
+
+async def _ranked(
+    info: Info,
+    benchmark: str,
+    benchmark_version: str | None,
+    where: rankings.RankingFilter,
+    per: str,
+    first: int,
+    after: str | None,
+) -> tuple[Any, list[Any], int, int]:
+    _check_first(first)
+    offset = _offset(after)
+    async with info.context.pool.acquire() as conn:
+        version = await rankings.benchmark_version(conn, benchmark, benchmark_version, where.as_of)
+        if version is None:
+            raise ClientError(
+                f"no version of benchmark {benchmark!r} "
+                + (f"labelled {benchmark_version!r}" if benchmark_version else "in effect then"),
+                "NOT_FOUND",
+                field="benchmarkVersion" if benchmark_version else "benchmark",
+            )
+        # One row more than asked tells whether a next page exists.
+        rows = await rankings.ranked(conn, version, where, per=per, limit=first + 1, offset=offset)
+        total = rows[0]["total"] if rows else await _total(conn, version, where, per)
+    return version, rows, offset, total
+
+
+async def _total(conn: Any, version: Any, where: rankings.RankingFilter, per: str) -> int:
+    rows = await rankings.ranked(conn, version, where, per=per, limit=1, offset=0)
+    return int(rows[0]["total"]) if rows else 0
+
+
+def _page_info(offset: int, shown: int, more: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=more,
+        has_previous_page=offset > 0,
+        start_cursor=_cursor(offset + 1) if shown else None,
+        end_cursor=_cursor(offset + shown) if shown else None,
+    )
+
+
+def _filter(
+    as_of: dt.date | None,
+    provenance: list[enums.Provenance] | None,
+    verification: list[enums.Verification] | None,
+    stages: list[enums.VersionStage] | None = None,
+    countries: list[str] | None = None,
+) -> rankings.RankingFilter:
+    return rankings.RankingFilter(
+        as_of=as_of or dt.date.today(),
+        provenances=None if provenance is None else [p.value for p in provenance],
+        verifications=None if verification is None else [v.value for v in verification],
+        stages=None if stages is None else [s.value for s in stages],
+        countries=None if countries is None else [c.upper() for c in countries],
+    )
+
+
+async def leaderboard(
+    info: Info,
+    benchmark: str,
+    benchmark_version: str | None = None,
+    as_of: dt.date | None = None,
+    provenance: list[enums.Provenance] | None = None,
+    verification: list[enums.Verification] | None = None,
+    stages: list[enums.VersionStage] | None = None,
+    countries: list[str] | None = None,
+    first: int = 20,
+    after: str | None = None,
+) -> Leaderboard:
+    where = _filter(as_of, provenance, verification, stages, countries)
+    version, rows, offset, total = await _ranked(
+        info, benchmark, benchmark_version, where, "model", first, after
+    )
+    shown = rows[:first]
+    return Leaderboard(
+        benchmark_version=BenchmarkVersion.from_record(version),
+        as_of=where.as_of,
+        total_count=total,
+        edges=[
+            LeaderboardEdge(cursor=_cursor(offset + i + 1), node=LeaderboardEntry.from_record(row))
+            for i, row in enumerate(shown)
+        ],
+        page_info=_page_info(offset, len(shown), len(rows) > first),
+    )
+
+
+async def country_ranking(
+    info: Info,
+    benchmark: str,
+    as_of: dt.date | None = None,
+    provenance: list[enums.Provenance] | None = None,
+    verification: list[enums.Verification] | None = None,
+    first: int = 20,
+    after: str | None = None,
+) -> CountryRanking:
+    where = _filter(as_of, provenance, verification)
+    version, rows, offset, total = await _ranked(
+        info, benchmark, None, where, "country", first, after
+    )
+    shown = rows[:first]
+    edges = []
+    for i, row in enumerate(shown):
+        entry = LeaderboardEntry.from_record(row)
+        standing = CountryStanding(rank=entry.rank, country=entry.country, entry=entry)
+        edges.append(CountryStandingEdge(cursor=_cursor(offset + i + 1), node=standing))
+    return CountryRanking(
+        benchmark_version=BenchmarkVersion.from_record(version),
+        as_of=where.as_of,
+        total_count=total,
+        edges=edges,
+        page_info=_page_info(offset, len(shown), len(rows) > first),
+    )
