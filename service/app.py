@@ -6,7 +6,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import asyncpg
 import orjson
@@ -16,14 +16,23 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
 from service import migrate, seed
+from service.auth import ANONYMOUS, UNAUTHENTICATED, Principal, Unauthenticated, authenticate
 from service.config import Settings
 from service.db import labs
 from service.db.pool import QueryHook, create_pool
 from service.embedded import EmbeddedPostgres
 from service.graphql.context import Context
+from service.graphql.errors import ClientError
 from service.graphql.schema import build_schema
+
+if TYPE_CHECKING:
+    # strawberry's own HTTP adapter layer, named here only to type the override below.
+    from cross_web import AsyncHTTPRequestAdapter
 
 logger = logging.getLogger("service")
 
@@ -37,12 +46,57 @@ class RegistryGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert isinstance(request, Request), "the registry serves no websockets"
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        principal, refusal = await _principal(request)
         return Context(
-            request=request, response=response, pool=request.state.pool, request_id=request_id
+            request=request,
+            response=response,
+            pool=request.state.pool,
+            request_id=request_id,
+            principal=principal,
+            refusal=refusal,
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # Refused credentials end the request here, as a GraphQL error (HTTP 200) that nothing
+        # masks, before any resolver runs; GraphiQL itself is served before this point.
+        if context.refusal is not None:
+            refused = _refused(context.refusal)
+            return [refused for _ in request_data] if isinstance(request_data, list) else refused
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
         )
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _principal(request: Request) -> tuple[Principal, Unauthenticated | None]:
+    header = request.headers.get("authorization")
+    settings: Settings = request.state.settings
+    if header is None:
+        # Anonymous requests cost no database round trip.
+        if settings.require_reader_token:
+            return ANONYMOUS, Unauthenticated("this registry needs an API token")
+        return ANONYMOUS, None
+    try:
+        async with request.state.pool.acquire() as conn:
+            principal = await authenticate(conn, header)
+    except Unauthenticated as exc:
+        # A wrong token is refused even for public reads: its sender should learn it is wrong.
+        return ANONYMOUS, exc
+    return principal, None
+
+
+def _refused(error: Unauthenticated) -> ExecutionResult:
+    return PreExecutionError(data=None, errors=[ClientError(str(error), UNAUTHENTICATED)])
 
 
 async def healthz(request: Request) -> Response:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     graphiql: bool = True
+    require_reader_token: bool = Field(
+        default=False,
+        description="Refuse GraphQL requests without at least a READER token (reads included).",
+    )
     log_level: str = "info"
 
     @property

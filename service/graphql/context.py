@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from service.auth import ANONYMOUS, Principal, Unauthenticated
 from service.graphql.loaders import Loaders
 
 
@@ -18,6 +19,10 @@ class Context:
     response: Response
     pool: asyncpg.Pool
     request_id: str
+    principal: Principal = ANONYMOUS
+    # Set when the request's credentials were refused (or a required token is missing): the
+    # view answers with this error instead of executing anything.
+    refusal: Unauthenticated | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
