@@ -216,3 +216,16 @@ async def country_ranking(
         edges=edges,
         page_info=_page_info(offset, len(shown), len(rows) > first),
     )
+
+
+@strawberry.type
+class RankingQuery:
+    leaderboard: Leaderboard = strawberry.field(
+        resolver=leaderboard,
+        description="Models ranked by their best eligible score on one benchmark version, as "
+        "of a date (default today). Without benchmarkVersion, the version in effect then.",
+    )
+    country_ranking: CountryRanking = strawberry.field(
+        resolver=country_ranking,
+        description="One standing per country: its best eligible entry, as of a date.",
+    )

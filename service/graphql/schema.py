@@ -15,53 +15,21 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from service.db import labs, models
-from service.graphql import rankings
-from service.graphql.context import Info
+from service.graphql.catalog import CatalogQuery
 from service.graphql.errors import ClientError
-from service.graphql.rankings import CountryRanking, Leaderboard
+from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
-from service.graphql.types import Lab, Model
 
 logger = logging.getLogger("service.graphql")
 
-MAX_LIST = 100
 MASKED_MESSAGE = "Internal server error."
 
 
-@strawberry.type
-class Query:
-    @strawberry.field(description="Labs that are not archived, by slug (at most 100).")
-    async def labs(self, info: Info, first: int = MAX_LIST) -> list[Lab]:
-        if not 0 <= first <= MAX_LIST:
-            raise ClientError(f"first must be between 0 and {MAX_LIST}", "OUT_OF_RANGE")
-        async with info.context.pool.acquire() as conn:
-            rows = await labs.list_visible(conn, first)
-        return [Lab.from_record(row) for row in rows]
-
-    @strawberry.field(description="A lab by its slug, archived or not.")
-    async def lab(self, info: Info, slug: str) -> Lab | None:
-        async with info.context.pool.acquire() as conn:
-            row = await labs.by_slug(conn, slug)
-        return None if row is None else Lab.from_record(row)
-
-    leaderboard: Leaderboard = strawberry.field(
-        resolver=rankings.leaderboard,
-        description="Models ranked by their best eligible score on one benchmark version, as "
-        "of a date (default today). Without benchmarkVersion, the version in effect then.",
-    )
-    country_ranking: CountryRanking = strawberry.field(
-        resolver=rankings.country_ranking,
-        description="One standing per country: its best eligible entry, as of a date.",
-    )
-
-    @strawberry.field(description="A model by its slug, archived or not.")
-    async def model(self, info: Info, slug: str) -> Model | None:
-        async with info.context.pool.acquire() as conn:
-            row = await models.by_slug(conn, slug)
-        return None if row is None else Model.from_record(row)
+# The root Query is assembled from one class per concern; each module owns its fields.
+Query = merge_types("Query", (CatalogQuery, RankingQuery))
 
 
 def _should_mask(error: GraphQLError) -> bool:
