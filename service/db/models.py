@@ -29,6 +29,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING *
 """
 BY_SLUG = "SELECT * FROM model WHERE slug = $1"
+BY_IDS = "SELECT * FROM model WHERE id = ANY($1::bigint[])"
 VERSION_STAGE = "SELECT stage FROM model_version WHERE id = $1"
 BY_LABS = """
 SELECT * FROM model
@@ -155,3 +156,7 @@ async def hardware_by_versions(conn: Conn, version_ids: list[int]) -> list[async
 
 async def version_stage(conn: Conn, version_id: int) -> str | None:
     return await conn.fetchval(VERSION_STAGE, version_id)  # type: ignore[no-any-return]
+
+
+async def by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(BY_IDS, ids)

@@ -40,6 +40,7 @@ def _many_per_key(
 class Loaders:
     pool: asyncpg.Pool
     lab: DataLoader[int, asyncpg.Record | None] = field(init=False)
+    model: DataLoader[int, asyncpg.Record | None] = field(init=False)
     family: DataLoader[int, asyncpg.Record | None] = field(init=False)
     source: DataLoader[int, asyncpg.Record | None] = field(init=False)
     benchmark_version: DataLoader[int, asyncpg.Record | None] = field(init=False)
@@ -51,6 +52,7 @@ class Loaders:
     def __post_init__(self) -> None:
         pool = self.pool
         self.lab = _one_per_key(pool, labs.by_ids)
+        self.model = _one_per_key(pool, models.by_ids)
         self.family = _one_per_key(pool, labs.families_by_ids)
         self.source = _one_per_key(pool, sources.by_ids)
         self.benchmark_version = _one_per_key(pool, benchmarks.versions_by_ids)

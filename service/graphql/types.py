@@ -36,6 +36,9 @@ for _vocabulary in (
     enums.Provenance,
     enums.Verification,
     enums.SourceKind,
+    enums.LineageRelation,
+    enums.ParticipantStatus,
+    enums.ExternalSystem,
 ):
     strawberry.enum(_vocabulary)
 
@@ -323,3 +326,181 @@ class Score:
         row = await info.context.loaders.benchmark_version.load(self.benchmark_version_id)
         assert row is not None, "score.benchmark_version_id is a foreign key"
         return BenchmarkVersion.from_record(row)
+
+
+@strawberry.type(description="An evaluation or an index (a weighted average of benchmarks).")
+class Benchmark:
+    id: strawberry.ID
+    slug: str
+    name: str
+    publisher: str | None
+    url: str | None
+    scale_min: float
+    scale_max: float
+    higher_is_better: bool
+    is_independent: bool = strawberry.field(description="Independent of the labs it measures.")
+    is_index: bool
+    methodology: str | None
+    row_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, row: Row) -> Benchmark:
+        return cls(
+            id=strawberry.ID(ids.encode("Benchmark", row["id"])),
+            slug=row["slug"],
+            name=row["name"],
+            publisher=row["publisher"],
+            url=row["url"],
+            scale_min=float(row["scale_min"]),
+            scale_max=float(row["scale_max"]),
+            higher_is_better=row["higher_is_better"],
+            is_independent=row["is_independent"],
+            is_index=row["is_index"],
+            methodology=row["methodology"],
+            row_id=row["id"],
+        )
+
+
+@strawberry.type(description="A typed link from a parent model to a child model.")
+class LineageLink:
+    id: strawberry.ID
+    relation: enums.LineageRelation
+    note: str | None
+    parent_id: strawberry.Private[int]
+    child_id: strawberry.Private[int]
+    source_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, row: Row) -> LineageLink:
+        return cls(
+            id=strawberry.ID(ids.encode("LineageLink", row["id"])),
+            relation=enums.LineageRelation(row["relation"]),
+            note=row["note"],
+            parent_id=row["parent_model_id"],
+            child_id=row["child_model_id"],
+            source_id=row["source_id"],
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Model:
+        return await _model(info, self.parent_id)
+
+    @strawberry.field
+    async def child(self, info: Info) -> Model:
+        return await _model(info, self.child_id)
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source | None:
+        return await _source(info, self.source_id)
+
+
+async def _model(info: Info, model_id: int) -> Model:
+    row = await info.context.loaders.model.load(model_id)
+    assert row is not None, "lineage links refer to models by foreign key"
+    return Model.from_record(row)
+
+
+@strawberry.type(description="A public programme that selects labs.")
+class Program:
+    id: strawberry.ID
+    slug: str
+    name: str
+    sponsor: str
+    country_code: strawberry.Private[str]
+    started: PreciseDate | None
+    description: str | None
+    row_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, row: Row) -> Program:
+        return cls(
+            id=strawberry.ID(ids.encode("Program", row["id"])),
+            slug=row["slug"],
+            name=row["name"],
+            sponsor=row["sponsor"],
+            country_code=row["country_code"],
+            started=_precise(row["started_on"], row["started_precision"]),
+            description=row["description"],
+            row_id=row["id"],
+        )
+
+
+@strawberry.type(description="A participant's status from a date on.")
+class ParticipantStatusChange:
+    id: strawberry.ID
+    status: enums.ParticipantStatus
+    effective: PreciseDate
+    note: str | None
+    source_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, row: Row) -> ParticipantStatusChange:
+        effective = _precise(row["effective_on"], row["effective_precision"])
+        assert effective is not None, "effective_on and its precision are NOT NULL"
+        return cls(
+            id=strawberry.ID(ids.encode("ParticipantStatusChange", row["id"])),
+            status=enums.ParticipantStatus(row["status"]),
+            effective=effective,
+            note=row["note"],
+            source_id=row["source_id"],
+        )
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source | None:
+        return await _source(info, self.source_id)
+
+
+@strawberry.type(description="A goal a lab stated on a benchmark.")
+class Target:
+    id: strawberry.ID
+    value: float
+    due: PreciseDate
+    stated_on: dt.date
+    note: str | None
+    row_id: strawberry.Private[int]
+    lab_id: strawberry.Private[int]
+    benchmark_id: strawberry.Private[int]
+    source_id: strawberry.Private[int]
+
+    @classmethod
+    def from_record(cls, row: Row) -> Target:
+        due = _precise(row["due_on"], row["due_precision"])
+        assert due is not None, "due_on and its precision are NOT NULL"
+        return cls(
+            id=strawberry.ID(ids.encode("Target", row["id"])),
+            value=float(row["value"]),
+            due=due,
+            stated_on=row["stated_on"],
+            note=row["note"],
+            row_id=row["id"],
+            lab_id=row["lab_id"],
+            benchmark_id=row["benchmark_id"],
+            source_id=row["source_id"],
+        )
+
+    @strawberry.field
+    async def lab(self, info: Info) -> Lab:
+        row = await info.context.loaders.lab.load(self.lab_id)
+        assert row is not None, "target.lab_id is a foreign key"
+        return Lab.from_record(row)
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source:
+        source = await _source(info, self.source_id)
+        assert source is not None, "target.source_id is a non-null foreign key"
+        return source
+
+
+@strawberry.type(description="The same lab or model under another registry's name.")
+class ExternalId:
+    id: strawberry.ID
+    system: enums.ExternalSystem
+    external_key: str
+
+    @classmethod
+    def from_record(cls, row: Row) -> ExternalId:
+        return cls(
+            id=strawberry.ID(ids.encode("ExternalId", row["id"])),
+            system=enums.ExternalSystem(row["system"]),
+            external_key=row["external_key"],
+        )
