@@ -101,3 +101,30 @@ class Role(StrEnum):
     READER = "READER"
     EDITOR = "EDITOR"
     ADMIN = "ADMIN"
+
+
+class FitBasis(StrEnum):
+    STATED = "STATED"
+    DERIVED = "DERIVED"
+
+
+class TargetStatus(StrEnum):
+    MET = "MET"
+    MISSED = "MISSED"
+    OPEN = "OPEN"
+
+
+class LineageDirection(StrEnum):
+    ANCESTORS = "ANCESTORS"
+    DESCENDANTS = "DESCENDANTS"
+    BOTH = "BOTH"
+
+
+class CrossingGroup(StrEnum):
+    COUNTRY = "COUNTRY"
+    LAB = "LAB"
+
+
+class OrderDirection(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"

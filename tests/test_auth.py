@@ -26,7 +26,7 @@ from service.enums import Role
 from service.graphql.errors import ClientError
 from tests.conftest import Api, running_api
 
-QUERY = "{ labs(first: 1) { name } }"
+QUERY = "{ labs(first: 1) { nodes { name } } }"
 
 
 async def _issue(database_url: str, name: str, role: Role, *, revoked: bool = False) -> str:

@@ -29,8 +29,9 @@ query ($slug: String!) {
 
 
 async def test_labs_lists_every_demo_lab_with_its_country(api: Api) -> None:
-    data = await api.data("{ labs { slug country { code } } }")
-    countries = {lab["slug"]: lab["country"]["code"] for lab in data["labs"]}
+    data = await api.data("{ labs(first: 100) { totalCount nodes { slug country { code } } } }")
+    assert data["labs"]["totalCount"] == 12
+    countries = {lab["slug"]: lab["country"]["code"] for lab in data["labs"]["nodes"]}
     assert countries["upstage"] == "KR"
     assert countries["anthropic"] == "US"
     assert countries["mistral-ai"] == "FR"
@@ -39,7 +40,7 @@ async def test_labs_lists_every_demo_lab_with_its_country(api: Api) -> None:
 
 
 async def test_labs_refuses_a_page_over_the_cap(api: Api) -> None:
-    body = await api.graphql("{ labs(first: 101) { slug } }")
+    body = await api.graphql("{ labs(first: 101) { nodes { slug } } }")
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
 
@@ -110,9 +111,9 @@ async def test_solar_pro_targets_a_single_gpu(api: Api) -> None:
 
 async def test_sql_statements_do_not_grow_with_rows(api: Api, database_url: str) -> None:
     query = """
-    { labs { slug models { slug lab { slug } family { slug }
+    { labs(first: 100) { nodes { slug models { slug lab { slug } family { slug }
       versions { label hardwareTargets { accelerator }
-        scores { value source { title } benchmarkVersion { label } } } } } }
+        scores { value source { title } benchmarkVersion { label } } } } } } }
     """
     await api.data(query)  # warm: asyncpg introspects enum types once per connection
     api.queries.clear()
@@ -127,7 +128,7 @@ async def test_sql_statements_do_not_grow_with_rows(api: Api, database_url: str)
     await api.data(query)
     api.queries.clear()
     data = await api.data(query)
-    assert len(data["labs"]) == 52
+    assert len(data["labs"]["nodes"]) == 52
     assert len(api.queries.statements) == before
     # One statement per level and relation: labs, models, lab, family, versions,
     # hardware, scores, sources, benchmark versions.

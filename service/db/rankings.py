@@ -29,11 +29,9 @@ ORDER BY benchmark_version.effective_on DESC
 LIMIT 1
 """
 
-# $1 benchmark version, $2 as-of date, $3 higher is better, $4 provenances, $5 verifications,
-# $6 stages, $7 countries (NULL arrays mean "any"), $8 one entry per 'model' or 'country',
-# $9 limit, $10 offset.
-RANKED = """
-WITH eligible AS (
+# The scores that count: $1 benchmark version, $2 as-of date, $4 provenances,
+# $5 verifications, $6 stages, $7 countries (NULL arrays mean "any").
+_ELIGIBLE = """
     SELECT score.*, version, model, lab, country.name AS country_name,
            model.id AS model_id, lab.country_code
     FROM score
@@ -53,7 +51,11 @@ WITH eligible AS (
       AND ($5::score_verification[] IS NULL OR score.verification = ANY($5))
       AND ($6::version_stage[] IS NULL OR version.stage = ANY($6))
       AND ($7::text[] IS NULL OR lab.country_code = ANY($7))
-), best AS (
+"""
+
+# $3 higher is better, $8 one entry per 'model' or 'country', $9 limit, $10 offset.
+RANKED = f"""
+WITH eligible AS ({_ELIGIBLE}), best AS (
     SELECT DISTINCT ON (CASE WHEN $8 = 'country' THEN country_code ELSE model_id::text END) *
     FROM eligible
     ORDER BY CASE WHEN $8 = 'country' THEN country_code ELSE model_id::text END,
@@ -67,6 +69,28 @@ WITH eligible AS (
 SELECT * FROM ranked
 ORDER BY rank, measured_on, id
 LIMIT $9 OFFSET $10
+"""
+
+
+# The first eligible score at or past the threshold $9 of each country or lab ($8), in the
+# order they got there; an AT_LEAST bound counts at its value, an AT_MOST one never does.
+CROSSINGS = f"""
+WITH eligible AS ({_ELIGIBLE}), reached AS (
+    SELECT * FROM eligible
+    WHERE CASE WHEN $3 THEN value >= $9 AND qualifier <> 'AT_MOST'
+               ELSE value <= $9 AND qualifier <> 'AT_LEAST' END
+), first_reached AS (
+    SELECT DISTINCT ON (CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END) *
+    FROM reached
+    ORDER BY CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END,
+             measured_on, CASE WHEN $3 THEN value ELSE -value END DESC, id
+)
+SELECT first_reached.*,
+       row_number() OVER (ORDER BY measured_on, CASE WHEN $3 THEN value ELSE -value END DESC,
+                          id) AS rank
+FROM first_reached
+ORDER BY rank
+LIMIT 100
 """
 
 
@@ -106,4 +130,21 @@ async def ranked(
         per,
         limit,
         offset,
+    )
+
+
+async def crossings(
+    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, threshold: float
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        CROSSINGS,
+        version["id"],
+        where.as_of,
+        version["higher_is_better"],
+        where.provenances,
+        where.verifications,
+        where.stages,
+        where.countries,
+        by,
+        threshold,
     )

@@ -1,26 +1,160 @@
-"""Catalog reads: labs, models and their versions."""
+"""Catalog reads: labs, models, versions, benchmarks, programmes, targets, nodes by id."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+import pycountry
 import strawberry
 
-from service.db import labs, models
+from service import enums
+from service.db import catalog, external_ids, history, labs, models
+from service.graphql import ids, pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.types import Lab, Model
+from service.graphql.pagination import Connection, NodeT
+from service.graphql.types import (
+    Benchmark,
+    BenchmarkVersion,
+    ExternalId,
+    Lab,
+    LineageLink,
+    Model,
+    ModelFamily,
+    Node,
+    Program,
+    Row,
+    Score,
+    Source,
+    Target,
+    Version,
+)
 
-MAX_LIST = 100
+# node(id:) builds each type from the row its loader returns.
+NODE_TYPES: dict[str, type] = {
+    "Lab": Lab,
+    "Model": Model,
+    "ModelFamily": ModelFamily,
+    "Version": Version,
+    "Score": Score,
+    "Source": Source,
+    "Benchmark": Benchmark,
+    "BenchmarkVersion": BenchmarkVersion,
+    "Program": Program,
+    "Target": Target,
+    "LineageLink": LineageLink,
+    "ExternalId": ExternalId,
+}
+MAX_NODES = 100
+
+
+@strawberry.enum
+class LabOrderField(StrEnum):
+    SLUG = "SLUG"
+    NAME = "NAME"
+    FOUNDED_YEAR = "FOUNDED_YEAR"
+
+
+@strawberry.enum
+class ModelOrderField(StrEnum):
+    SLUG = "SLUG"
+    NAME = "NAME"
+    PARAMETERS = "PARAMETERS"
+    LATEST_RELEASE = "LATEST_RELEASE"
+
+
+@strawberry.input
+class LabOrder:
+    field: LabOrderField = LabOrderField.SLUG
+    direction: enums.OrderDirection = enums.OrderDirection.ASC
+
+
+@strawberry.input
+class ModelOrder:
+    field: ModelOrderField = ModelOrderField.SLUG
+    direction: enums.OrderDirection = enums.OrderDirection.ASC
+
+
+@strawberry.input
+class LabFilter:
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+
+
+@strawberry.input
+class ModelFilter:
+    lab: str | None = strawberry.field(default=None, description="Lab slug.")
+    country: str | None = strawberry.field(default=None, description="The lab's country.")
+    family: str | None = strawberry.field(default=None, description="Family slug.")
+    stage: enums.VersionStage | None = None
+    open_weights: bool | None = None
+    min_parameters: int | None = strawberry.field(
+        default=None, description="Some version has at least this many parameters."
+    )
+    max_parameters: int | None = strawberry.field(
+        default=None, description="... and at most this many (the same version)."
+    )
+    hardware: str | None = strawberry.field(
+        default=None, description="Part of a hardware target's accelerator name."
+    )
+    fits_memory_gb: float | None = strawberry.field(
+        default=None,
+        description="Some version fits: a stated hardware target within this memory, or "
+        "bf16 weights (2 bytes per parameter) within it.",
+    )
+
+
+def _country(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if pycountry.countries.get(alpha_2=code.upper()) is None:
+        raise ClientError(f"{code!r} is not an ISO 3166-1 alpha-2 code", "INVALID", field="country")
+    return code.upper()
+
+
+def _page(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> catalog.Page:
+    window = pagination.window(first, after, last, before)
+    return catalog.Page(offset=window.offset, limit=window.limit, from_end=window.from_end)
+
+
+def _connection(rows: Sequence[Row], to_node: Callable[[Row], NodeT]) -> Connection[NodeT]:
+    """A page from a catalog statement: its rows carry their 1-based position and the total."""
+    total = int(rows[0]["total"]) if rows else 0
+    page_rows = [row for row in rows if row["id"] is not None]
+    offset = int(page_rows[0]["position"]) - 1 if page_rows else 0
+    window = pagination.Window(offset=offset, limit=len(page_rows))
+    return pagination.build(page_rows, window, total, to_node)
 
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Labs that are not archived, by slug (at most 100).")
-    async def labs(self, info: Info, first: int = MAX_LIST) -> list[Lab]:
-        if not 0 <= first <= MAX_LIST:
-            raise ClientError(f"first must be between 0 and {MAX_LIST}", "OUT_OF_RANGE")
+    @strawberry.field(description="Labs that are not archived.")
+    async def labs(
+        self,
+        info: Info,
+        filter: LabFilter | None = None,
+        order_by: LabOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Lab]:
+        where, order = filter or LabFilter(), order_by or LabOrder()
+        page = _page(first, after, last, before)
         async with info.context.pool.acquire() as conn:
-            rows = await labs.list_visible(conn, first)
-        return [Lab.from_record(row) for row in rows]
+            rows = await catalog.labs(
+                conn,
+                country=_country(where.country),
+                search=where.search,
+                order=order.field.value,
+                direction=order.direction.value,
+                page=page,
+            )
+        return _connection(rows, Lab.from_record)
 
     @strawberry.field(description="A lab by its slug, archived or not.")
     async def lab(self, info: Info, slug: str) -> Lab | None:
@@ -28,8 +162,153 @@ class CatalogQuery:
             row = await labs.by_slug(conn, slug)
         return None if row is None else Lab.from_record(row)
 
+    @strawberry.field(description="Models that are not archived, of labs that are not.")
+    async def models(
+        self,
+        info: Info,
+        filter: ModelFilter | None = None,
+        order_by: ModelOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Model]:
+        where, order = filter or ModelFilter(), order_by or ModelOrder()
+        page = _page(first, after, last, before)
+        conditions = catalog.ModelFilter(
+            lab=where.lab,
+            country=_country(where.country),
+            family=where.family,
+            open_weights=where.open_weights,
+            stage=None if where.stage is None else where.stage.value,
+            min_parameters=where.min_parameters,
+            max_parameters=where.max_parameters,
+            hardware=where.hardware,
+            fits_memory_gb=where.fits_memory_gb,
+        )
+        async with info.context.pool.acquire() as conn:
+            rows = await catalog.models(
+                conn,
+                conditions,
+                order=order.field.value,
+                direction=order.direction.value,
+                page=page,
+            )
+        return _connection(rows, Model.from_record)
+
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:
         async with info.context.pool.acquire() as conn:
             row = await models.by_slug(conn, slug)
         return None if row is None else Model.from_record(row)
+
+    @strawberry.field(description="One version of a model, by the model's slug and its label.")
+    async def version(self, info: Info, model: str, label: str) -> Version | None:
+        async with info.context.pool.acquire() as conn:
+            row = await catalog.version_by_key(conn, model, label)
+        return None if row is None else Version.from_record(row)
+
+    @strawberry.field(description="Benchmarks and indexes, by slug.")
+    async def benchmarks(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Benchmark]:
+        page = _page(first, after, last, before)
+        async with info.context.pool.acquire() as conn:
+            rows = await catalog.benchmarks(conn, page)
+        return _connection(rows, Benchmark.from_record)
+
+    @strawberry.field
+    async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
+        async with info.context.pool.acquire() as conn:
+            row = await catalog.benchmark_by_slug(conn, slug)
+        return None if row is None else Benchmark.from_record(row)
+
+    @strawberry.field(description="Public programmes that select labs, by slug.")
+    async def programs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Program]:
+        page = _page(first, after, last, before)
+        async with info.context.pool.acquire() as conn:
+            rows = await catalog.programs(conn, page)
+        return _connection(rows, Program.from_record)
+
+    @strawberry.field
+    async def program(self, info: Info, slug: str) -> Program | None:
+        async with info.context.pool.acquire() as conn:
+            row = await catalog.program_by_slug(conn, slug)
+        return None if row is None else Program.from_record(row)
+
+    @strawberry.field(description="Stated targets, by due date; status is derived from scores.")
+    async def targets(
+        self, info: Info, lab: str | None = None, benchmark: str | None = None
+    ) -> list[Target]:
+        async with info.context.pool.acquire() as conn:
+            rows = await history.targets(conn, lab, benchmark)
+        return [Target.from_record(row) for row in rows]
+
+    @strawberry.field(
+        description="Every observation of a model (or one version) on a benchmark, oldest "
+        "first, superseded and retracted ones included and marked."
+    )
+    async def score_history(
+        self,
+        info: Info,
+        model: str,
+        version: str | None = None,
+        benchmark: str | None = None,
+    ) -> list[Score]:
+        async with info.context.pool.acquire() as conn:
+            rows = await history.score_history(conn, model, version, benchmark)
+        return [Score.from_record(row) for row in rows]
+
+    @strawberry.field(description="Any object by its global id; null when there is none.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await _node(info, id)
+
+    @strawberry.field(description="Objects by global ids, in order; null for unknown ids.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise ClientError(f"at most {MAX_NODES} ids", "OUT_OF_RANGE", field="ids")
+        # Concurrently, so the loaders batch every id of a type into one statement.
+        return list(await asyncio.gather(*(_node(info, global_id) for global_id in ids)))
+
+    @strawberry.field(
+        description="The registry's lab or model for another registry's id "
+        "(a Hugging Face repo, an OpenRouter slug ...); null when unknown."
+    )
+    async def resolve_external_id(
+        self, info: Info, system: enums.ExternalSystem, id: str
+    ) -> Node | None:
+        async with info.context.pool.acquire() as conn:
+            row = await external_ids.find(conn, system.value, id)
+        if row is None:
+            return None
+        if row["model_id"] is not None:
+            return await _node(info, strawberry.ID(ids.encode("Model", row["model_id"])))
+        return await _node(info, strawberry.ID(ids.encode("Lab", row["lab_id"])))
+
+
+async def _node(info: Info, global_id: str) -> Node | None:
+    decoded = ids.decode(global_id)
+    if decoded is None:
+        return None
+    type_name, row_id = decoded
+    loader = info.context.loaders.by_type(type_name)
+    node_type = NODE_TYPES.get(type_name)
+    if loader is None or node_type is None:
+        return None
+    row = await loader.load(row_id)
+    if row is None:
+        return None
+    node: Node = node_type.from_record(row)  # type: ignore[attr-defined]
+    return node

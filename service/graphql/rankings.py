@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import asyncpg
 import strawberry
 
 from service import enums
-from service.db import rankings
-from service.graphql import ids
+from service.db import Conn, rankings
+from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
+from service.graphql.pagination import PageInfo, cursor
 from service.graphql.types import BenchmarkVersion, Country, Lab, Model, Row, Score, Version
-
-MAX_PAGE = 100
 
 
 @strawberry.type(description="One model's best eligible score, and where it ranks.")
@@ -50,14 +50,6 @@ class CountryStanding:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
 class LeaderboardEdge:
     cursor: str
     node: LeaderboardEntry
@@ -87,22 +79,17 @@ class CountryRanking:
     page_info: PageInfo
 
 
-def _cursor(position: int) -> str:
-    return ids.encode("Position", position)
-
-
-def _offset(after: str | None) -> int:
-    if after is None:
-        return 0
-    decoded = ids.decode(after)
-    if decoded is None or decoded[0] != "Position" or decoded[1] < 1:
-        raise ClientError("after is not a cursor of this list", "INVALID", field="after")
-    return decoded[1]
-
-
-def _check_first(first: int) -> None:
-    if not 0 <= first <= MAX_PAGE:
-        raise ClientError(f"first must be between 0 and {MAX_PAGE}", "OUT_OF_RANGE", field="first")
+async def _version(conn: Conn, benchmark: str, label: str | None, as_of: dt.date) -> asyncpg.Record:
+    """The method version asked for, or the one in effect on the date; never a mix."""
+    version = await rankings.benchmark_version(conn, benchmark, label, as_of)
+    if version is None:
+        raise ClientError(
+            f"no version of benchmark {benchmark!r} "
+            + (f"labelled {label!r}" if label else f"in effect on {as_of}"),
+            "NOT_FOUND",
+            field="benchmarkVersion" if label else "benchmark",
+        )
+    return version
 
 
 async def _ranked(
@@ -114,17 +101,9 @@ async def _ranked(
     first: int,
     after: str | None,
 ) -> tuple[Any, list[Any], int, int]:
-    _check_first(first)
-    offset = _offset(after)
+    offset = pagination.window(first, after).offset
     async with info.context.pool.acquire() as conn:
-        version = await rankings.benchmark_version(conn, benchmark, benchmark_version, where.as_of)
-        if version is None:
-            raise ClientError(
-                f"no version of benchmark {benchmark!r} "
-                + (f"labelled {benchmark_version!r}" if benchmark_version else "in effect then"),
-                "NOT_FOUND",
-                field="benchmarkVersion" if benchmark_version else "benchmark",
-            )
+        version = await _version(conn, benchmark, benchmark_version, where.as_of)
         # One row more than asked tells whether a next page exists.
         rows = await rankings.ranked(conn, version, where, per=per, limit=first + 1, offset=offset)
         total = rows[0]["total"] if rows else await _total(conn, version, where, per)
@@ -140,8 +119,8 @@ def _page_info(offset: int, shown: int, more: bool) -> PageInfo:
     return PageInfo(
         has_next_page=more,
         has_previous_page=offset > 0,
-        start_cursor=_cursor(offset + 1) if shown else None,
-        end_cursor=_cursor(offset + shown) if shown else None,
+        start_cursor=cursor(offset + 1) if shown else None,
+        end_cursor=cursor(offset + shown) if shown else None,
     )
 
 
@@ -183,7 +162,7 @@ async def leaderboard(
         as_of=where.as_of,
         total_count=total,
         edges=[
-            LeaderboardEdge(cursor=_cursor(offset + i + 1), node=LeaderboardEntry.from_record(row))
+            LeaderboardEdge(cursor=cursor(offset + i + 1), node=LeaderboardEntry.from_record(row))
             for i, row in enumerate(shown)
         ],
         page_info=_page_info(offset, len(shown), len(rows) > first),
@@ -208,13 +187,54 @@ async def country_ranking(
     for i, row in enumerate(shown):
         entry = LeaderboardEntry.from_record(row)
         standing = CountryStanding(rank=entry.rank, country=entry.country, entry=entry)
-        edges.append(CountryStandingEdge(cursor=_cursor(offset + i + 1), node=standing))
+        edges.append(CountryStandingEdge(cursor=cursor(offset + i + 1), node=standing))
     return CountryRanking(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
         total_count=total,
         edges=edges,
         page_info=_page_info(offset, len(shown), len(rows) > first),
+    )
+
+
+@strawberry.type(description="The first time a country or lab reached a threshold.")
+class Crossing:
+    order: int = strawberry.field(description="1 for the first to get there, 2 for the next...")
+    reached_on: dt.date
+    entry: LeaderboardEntry = strawberry.field(description="The score that got there.")
+
+
+@strawberry.type(description="Who reached a threshold on a benchmark version, in order.")
+class ThresholdCrossings:
+    benchmark_version: BenchmarkVersion
+    as_of: dt.date
+    threshold: float
+    crossings: list[Crossing]
+
+
+async def threshold_crossings(
+    info: Info,
+    benchmark: str,
+    threshold: float,
+    by: enums.CrossingGroup = enums.CrossingGroup.COUNTRY,
+    benchmark_version: str | None = None,
+    as_of: dt.date | None = None,
+    provenance: list[enums.Provenance] | None = None,
+    verification: list[enums.Verification] | None = None,
+) -> ThresholdCrossings:
+    where = _filter(as_of, provenance, verification)
+    async with info.context.pool.acquire() as conn:
+        version = await _version(conn, benchmark, benchmark_version, where.as_of)
+        rows = await rankings.crossings(conn, version, where, by=by.value, threshold=threshold)
+    crossings = []
+    for row in rows:
+        entry = LeaderboardEntry.from_record(row)
+        crossings.append(Crossing(order=entry.rank, reached_on=row["measured_on"], entry=entry))
+    return ThresholdCrossings(
+        benchmark_version=BenchmarkVersion.from_record(version),
+        as_of=where.as_of,
+        threshold=threshold,
+        crossings=crossings,
     )
 
 
@@ -228,4 +248,10 @@ class RankingQuery:
     country_ranking: CountryRanking = strawberry.field(
         resolver=country_ranking,
         description="One standing per country: its best eligible entry, as of a date.",
+    )
+
+    threshold_crossings: ThresholdCrossings = strawberry.field(
+        resolver=threshold_crossings,
+        description="Which countries (or labs) reached a value, the first date each did, "
+        "with which version and score, in order: 'the third country past 40'.",
     )

@@ -18,10 +18,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from service.graphql.catalog import CatalogQuery
+from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.errors import ClientError
+from service.graphql.lineage import LineageQuery
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
+from service.graphql.search import SearchQuery
 
 logger = logging.getLogger("service.graphql")
 
@@ -29,7 +31,7 @@ MASKED_MESSAGE = "Internal server error."
 
 
 # The root Query is assembled from one class per concern; each module owns its fields.
-Query = merge_types("Query", (CatalogQuery, RankingQuery))
+Query = merge_types("Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery))
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -58,6 +60,8 @@ class RegistrySchema(strawberry.Schema):
 def build_schema() -> RegistrySchema:
     return RegistrySchema(
         query=Query,
+        # Every Node type, also those a query reaches only through node(id:).
+        types=list(NODE_TYPES.values()),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             partial(ParserCache, maxsize=1024),

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
+import pycountry
 import strawberry
 from strawberry.scalars import JSON
 
-from service import enums
+from service import enums, memory
 from service.graphql import ids
 from service.graphql.context import Info
 from service.graphql.scalars import BigInt
@@ -39,6 +40,11 @@ for _vocabulary in (
     enums.LineageRelation,
     enums.ParticipantStatus,
     enums.ExternalSystem,
+    enums.FitBasis,
+    enums.TargetStatus,
+    enums.LineageDirection,
+    enums.CrossingGroup,
+    enums.OrderDirection,
 ):
     strawberry.enum(_vocabulary)
 
@@ -55,6 +61,41 @@ class PreciseDate:
     precision: enums.DatePrecision
 
 
+def country(code: str) -> Country:
+    # The same ISO 3166-1 names the migration loaded into the country table.
+    entry = pycountry.countries.get(alpha_2=code)
+    name = code if entry is None else getattr(entry, "common_name", entry.name)
+    return Country(code=code, name=name)
+
+
+@strawberry.type(description="Whether a version's weights fit in a memory size.")
+class MemoryFit:
+    fits: bool
+    basis: enums.FitBasis = strawberry.field(
+        description="STATED by a hardware target of the version, or DERIVED from its "
+        "parameter count (weights only: a lower bound of what serving needs)."
+    )
+    required_gb: float
+
+
+def memory_fit(
+    targets: list[HardwareTarget],
+    total_parameters: int | None,
+    memory_gb: float,
+    precision: enums.NumericPrecision,
+) -> MemoryFit | None:
+    stated = [memory.StatedTarget(t.memory_gb, t.accelerator_count, t.precision) for t in targets]
+    found = memory.fit(stated, total_parameters, memory_gb, precision)
+    if found is None:
+        return None
+    return MemoryFit(fits=found.fits, basis=found.basis, required_gb=found.required_gb)
+
+
+@strawberry.interface(description="An object with a stable, opaque global id: node(id:) finds it.")
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type(description="An ISO 3166-1 country.")
 class Country:
     code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
@@ -62,7 +103,7 @@ class Country:
 
 
 @strawberry.type(description="Where a fact came from.")
-class Source:
+class Source(Node):
     id: strawberry.ID
     url: str
     title: str
@@ -90,7 +131,7 @@ async def _source(info: Info, source_id: int | None) -> Source | None:
 
 
 @strawberry.type(description="An organisation that builds models.")
-class Lab:
+class Lab(Node):
     id: strawberry.ID
     slug: str
     name: str
@@ -120,9 +161,19 @@ class Lab:
         rows = await info.context.loaders.models_by_lab.load(self.row_id)
         return [Model.from_record(row) for row in rows]
 
+    @strawberry.field(description="Programmes the lab has taken part in.")
+    async def programs(self, info: Info) -> list[Program]:
+        rows = await info.context.loaders.programs_by_lab.load(self.row_id)
+        return [Program.from_record(row) for row in rows]
+
+    @strawberry.field(description="The lab under other registries' names.")
+    async def external_ids(self, info: Info) -> list[ExternalId]:
+        rows = await info.context.loaders.external_ids_by_lab.load(self.row_id)
+        return [ExternalId.from_record(row) for row in rows]
+
 
 @strawberry.type(description="A product line grouping models.")
-class ModelFamily:
+class ModelFamily(Node):
     id: strawberry.ID
     slug: str
     name: str
@@ -139,7 +190,7 @@ class ModelFamily:
 
 
 @strawberry.type(description="A named model, released in one or more versions.")
-class Model:
+class Model(Node):
     id: strawberry.ID
     slug: str
     name: str
@@ -189,6 +240,27 @@ class Model:
         rows = await info.context.loaders.versions_by_model.load(self.row_id)
         return [Version.from_record(row) for row in rows]
 
+    @strawberry.field(description="The last FINAL version in release order, if any.")
+    async def latest_final_version(self, info: Info) -> Version | None:
+        rows = await info.context.loaders.versions_by_model.load(self.row_id)
+        finals = [row for row in rows if row["stage"] == enums.VersionStage.FINAL]
+        return Version.from_record(finals[-1]) if finals else None
+
+    @strawberry.field(description="Links to the models this one came from, typed.")
+    async def parents(self, info: Info) -> list[LineageLink]:
+        rows = await info.context.loaders.parents_by_model.load(self.row_id)
+        return [LineageLink.from_record(row) for row in rows]
+
+    @strawberry.field(description="Links to the models that came from this one, typed.")
+    async def children(self, info: Info) -> list[LineageLink]:
+        rows = await info.context.loaders.children_by_model.load(self.row_id)
+        return [LineageLink.from_record(row) for row in rows]
+
+    @strawberry.field(description="The model under other registries' names.")
+    async def external_ids(self, info: Info) -> list[ExternalId]:
+        rows = await info.context.loaders.external_ids_by_model.load(self.row_id)
+        return [ExternalId.from_record(row) for row in rows]
+
 
 @strawberry.type(description="What a version is built to run on.")
 class HardwareTarget:
@@ -211,7 +283,7 @@ class HardwareTarget:
 
 
 @strawberry.type(description="One release of a model: a PREVIEW or a FINAL.")
-class Version:
+class Version(Node):
     id: strawberry.ID
     label: str
     stage: enums.VersionStage
@@ -224,6 +296,8 @@ class Version:
     active_parameters: BigInt | None
     context_window: int | None
     row_id: strawberry.Private[int]
+    model_id: strawberry.Private[int]
+    promoted_from_id: strawberry.Private[int | None]
     source_id: strawberry.Private[int | None]
 
     @classmethod
@@ -239,8 +313,40 @@ class Version:
             active_parameters=row["active_parameters"],
             context_window=row["context_window"],
             row_id=row["id"],
+            model_id=row["model_id"],
+            promoted_from_id=row["promoted_from_id"],
             source_id=row["source_id"],
         )
+
+    @strawberry.field
+    async def model(self, info: Info) -> Model:
+        return await _model(info, self.model_id)
+
+    @strawberry.field(description="The PREVIEW this FINAL was promoted from.")
+    async def promoted_from(self, info: Info) -> Version | None:
+        if self.promoted_from_id is None:
+            return None
+        row = await info.context.loaders.version.load(self.promoted_from_id)
+        return None if row is None else Version.from_record(row)
+
+    @strawberry.field(description="The FINAL this PREVIEW was promoted to.")
+    async def promoted_to(self, info: Info) -> Version | None:
+        rows = await info.context.loaders.promoted_to.load(self.row_id)
+        return Version.from_record(rows[0]) if rows else None
+
+    @strawberry.field(
+        description="Whether the weights fit in the given memory at a precision: STATED when "
+        "a hardware target says so, DERIVED from the parameter count otherwise."
+    )
+    async def memory_fit(
+        self,
+        info: Info,
+        memory_gb: float,
+        precision: enums.NumericPrecision = enums.NumericPrecision.BF16,
+    ) -> MemoryFit | None:
+        rows = await info.context.loaders.hardware_by_version.load(self.row_id)
+        targets = [HardwareTarget.from_record(row) for row in rows]
+        return memory_fit(targets, self.total_parameters, memory_gb, precision)
 
     @strawberry.field
     def is_preview(self) -> bool:
@@ -264,12 +370,14 @@ class Version:
 @strawberry.type(
     description="A version of a benchmark's method; scores of two never rank together."
 )
-class BenchmarkVersion:
+class BenchmarkVersion(Node):
     id: strawberry.ID
     label: str
     effective_on: dt.date
     benchmark_slug: str
     benchmark_name: str
+    row_id: strawberry.Private[int]
+    benchmark_id: strawberry.Private[int]
 
     @classmethod
     def from_record(cls, row: Row) -> BenchmarkVersion:
@@ -279,11 +387,41 @@ class BenchmarkVersion:
             effective_on=row["effective_on"],
             benchmark_slug=row["benchmark_slug"],
             benchmark_name=row["benchmark_name"],
+            row_id=row["id"],
+            benchmark_id=row["benchmark_id"],
         )
+
+    @strawberry.field
+    async def benchmark(self, info: Info) -> Benchmark:
+        row = await info.context.loaders.benchmark.load(self.benchmark_id)
+        assert row is not None, "benchmark_version.benchmark_id is a foreign key"
+        return Benchmark.from_record(row)
+
+    @strawberry.field(description="For an index: the component benchmarks and their weights.")
+    async def components(self, info: Info) -> list[BenchmarkComponent]:
+        rows = await info.context.loaders.components_by_version.load(self.row_id)
+        return [
+            BenchmarkComponent(
+                weight=float(row["weight"]), benchmark_id=row["component_benchmark_id"]
+            )
+            for row in rows
+        ]
+
+
+@strawberry.type(description="A benchmark's weight in an index version.")
+class BenchmarkComponent:
+    weight: float
+    benchmark_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def benchmark(self, info: Info) -> Benchmark:
+        row = await info.context.loaders.benchmark.load(self.benchmark_id)
+        assert row is not None, "benchmark_component refers to benchmarks by foreign key"
+        return Benchmark.from_record(row)
 
 
 @strawberry.type(description="One observation of a version on a benchmark version.")
-class Score:
+class Score(Node):
     id: strawberry.ID
     value: float
     qualifier: enums.ScoreQualifier
@@ -296,6 +434,9 @@ class Score:
     note: str | None
     source_id: strawberry.Private[int]
     benchmark_version_id: strawberry.Private[int]
+    version_id: strawberry.Private[int]
+    supersedes_id: strawberry.Private[int | None]
+    evidence_score_id: strawberry.Private[int | None]
 
     @classmethod
     def from_record(cls, row: Row) -> Score:
@@ -313,7 +454,24 @@ class Score:
             note=row["note"],
             source_id=row["source_id"],
             benchmark_version_id=row["benchmark_version_id"],
+            version_id=row["version_id"],
+            supersedes_id=row["supersedes_id"],
+            evidence_score_id=row["evidence_score_id"],
         )
+
+    @strawberry.field
+    async def version(self, info: Info) -> Version:
+        row = await info.context.loaders.version.load(self.version_id)
+        assert row is not None, "score.version_id is a foreign key"
+        return Version.from_record(row)
+
+    @strawberry.field(description="The observation this one corrects.")
+    async def supersedes(self, info: Info) -> Score | None:
+        return await _score(info, self.supersedes_id)
+
+    @strawberry.field(description="The measurement that confirms or refutes this claim.")
+    async def evidence(self, info: Info) -> Score | None:
+        return await _score(info, self.evidence_score_id)
 
     @strawberry.field
     async def source(self, info: Info) -> Source:
@@ -329,7 +487,7 @@ class Score:
 
 
 @strawberry.type(description="An evaluation or an index (a weighted average of benchmarks).")
-class Benchmark:
+class Benchmark(Node):
     id: strawberry.ID
     slug: str
     name: str
@@ -360,9 +518,16 @@ class Benchmark:
             row_id=row["id"],
         )
 
+    @strawberry.field(
+        description="Method versions, oldest first; scores of two never rank together."
+    )
+    async def versions(self, info: Info) -> list[BenchmarkVersion]:
+        rows = await info.context.loaders.versions_by_benchmark.load(self.row_id)
+        return [BenchmarkVersion.from_record(row) for row in rows]
+
 
 @strawberry.type(description="A typed link from a parent model to a child model.")
-class LineageLink:
+class LineageLink(Node):
     id: strawberry.ID
     relation: enums.LineageRelation
     note: str | None
@@ -394,6 +559,13 @@ class LineageLink:
         return await _source(info, self.source_id)
 
 
+async def _score(info: Info, score_id: int | None) -> Score | None:
+    if score_id is None:
+        return None
+    row = await info.context.loaders.score.load(score_id)
+    return None if row is None else Score.from_record(row)
+
+
 async def _model(info: Info, model_id: int) -> Model:
     row = await info.context.loaders.model.load(model_id)
     assert row is not None, "lineage links refer to models by foreign key"
@@ -401,7 +573,7 @@ async def _model(info: Info, model_id: int) -> Model:
 
 
 @strawberry.type(description="A public programme that selects labs.")
-class Program:
+class Program(Node):
     id: strawberry.ID
     slug: str
     name: str
@@ -424,9 +596,44 @@ class Program:
             row_id=row["id"],
         )
 
+    @strawberry.field
+    def country(self) -> Country:
+        return country(self.country_code)
+
+    @strawberry.field(description="The labs taking part, with their status over time.")
+    async def participants(self, info: Info) -> list[Participant]:
+        rows = await info.context.loaders.participants_by_program.load(self.row_id)
+        return [Participant(row_id=row["id"], lab_id=row["lab_id"]) for row in rows]
+
+
+@strawberry.type(description="A lab in a programme.")
+class Participant:
+    row_id: strawberry.Private[int]
+    lab_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def lab(self, info: Info) -> Lab:
+        row = await info.context.loaders.lab.load(self.lab_id)
+        assert row is not None, "program_participant.lab_id is a foreign key"
+        return Lab.from_record(row)
+
+    @strawberry.field(description="Every status change, oldest first.")
+    async def history(self, info: Info) -> list[ParticipantStatusChange]:
+        rows = await info.context.loaders.status_by_participant.load(self.row_id)
+        return [ParticipantStatusChange.from_record(row) for row in rows]
+
+    @strawberry.field(description="The status in effect on a date (default today).")
+    async def status(
+        self, info: Info, as_of: dt.date | None = None
+    ) -> enums.ParticipantStatus | None:
+        rows = await info.context.loaders.status_by_participant.load(self.row_id)
+        day = as_of or dt.date.today()
+        current = [row for row in rows if row["effective_on"] <= day]
+        return enums.ParticipantStatus(current[-1]["status"]) if current else None
+
 
 @strawberry.type(description="A participant's status from a date on.")
-class ParticipantStatusChange:
+class ParticipantStatusChange(Node):
     id: strawberry.ID
     status: enums.ParticipantStatus
     effective: PreciseDate
@@ -451,7 +658,7 @@ class ParticipantStatusChange:
 
 
 @strawberry.type(description="A goal a lab stated on a benchmark.")
-class Target:
+class Target(Node):
     id: strawberry.ID
     value: float
     due: PreciseDate
@@ -490,9 +697,50 @@ class Target:
         assert source is not None, "target.source_id is a non-null foreign key"
         return source
 
+    @strawberry.field
+    async def benchmark(self, info: Info) -> Benchmark:
+        row = await info.context.loaders.benchmark.load(self.benchmark_id)
+        assert row is not None, "target.benchmark_id is a foreign key"
+        return Benchmark.from_record(row)
+
+    @strawberry.field(
+        description="Derived from scores, never stored: MET when a counted score reached the "
+        "value by the due date, MISSED when the due date passed without one, else OPEN. "
+        "Counts INDEPENDENT and THIRD_PARTY scores unless told otherwise."
+    )
+    async def status(
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        provenance: list[enums.Provenance] | None = None,
+    ) -> enums.TargetStatus:
+        outcome = await self._outcome(info, as_of, provenance)
+        if outcome["met_by_id"] is not None:
+            return enums.TargetStatus.MET
+        if outcome["due_on"] < outcome["as_of"]:
+            return enums.TargetStatus.MISSED
+        return enums.TargetStatus.OPEN
+
+    @strawberry.field(description="The first counted score that reached the target.")
+    async def met_by(
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        provenance: list[enums.Provenance] | None = None,
+    ) -> Score | None:
+        outcome = await self._outcome(info, as_of, provenance)
+        return await _score(info, outcome["met_by_id"])
+
+    async def _outcome(
+        self, info: Info, as_of: dt.date | None, provenance: list[enums.Provenance] | None
+    ) -> Row:
+        counted = provenance or [enums.Provenance.INDEPENDENT, enums.Provenance.THIRD_PARTY]
+        key = (self.row_id, as_of or dt.date.today(), tuple(sorted(p.value for p in counted)))
+        return await info.context.loaders.target_outcome.load(key)
+
 
 @strawberry.type(description="The same lab or model under another registry's name.")
-class ExternalId:
+class ExternalId(Node):
     id: strawberry.ID
     system: enums.ExternalSystem
     external_key: str

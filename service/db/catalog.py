@@ -1,0 +1,313 @@
+"""Catalog reads: filtered, ordered, paginated lists of labs, models, benchmarks, programmes.
+
+Every list statement returns one page plus the total in one round trip: rows are numbered
+by the requested order, the page is cut by position (from the end for `last` alone), and a
+LEFT JOIN from the count keeps one row even when the page is empty (its id is NULL then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.db import Conn
+
+
+@dataclass(frozen=True)
+class Page:
+    offset: int
+    limit: int
+    from_end: bool = False
+
+
+def _order_by(columns: dict[str, str], tiebreak: str) -> str:
+    """A static ORDER BY choosing a column and direction from parameters $o and $d.
+
+    Built once at import from constant column names, never from client input; $o and $d are
+    bound parameters.
+    """
+    parts = []
+    for name, column in columns.items():
+        for direction in ("ASC", "DESC"):
+            parts.append(
+                f"CASE WHEN $o = '{name}' AND $d = '{direction}' THEN {column} END "
+                f"{direction} NULLS LAST"
+            )
+    return ", ".join([*parts, tiebreak])
+
+
+def _paged(matched: str, order: str) -> str:
+    return f"""
+WITH matched AS (
+    SELECT numbered.*, row_number() OVER (ORDER BY {order}) AS position
+    FROM ({matched}) AS numbered
+), counted AS (SELECT count(*) AS total FROM matched)
+SELECT page.*, counted.total
+FROM counted LEFT JOIN LATERAL (
+    SELECT * FROM matched
+    WHERE position > CASE WHEN $from_end THEN counted.total - $limit ELSE $offset END
+    ORDER BY position
+    LIMIT $limit
+) AS page ON true
+"""
+
+
+def _numbered(sql: str, names: tuple[str, ...]) -> str:
+    # Named placeholders keep the statements readable; asyncpg wants $1..$n. Longer names
+    # go first so "$o" never eats the start of "$offset".
+    numbers = {name: index for index, name in enumerate(names, start=1)}
+    for name in sorted(names, key=len, reverse=True):
+        sql = sql.replace(f"${name}", f"${numbers[name]}")
+    return sql
+
+
+_LAB_FILTER = """
+SELECT lab.*, country.name AS country_name
+FROM lab JOIN country ON country.code = lab.country_code
+WHERE lab.archived_at IS NULL
+  AND ($country::text IS NULL OR lab.country_code = $country)
+  AND ($search::text IS NULL OR lab.name ILIKE '%' || $search || '%'
+       OR word_similarity($search, lab.name) > 0.4)
+"""
+LAB_ORDER = {"SLUG": "slug", "NAME": "name", "FOUNDED_YEAR": "founded_year"}
+_LAB_PARAMS = ("country", "search", "o", "d", "offset", "limit", "from_end")
+LABS = _numbered(_paged(_LAB_FILTER, _order_by(LAB_ORDER, "slug")), _LAB_PARAMS)
+
+_MODEL_FILTER = """
+SELECT model.*, stats.max_parameters, stats.latest_release
+FROM model
+JOIN lab ON lab.id = model.lab_id
+LEFT JOIN model_family AS family ON family.id = model.family_id
+LEFT JOIN LATERAL (
+    SELECT max(v.total_parameters) AS max_parameters,
+           max(COALESCE(v.released_on, v.announced_on)) AS latest_release
+    FROM model_version AS v WHERE v.model_id = model.id
+) AS stats ON true
+WHERE model.archived_at IS NULL AND lab.archived_at IS NULL
+  AND ($lab::text IS NULL OR lab.slug = $lab)
+  AND ($country::text IS NULL OR lab.country_code = $country)
+  AND ($family::text IS NULL OR family.slug = $family)
+  AND ($open_weights::boolean IS NULL OR model.open_weights = $open_weights)
+  AND (($stage::version_stage IS NULL AND $min_parameters::bigint IS NULL
+        AND $max_parameters::bigint IS NULL AND $hardware::text IS NULL
+        AND $fits_gb::numeric IS NULL)
+       OR EXISTS (
+    -- All version conditions hold on one and the same version.
+    SELECT 1 FROM model_version AS v
+    WHERE v.model_id = model.id
+      AND ($stage::version_stage IS NULL OR v.stage = $stage)
+      AND ($min_parameters::bigint IS NULL OR v.total_parameters >= $min_parameters)
+      AND ($max_parameters::bigint IS NULL OR v.total_parameters <= $max_parameters)
+      AND ($hardware::text IS NULL OR EXISTS (
+          SELECT 1 FROM hardware_target AS h
+          WHERE h.version_id = v.id AND h.accelerator ILIKE '%' || $hardware || '%'))
+      AND ($fits_gb::numeric IS NULL
+           -- stated: a hardware target within the memory; derived: bf16 weights fit.
+           OR EXISTS (SELECT 1 FROM hardware_target AS h
+                      WHERE h.version_id = v.id
+                        AND h.memory_gb * h.accelerator_count <= $fits_gb)
+           OR v.total_parameters * 2 <= $fits_gb * 1000000000)))
+"""
+MODEL_ORDER = {
+    "SLUG": "slug",
+    "NAME": "name",
+    "PARAMETERS": "max_parameters",
+    "LATEST_RELEASE": "latest_release",
+}
+_MODEL_PARAMS = (
+    "lab",
+    "country",
+    "family",
+    "open_weights",
+    "stage",
+    "min_parameters",
+    "max_parameters",
+    "hardware",
+    "fits_gb",
+    "o",
+    "d",
+    "offset",
+    "limit",
+    "from_end",
+)
+MODELS = _numbered(_paged(_MODEL_FILTER, _order_by(MODEL_ORDER, "slug")), _MODEL_PARAMS)
+
+BENCHMARKS = _numbered(_paged("SELECT * FROM benchmark", "slug"), ("offset", "limit", "from_end"))
+PROGRAMS = _numbered(_paged("SELECT * FROM program", "slug"), ("offset", "limit", "from_end"))
+
+BENCHMARK_BY_SLUG = "SELECT * FROM benchmark WHERE slug = $1"
+PROGRAM_BY_SLUG = "SELECT * FROM program WHERE slug = $1"
+VERSION_BY_KEY = """
+SELECT model_version.* FROM model_version JOIN model ON model.id = model_version.model_id
+WHERE model.slug = $1 AND model_version.label = $2
+"""
+
+
+@dataclass(frozen=True)
+class ModelFilter:
+    lab: str | None = None
+    country: str | None = None
+    family: str | None = None
+    open_weights: bool | None = None
+    stage: str | None = None
+    min_parameters: int | None = None
+    max_parameters: int | None = None
+    hardware: str | None = None
+    fits_memory_gb: float | None = None
+
+
+async def labs(
+    conn: Conn,
+    *,
+    country: str | None,
+    search: str | None,
+    order: str,
+    direction: str,
+    page: Page,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        LABS, country, search, order, direction, page.offset, page.limit, page.from_end
+    )
+
+
+async def models(
+    conn: Conn, where: ModelFilter, *, order: str, direction: str, page: Page
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        MODELS,
+        where.lab,
+        where.country,
+        where.family,
+        where.open_weights,
+        where.stage,
+        where.min_parameters,
+        where.max_parameters,
+        where.hardware,
+        where.fits_memory_gb,
+        order,
+        direction,
+        page.offset,
+        page.limit,
+        page.from_end,
+    )
+
+
+async def benchmarks(conn: Conn, page: Page) -> list[asyncpg.Record]:
+    return await conn.fetch(BENCHMARKS, page.offset, page.limit, page.from_end)
+
+
+async def programs(conn: Conn, page: Page) -> list[asyncpg.Record]:
+    return await conn.fetch(PROGRAMS, page.offset, page.limit, page.from_end)
+
+
+async def benchmark_by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(BENCHMARK_BY_SLUG, slug)
+
+
+async def program_by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(PROGRAM_BY_SLUG, slug)
+
+
+async def version_by_key(conn: Conn, model_slug: str, label: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(VERSION_BY_KEY, model_slug, label)
+
+
+# Rows by id for the types that have no loader of their own elsewhere (node(id:) and to-one
+# relations); keys are GraphQL type names, values constant statements.
+BY_IDS = {
+    "Version": "SELECT * FROM model_version WHERE id = ANY($1::bigint[])",
+    "Score": """
+        SELECT score.*, EXISTS (SELECT 1 FROM score AS later
+                                WHERE later.supersedes_id = score.id) AS superseded
+        FROM score WHERE id = ANY($1::bigint[])
+    """,
+    "Benchmark": "SELECT * FROM benchmark WHERE id = ANY($1::bigint[])",
+    "Program": "SELECT * FROM program WHERE id = ANY($1::bigint[])",
+    "Target": "SELECT * FROM target WHERE id = ANY($1::bigint[])",
+    "LineageLink": "SELECT * FROM lineage_link WHERE id = ANY($1::bigint[])",
+    "ExternalId": "SELECT * FROM external_id WHERE id = ANY($1::bigint[])",
+}
+VERSIONS_PROMOTED_FROM = """
+SELECT * FROM model_version WHERE promoted_from_id = ANY($1::bigint[])
+"""
+BENCHMARK_VERSIONS_BY_BENCHMARKS = """
+SELECT benchmark_version.*, benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name
+FROM benchmark_version JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
+WHERE benchmark_version.benchmark_id = ANY($1::bigint[])
+ORDER BY benchmark_version.benchmark_id, benchmark_version.effective_on
+"""
+COMPONENTS_BY_VERSIONS = """
+SELECT * FROM benchmark_component WHERE benchmark_version_id = ANY($1::bigint[])
+ORDER BY benchmark_version_id, weight DESC, component_benchmark_id
+"""
+PARTICIPANTS_BY_PROGRAMS = """
+SELECT * FROM program_participant WHERE program_id = ANY($1::bigint[]) ORDER BY program_id, id
+"""
+STATUS_BY_PARTICIPANTS = """
+SELECT * FROM participant_status_change WHERE participant_id = ANY($1::bigint[])
+ORDER BY participant_id, effective_on, id
+"""
+PROGRAMS_BY_LABS = """
+SELECT participant.lab_id, program.*
+FROM program_participant AS participant JOIN program ON program.id = participant.program_id
+WHERE participant.lab_id = ANY($1::bigint[])
+ORDER BY participant.lab_id, program.slug
+"""
+EXTERNAL_IDS_BY_MODELS = """
+SELECT * FROM external_id WHERE model_id = ANY($1::bigint[]) ORDER BY model_id, system
+"""
+EXTERNAL_IDS_BY_LABS = """
+SELECT * FROM external_id WHERE lab_id = ANY($1::bigint[]) ORDER BY lab_id, system
+"""
+PARENT_LINKS_BY_MODELS = """
+SELECT * FROM lineage_link WHERE child_model_id = ANY($1::bigint[]) ORDER BY child_model_id, id
+"""
+CHILD_LINKS_BY_MODELS = """
+SELECT * FROM lineage_link WHERE parent_model_id = ANY($1::bigint[])
+ORDER BY parent_model_id, id
+"""
+
+
+async def by_ids(conn: Conn, ids: list[int], type_name: str) -> list[asyncpg.Record]:
+    return await conn.fetch(BY_IDS[type_name], ids)
+
+
+async def versions_promoted_from(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(VERSIONS_PROMOTED_FROM, ids)
+
+
+async def benchmark_versions_by_benchmarks(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(BENCHMARK_VERSIONS_BY_BENCHMARKS, ids)
+
+
+async def components_by_versions(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(COMPONENTS_BY_VERSIONS, ids)
+
+
+async def participants_by_programs(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(PARTICIPANTS_BY_PROGRAMS, ids)
+
+
+async def status_by_participants(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(STATUS_BY_PARTICIPANTS, ids)
+
+
+async def programs_by_labs(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(PROGRAMS_BY_LABS, ids)
+
+
+async def external_ids_by_models(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(EXTERNAL_IDS_BY_MODELS, ids)
+
+
+async def external_ids_by_labs(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(EXTERNAL_IDS_BY_LABS, ids)
+
+
+async def parent_links_by_models(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(PARENT_LINKS_BY_MODELS, ids)
+
+
+async def child_links_by_models(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(CHILD_LINKS_BY_MODELS, ids)

@@ -1,0 +1,69 @@
+"""Lineage traversals: the graph around a model and the path between two models."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from service.db import Conn
+
+# Ancestors walk child -> parent, descendants parent -> child, each up to $3 links away;
+# BOTH walks both ways from the root (not zig-zag through siblings). One statement.
+NEIGHBOURHOOD = """
+WITH RECURSIVE
+ancestors (link_id, model_id, depth) AS (
+    SELECT link.id, link.parent_model_id, 1 FROM lineage_link AS link
+    WHERE link.child_model_id = $1 AND $2 IN ('ANCESTORS', 'BOTH')
+      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+  UNION
+    SELECT link.id, link.parent_model_id, ancestors.depth + 1
+    FROM ancestors JOIN lineage_link AS link ON link.child_model_id = ancestors.model_id
+    WHERE ancestors.depth < $3
+      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+),
+descendants (link_id, model_id, depth) AS (
+    SELECT link.id, link.child_model_id, 1 FROM lineage_link AS link
+    WHERE link.parent_model_id = $1 AND $2 IN ('DESCENDANTS', 'BOTH')
+      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+  UNION
+    SELECT link.id, link.child_model_id, descendants.depth + 1
+    FROM descendants JOIN lineage_link AS link ON link.parent_model_id = descendants.model_id
+    WHERE descendants.depth < $3
+      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+),
+walked AS (
+    SELECT link_id, depth FROM ancestors UNION ALL SELECT link_id, depth FROM descendants
+)
+SELECT link.*, min(walked.depth) AS depth
+FROM walked JOIN lineage_link AS link ON link.id = walked.link_id
+GROUP BY link.id
+ORDER BY min(walked.depth), link.id
+"""
+
+# The shortest chain of parent -> child links from $1 down to $2 (a DAG, so no cycles; the
+# visited list still guards the walk).
+PATH = """
+WITH RECURSIVE walk (model_id, links, visited) AS (
+    SELECT $1::bigint, ARRAY[]::bigint[], ARRAY[$1::bigint]
+  UNION ALL
+    SELECT link.child_model_id, walk.links || link.id, walk.visited || link.child_model_id
+    FROM walk JOIN lineage_link AS link ON link.parent_model_id = walk.model_id
+    WHERE NOT link.child_model_id = ANY(walk.visited) AND cardinality(walk.links) < 64
+)
+SELECT links FROM walk WHERE model_id = $2 ORDER BY cardinality(links) LIMIT 1
+"""
+LINKS_BY_IDS = "SELECT * FROM lineage_link WHERE id = ANY($1::bigint[])"
+
+
+async def neighbourhood(
+    conn: Conn, model_id: int, direction: str, depth: int, relations: list[str] | None
+) -> list[asyncpg.Record]:
+    return await conn.fetch(NEIGHBOURHOOD, model_id, direction, depth, relations)
+
+
+async def path(conn: Conn, from_id: int, to_id: int) -> list[asyncpg.Record] | None:
+    """The links of the shortest downward chain, in order, or None when there is none."""
+    link_ids: list[int] | None = await conn.fetchval(PATH, from_id, to_id)
+    if link_ids is None:
+        return None
+    rows = {row["id"]: row for row in await conn.fetch(LINKS_BY_IDS, link_ids)}
+    return [rows[link_id] for link_id in link_ids]
