@@ -15,6 +15,7 @@ from service.graphql import ids, pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import Connection, NodeT
+from service.graphql.scalars import BigInt
 from service.graphql.types import (
     Benchmark,
     BenchmarkVersion,
@@ -90,10 +91,10 @@ class ModelFilter:
     family: str | None = strawberry.field(default=None, description="Family slug.")
     stage: enums.VersionStage | None = None
     open_weights: bool | None = None
-    min_parameters: int | None = strawberry.field(
+    min_parameters: BigInt | None = strawberry.field(
         default=None, description="Some version has at least this many parameters."
     )
-    max_parameters: int | None = strawberry.field(
+    max_parameters: BigInt | None = strawberry.field(
         default=None, description="... and at most this many (the same version)."
     )
     hardware: str | None = strawberry.field(
@@ -121,11 +122,16 @@ def _page(
     return catalog.Page(offset=window.offset, limit=window.limit, from_end=window.from_end)
 
 
-def _connection(rows: Sequence[Row], to_node: Callable[[Row], NodeT]) -> Connection[NodeT]:
+def _connection(
+    rows: Sequence[Row], page: catalog.Page, to_node: Callable[[Row], NodeT]
+) -> Connection[NodeT]:
     """A page from a catalog statement: its rows carry their 1-based position and the total."""
     total = int(rows[0]["total"]) if rows else 0
     page_rows = [row for row in rows if row["id"] is not None]
-    offset = int(page_rows[0]["position"]) - 1 if page_rows else 0
+    if page_rows:
+        offset = int(page_rows[0]["position"]) - 1
+    else:
+        offset = total if page.from_end else min(page.offset, total)
     window = pagination.Window(offset=offset, limit=len(page_rows))
     return pagination.build(page_rows, window, total, to_node)
 
@@ -154,7 +160,7 @@ class CatalogQuery:
                 direction=order.direction.value,
                 page=page,
             )
-        return _connection(rows, Lab.from_record)
+        return _connection(rows, page, Lab.from_record)
 
     @strawberry.field(description="A lab by its slug, archived or not.")
     async def lab(self, info: Info, slug: str) -> Lab | None:
@@ -194,7 +200,7 @@ class CatalogQuery:
                 direction=order.direction.value,
                 page=page,
             )
-        return _connection(rows, Model.from_record)
+        return _connection(rows, page, Model.from_record)
 
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:
@@ -220,7 +226,7 @@ class CatalogQuery:
         page = _page(first, after, last, before)
         async with info.context.pool.acquire() as conn:
             rows = await catalog.benchmarks(conn, page)
-        return _connection(rows, Benchmark.from_record)
+        return _connection(rows, page, Benchmark.from_record)
 
     @strawberry.field
     async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
@@ -240,7 +246,7 @@ class CatalogQuery:
         page = _page(first, after, last, before)
         async with info.context.pool.acquire() as conn:
             rows = await catalog.programs(conn, page)
-        return _connection(rows, Program.from_record)
+        return _connection(rows, page, Program.from_record)
 
     @strawberry.field
     async def program(self, info: Info, slug: str) -> Program | None:

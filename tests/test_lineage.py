@@ -1,0 +1,121 @@
+"""What did Solar Pro grow into: the lineage graph and the path between two models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from tests.conftest import Api
+
+LINEAGE = """
+query ($model: String!, $direction: LineageDirection!, $depth: Int!, $relations: [LineageRelation!]) {
+  lineage(model: $model, direction: $direction, depth: $depth, relations: $relations) {
+    root { slug }
+    nodes { slug trainingOrigin }
+    edges { relation parent { slug } child { slug } source { kind } }
+  }
+}
+"""
+
+
+def _edges(graph: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(e["parent"]["slug"], e["relation"], e["child"]["slug"]) for e in graph["edges"]]
+
+
+async def test_what_solar_pro_grew_into(api: Api) -> None:
+    data = await api.data(LINEAGE, model="solar-pro", direction="DESCENDANTS", depth=5)
+    graph = data["lineage"]
+    assert [n["slug"] for n in graph["nodes"]] == [
+        "solar-pro",
+        "solar-pro-2",
+        "solar-pro-3",
+        "solar-next",
+    ]
+    assert _edges(graph) == [
+        ("solar-pro", "SUCCESSOR", "solar-pro-2"),
+        ("solar-pro-2", "SUCCESSOR", "solar-pro-3"),
+        ("solar-pro-3", "SUCCESSOR", "solar-next"),
+    ]
+    # The new model starts from scratch: its link reuses no weights.
+    assert graph["nodes"][-1]["trainingOrigin"] == "FROM_SCRATCH"
+
+
+async def test_which_steps_reused_weights(api: Api) -> None:
+    weights = ["FINE_TUNE", "CONTINUED_PRETRAINING", "DEPTH_UP_SCALED", "DISTILLED", "MERGED"]
+    data = await api.data(
+        LINEAGE, model="solar-next", direction="ANCESTORS", depth=10, relations=weights
+    )
+    # Walking up from the new model over weight-reusing links only finds nothing ...
+    assert data["lineage"]["edges"] == []
+    data = await api.data(
+        LINEAGE, model="solar-10.7b", direction="ANCESTORS", depth=10, relations=weights
+    )
+    # ... while SOLAR 10.7B was depth up-scaled from Mistral 7B, then continued pre-training.
+    assert _edges(data["lineage"]) == [
+        ("mistral-7b", "DEPTH_UP_SCALED", "solar-10.7b"),
+        ("mistral-7b", "CONTINUED_PRETRAINING", "solar-10.7b"),
+    ]
+    assert data["lineage"]["edges"][0]["source"] == {"kind": "PAPER"}
+
+
+async def test_depth_limits_the_walk_both_ways(api: Api) -> None:
+    data = await api.data(LINEAGE, model="solar-pro-2", direction="BOTH", depth=1)
+    assert sorted(_edges(data["lineage"])) == [
+        ("solar-pro", "SUCCESSOR", "solar-pro-2"),
+        ("solar-pro-2", "SUCCESSOR", "solar-pro-3"),
+    ]
+    body = await api.graphql(LINEAGE, model="solar-pro-2", direction="BOTH", depth=11)
+    assert body["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+
+
+async def test_an_unknown_model_is_not_found(api: Api) -> None:
+    body = await api.graphql(LINEAGE, model="nope", direction="BOTH", depth=2)
+    assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "model"}
+
+
+async def test_the_path_between_two_models_in_either_order(api: Api) -> None:
+    query = """
+    query ($from: String!, $to: String!) {
+      lineagePath(from: $from, to: $to) { models { slug } links { relation } } }
+    """
+    down = (await api.data(query, **{"from": "mistral-7b", "to": "solar-pro-3"}))["lineagePath"]
+    assert [m["slug"] for m in down["models"]] == [
+        "mistral-7b",
+        "solar-10.7b",
+        "solar-pro",
+        "solar-pro-2",
+        "solar-pro-3",
+    ]
+    up = (await api.data(query, **{"from": "solar-pro-3", "to": "mistral-7b"}))["lineagePath"]
+    assert up == down
+    unrelated = await api.data(query, **{"from": "gpt-5.5", "to": "solar-pro"})
+    assert unrelated["lineagePath"] is None
+
+
+async def test_a_lineage_is_one_traversal_whatever_its_size(api: Api, database_url: str) -> None:
+    query = '{ lineage(model: "chain-0", direction: DESCENDANTS, depth: 10) { nodes { slug } } }'
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """
+            WITH lab_row AS (SELECT id FROM lab WHERE slug = 'cohere'),
+            chain AS (
+                INSERT INTO model (slug, name, lab_id)
+                SELECT 'chain-' || n, 'Chain ' || n, lab_row.id
+                FROM generate_series(0, 40) AS n, lab_row RETURNING id, slug
+            )
+            INSERT INTO lineage_link (parent_model_id, child_model_id, relation)
+            SELECT parent.id, child.id, 'FINE_TUNE'
+            FROM chain AS parent JOIN chain AS child
+              ON split_part(child.slug, '-', 2)::int = split_part(parent.slug, '-', 2)::int + 1
+            """
+        )
+    finally:
+        await conn.close()
+    await api.data(query)
+    api.queries.clear()
+    data = await api.data(query)
+    assert len(data["lineage"]["nodes"]) == 11
+    # the root's id, the recursive walk, and one batch of models
+    assert len(api.queries.statements) == 3
