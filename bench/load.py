@@ -1,0 +1,163 @@
+"""Load generators: wrk against a GraphQL endpoint, pgbench against the SQL ceiling."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.config import AS_OF, BENCH_DIR, CONNECTIONS, THREADS
+
+WRK_SCRIPT = BENCH_DIR / "wrk.lua"
+
+
+@dataclass
+class Round:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_s: float
+    db_cpu_s: float | None
+    rss_bytes: int
+
+
+@dataclass
+class Result:
+    server: str
+    rounds: list[Round] = field(default_factory=list)
+    missing: str | None = None  # why there is no measurement ("field missing", an error)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.rounds)
+
+    @property
+    def rps(self) -> float:
+        seconds = sum(r.seconds for r in self.rounds)
+        return self.requests / seconds if seconds else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.mean(r.p50_ms for r in self.rounds)
+
+    @property
+    def p99_ms(self) -> float:
+        return max(r.p99_ms for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
+
+    @property
+    def server_cpu_ms(self) -> float:
+        return 1000 * sum(r.server_cpu_s for r in self.rounds) / max(self.requests, 1)
+
+    @property
+    def db_cpu_ms(self) -> float | None:
+        values = [r.db_cpu_s for r in self.rounds]
+        if any(v is None for v in values):
+            return None
+        return 1000 * sum(v for v in values if v is not None) / max(self.requests, 1)
+
+    @property
+    def rss_bytes(self) -> int:
+        return max(r.rss_bytes for r in self.rounds)
+
+
+@dataclass(frozen=True)
+class WrkOutput:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wrk_path() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
+    return found
+
+
+def run_wrk(url: str, body_file: Path, seconds: int) -> WrkOutput:
+    argv = [wrk_path(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
+    argv += ["-s", str(WRK_SCRIPT), url, "--", str(body_file)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line.removeprefix("BENCH_JSON "))
+            return WrkOutput(
+                requests=data["requests"],
+                seconds=data["duration_us"] / 1e6,
+                p50_ms=data["p50_us"] / 1000,
+                p99_ms=data["p99_us"] / 1000,
+                errors=sum(data["errors"].values()),
+            )
+    raise RuntimeError(f"wrk failed ({result.returncode}): {result.stdout}{result.stderr}")
+
+
+# --- the ceiling: pgbench of the leaderboard's SQL ------------------------------------------
+
+
+def leaderboard_sql(version_id: int, first: int = 20) -> str:
+    """The registry's RANKED statement with the leaderboard query's parameters as literals."""
+    from service.db.rankings import RANKED
+
+    literals = {
+        1: f"{version_id}::bigint",
+        2: f"'{AS_OF.isoformat()}'::date",
+        3: "true",  # higher is better
+        4: "NULL::score_provenance[]",
+        5: "NULL::score_verification[]",
+        6: "NULL::version_stage[]",
+        7: "NULL::text[]",
+        8: "'model'::text",
+        9: str(first + 1),  # the service asks one row more, to know if a next page exists
+        10: "0",
+    }
+    return re.sub(r"\$(\d+)", lambda m: f"({literals[int(m.group(1))]})", RANKED).strip()
+
+
+@dataclass(frozen=True)
+class PgbenchOutput:
+    transactions: int
+    seconds: float
+    tps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def run_pgbench(pgbench: Path, dsn: str, sql: str, seconds: int) -> PgbenchOutput:
+    with tempfile.TemporaryDirectory(prefix="mrr-pgbench-") as work:
+        script = Path(work) / "leaderboard.sql"
+        script.write_text(sql + ";\n")
+        argv = [str(pgbench), "-n", "-M", "prepared", "-c", str(CONNECTIONS), "-j", str(THREADS)]
+        argv += ["-T", str(seconds), "-f", str(script), "-l", f"--log-prefix={work}/tx", dsn]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+        if result.returncode != 0:
+            raise RuntimeError(f"pgbench failed ({result.returncode}): {result.stderr[-2000:]}")
+        latencies = sorted(
+            int(line.split()[2])
+            for log in Path(work).glob("tx*")
+            for line in log.read_text().splitlines()
+        )
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+    count = len(latencies)
+    return PgbenchOutput(
+        transactions=count,
+        seconds=float(seconds),
+        tps=float(tps.group(1)) if tps else count / seconds,
+        p50_ms=latencies[count // 2] / 1000 if count else 0.0,
+        p99_ms=latencies[min(count - 1, int(count * 0.99))] / 1000 if count else 0.0,
+        errors=int(failed.group(1)) if failed else 0,
+    )
