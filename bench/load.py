@@ -108,22 +108,21 @@ def run_wrk(url: str, body_file: Path, seconds: int) -> WrkOutput:
 
 
 def leaderboard_sql(version_id: int, first: int = 20) -> str:
-    """The registry's RANKED statement with the leaderboard query's parameters as literals."""
-    from service.db.rankings import RANKED
+    """The registry's ranking statement with the leaderboard query's parameters as literals."""
+    from service.db.rankings import RANKED_DESC
 
     literals = {
         1: f"{version_id}::bigint",
         2: f"'{AS_OF.isoformat()}'::date",
-        3: "true",  # higher is better
-        4: "NULL::score_provenance[]",
-        5: "NULL::score_verification[]",
-        6: "NULL::version_stage[]",
-        7: "NULL::text[]",
-        8: "'model'::text",
-        9: str(first + 1),  # the service asks one row more, to know if a next page exists
-        10: "0",
+        3: "NULL::score_provenance[]",
+        4: "NULL::score_verification[]",
+        5: "NULL::version_stage[]",
+        6: "NULL::text[]",
+        7: "'model'::text",
+        8: str(first + 1),  # the service asks one row more, to know if a next page exists
+        9: "0",  # offset
     }
-    return re.sub(r"\$(\d+)", lambda m: f"({literals[int(m.group(1))]})", RANKED).strip()
+    return re.sub(r"\$(\d+)", lambda m: f"({literals[int(m.group(1))]})", RANKED_DESC).strip()
 
 
 @dataclass(frozen=True)

@@ -205,4 +205,5 @@ async def test_a_leaderboard_costs_the_same_statements_for_any_number_of_rows(
     data = await api.data(LEADERBOARD, asOf="2026-05-30", first=100)
     assert data["leaderboard"]["totalCount"] == 208
     assert len(data["leaderboard"]["edges"]) == 100
-    assert len(api.queries.statements) == few == 3
+    # the compiled path answers in one statement; without it, three
+    assert len(api.queries.statements) == few <= 3

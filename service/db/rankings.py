@@ -31,7 +31,7 @@ LIMIT 1
 
 # The scores that count: $1 benchmark version, $2 as-of date, $4 provenances,
 # $5 verifications, $6 stages, $7 countries (NULL arrays mean "any").
-_ELIGIBLE = """
+ELIGIBLE = """
     SELECT score.*, version, model, lab, country.name AS country_name,
            model.id AS model_id, lab.country_code
     FROM score
@@ -53,29 +53,102 @@ _ELIGIBLE = """
       AND ($7::text[] IS NULL OR lab.country_code = ANY($7))
 """
 
-# $3 higher is better, $8 one entry per 'model' or 'country', $9 limit, $10 offset.
-RANKED = f"""
-WITH eligible AS ({_ELIGIBLE}), best AS (
-    SELECT DISTINCT ON (CASE WHEN $8 = 'country' THEN country_code ELSE model_id::text END) *
-    FROM eligible
-    ORDER BY CASE WHEN $8 = 'country' THEN country_code ELSE model_id::text END,
-             CASE WHEN $3 THEN value ELSE -value END DESC, measured_on, id
-), ranked AS (
-    SELECT best.*,
-           rank() OVER (ORDER BY CASE WHEN $3 THEN value ELSE -value END DESC) AS rank,
-           count(*) OVER () AS total
-    FROM best
-)
-SELECT * FROM ranked
-ORDER BY rank, measured_on, id
-LIMIT $9 OFFSET $10
+# Whether the score row `s` (with its version `v`, model `m`, lab `l`) counts: placeholders
+# are filled by `walk_sql` so the resolver and the compiled path share one definition.
+_COUNTS = """
+      s.benchmark_version_id = {bv}
+  AND s.measured_on <= {as_of}
+  AND NOT (s.verification = 'RETRACTED'
+           AND COALESCE(s.verification_changed_on, s.measured_on) <= {as_of})
+  AND NOT EXISTS (SELECT 1 FROM score AS correction
+                  WHERE correction.supersedes_id = s.id AND correction.measured_on <= {as_of})
+  AND m.archived_at IS NULL AND l.archived_at IS NULL
+  AND ({provenances}::score_provenance[] IS NULL OR s.provenance = ANY({provenances}))
+  AND ({verifications}::score_verification[] IS NULL OR s.verification = ANY({verifications}))
+  AND ({stages}::version_stage[] IS NULL OR v.stage = ANY({stages}))
+  AND ({countries}::text[] IS NULL OR l.country_code = ANY({countries}))
 """
+_SCORED = """
+    FROM score AS s
+    JOIN model_version AS v ON v.id = s.version_id
+    JOIN model AS m ON m.id = v.model_id
+    JOIN lab AS l ON l.id = m.lab_id
+"""
+_KEY = "CASE WHEN {per} = 'country' THEN l.country_code ELSE m.id::text END"
+
+
+def walk_sql(ph: dict[str, str], *, descending: bool = True) -> str:
+    """The best counted score of each model (or country), best first, `limit` of them.
+
+    Rather than ranking every counted score to keep one per model (a sort of all of them),
+    the walk follows the ranking index from the top and, at each step, takes the first
+    counted score of a model not yet seen: a page of 20 costs about 20 short index probes.
+    The walk is complete from the top, so rank() over it is the global rank.
+    """
+    direction = "DESC" if descending else "ASC"
+    order = f"s.value {direction}, s.measured_on, s.id"
+    # Every later pick ranks at or below the previous one: an index bound, so each step
+    # resumes near where the last one stopped instead of at the top.
+    resume = "s.value <= walk.value" if descending else "s.value >= walk.value"
+    counts = _COUNTS.format(**ph)
+    key = _KEY.format(**ph)
+    pick = (
+        f"SELECT s.id, s.value, s.measured_on, s.version_id, m.id AS model_id, "
+        f"l.id AS lab_id, l.country_code, {key} AS key {_SCORED} WHERE {counts}"
+    )
+    return f"""
+WITH RECURSIVE walk AS (
+    SELECT first.*, ARRAY[first.key] AS seen, 1::bigint AS position
+    FROM ({pick} ORDER BY {order} LIMIT 1) AS first
+  UNION ALL
+    SELECT next.*, walk.seen || next.key, walk.position + 1
+    FROM walk, LATERAL (
+        {pick} AND {resume} AND NOT ({key} = ANY(walk.seen)) ORDER BY {order} LIMIT 1
+    ) AS next
+    WHERE walk.position < {ph["limit"]}
+)
+SELECT walk.*, rank() OVER (ORDER BY walk.value {direction}) AS rank FROM walk
+"""
+
+
+def total_sql(ph: dict[str, str]) -> str:
+    """How many models (or countries) have a counted score."""
+    return f"SELECT count(DISTINCT {_KEY.format(**ph)}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
+
+
+_PLACEHOLDERS = {
+    "bv": "$1",
+    "as_of": "$2",
+    "provenances": "$3",
+    "verifications": "$4",
+    "stages": "$5",
+    "countries": "$6",
+    "per": "$7",
+    "limit": "$8",
+}
+# The page: walked rows past the offset ($9), with their version, model and lab as
+# composite rows and the score's own columns flat.
+_PAGE = """
+SELECT score.*, walk.model_id, walk.country_code, walk.position, walk.rank,
+       version, model, lab, country.name AS country_name
+FROM ({walk}) AS walk
+JOIN score ON score.id = walk.id
+JOIN model_version AS version ON version.id = walk.version_id
+JOIN model ON model.id = walk.model_id
+JOIN lab ON lab.id = walk.lab_id
+JOIN country ON country.code = walk.country_code
+WHERE walk.position > $9
+ORDER BY walk.position
+"""
+RANKED_DESC = _PAGE.format(walk=walk_sql(_PLACEHOLDERS, descending=True))
+RANKED_ASC = _PAGE.format(walk=walk_sql(_PLACEHOLDERS, descending=False))
+TOTAL = total_sql(_PLACEHOLDERS)
 
 
 # The first eligible score at or past the threshold $9 of each country or lab ($8), in the
 # order they got there; an AT_LEAST bound counts at its value, an AT_MOST one never does.
 CROSSINGS = f"""
-WITH eligible AS ({_ELIGIBLE}), reached AS (
+WITH eligible AS ({ELIGIBLE}), reached AS (
     SELECT * FROM eligible
     WHERE CASE WHEN $3 THEN value >= $9 AND qualifier <> 'AT_MOST'
                ELSE value <= $9 AND qualifier <> 'AT_LEAST' END
@@ -109,6 +182,18 @@ async def benchmark_version(
     return await conn.fetchrow(BENCHMARK_VERSION, benchmark_slug, label, as_of)
 
 
+def _ranking_args(version: asyncpg.Record, where: RankingFilter, per: str) -> list[object]:
+    return [
+        version["id"],
+        where.as_of,
+        where.provenances,
+        where.verifications,
+        where.stages,
+        where.countries,
+        per,
+    ]
+
+
 async def ranked(
     conn: Conn,
     version: asyncpg.Record,
@@ -118,19 +203,14 @@ async def ranked(
     limit: int,
     offset: int,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        RANKED,
-        version["id"],
-        where.as_of,
-        version["higher_is_better"],
-        where.provenances,
-        where.verifications,
-        where.stages,
-        where.countries,
-        per,
-        limit,
-        offset,
-    )
+    """Entries at positions offset+1 .. offset+limit, best first."""
+    sql = RANKED_DESC if version["higher_is_better"] else RANKED_ASC
+    return await conn.fetch(sql, *_ranking_args(version, where, per), offset + limit, offset)
+
+
+async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, per: str) -> int:
+    found: int = await conn.fetchval(TOTAL, *_ranking_args(version, where, per))
+    return found
 
 
 async def crossings(

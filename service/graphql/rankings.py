@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import asyncpg
 import strawberry
@@ -61,22 +60,29 @@ class CountryStandingEdge:
     node: CountryStanding
 
 
-@strawberry.type(description="A ranking on one benchmark version as of one date.")
-class Leaderboard:
+@strawberry.type
+class _Ranking:
     benchmark_version: BenchmarkVersion
     as_of: dt.date
-    total_count: int
-    edges: list[LeaderboardEdge]
     page_info: PageInfo
+    version_row: strawberry.Private[asyncpg.Record]
+    where: strawberry.Private[rankings.RankingFilter]
+    per: strawberry.Private[str]
+
+    @strawberry.field(description="How many entries the whole ranking has (counted on request).")
+    async def total_count(self, info: Info) -> int:
+        async with info.context.pool.acquire() as conn:
+            return await rankings.total(conn, self.version_row, self.where, per=self.per)
+
+
+@strawberry.type(description="A ranking on one benchmark version as of one date.")
+class Leaderboard(_Ranking):
+    edges: list[LeaderboardEdge]
 
 
 @strawberry.type(description="One standing per country on one benchmark version as of one date.")
-class CountryRanking:
-    benchmark_version: BenchmarkVersion
-    as_of: dt.date
-    total_count: int
+class CountryRanking(_Ranking):
     edges: list[CountryStandingEdge]
-    page_info: PageInfo
 
 
 async def _version(conn: Conn, benchmark: str, label: str | None, as_of: dt.date) -> asyncpg.Record:
@@ -100,19 +106,13 @@ async def _ranked(
     per: str,
     first: int,
     after: str | None,
-) -> tuple[Any, list[Any], int, int]:
+) -> tuple[asyncpg.Record, list[asyncpg.Record], int]:
     offset = pagination.window(first, after).offset
     async with info.context.pool.acquire() as conn:
         version = await _version(conn, benchmark, benchmark_version, where.as_of)
         # One row more than asked tells whether a next page exists.
         rows = await rankings.ranked(conn, version, where, per=per, limit=first + 1, offset=offset)
-        total = rows[0]["total"] if rows else await _total(conn, version, where, per)
-    return version, rows, offset, total
-
-
-async def _total(conn: Any, version: Any, where: rankings.RankingFilter, per: str) -> int:
-    rows = await rankings.ranked(conn, version, where, per=per, limit=1, offset=0)
-    return int(rows[0]["total"]) if rows else 0
+    return version, rows, offset
 
 
 def _page_info(offset: int, shown: int, more: bool) -> PageInfo:
@@ -153,14 +153,16 @@ async def leaderboard(
     after: str | None = None,
 ) -> Leaderboard:
     where = _filter(as_of, provenance, verification, stages, countries)
-    version, rows, offset, total = await _ranked(
+    version, rows, offset = await _ranked(
         info, benchmark, benchmark_version, where, "model", first, after
     )
     shown = rows[:first]
     return Leaderboard(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
-        total_count=total,
+        version_row=version,
+        where=where,
+        per="model",
         edges=[
             LeaderboardEdge(cursor=cursor(offset + i + 1), node=LeaderboardEntry.from_record(row))
             for i, row in enumerate(shown)
@@ -179,9 +181,7 @@ async def country_ranking(
     after: str | None = None,
 ) -> CountryRanking:
     where = _filter(as_of, provenance, verification)
-    version, rows, offset, total = await _ranked(
-        info, benchmark, None, where, "country", first, after
-    )
+    version, rows, offset = await _ranked(info, benchmark, None, where, "country", first, after)
     shown = rows[:first]
     edges = []
     for i, row in enumerate(shown):
@@ -191,7 +191,9 @@ async def country_ranking(
     return CountryRanking(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
-        total_count=total,
+        version_row=version,
+        where=where,
+        per="country",
         edges=edges,
         page_info=_page_info(offset, len(shown), len(rows) > first),
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -16,10 +18,12 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.errors import ClientError
+from service.graphql.fastpath import FastPath
 from service.graphql.lineage import LineageQuery
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
@@ -42,6 +46,37 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 class RegistrySchema(strawberry.Schema):
+    """The schema, with the compiled path in front of graphql-core's execution."""
+
+    def __init__(self, *args: Any, compiled: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast_path = FastPath(self._schema) if compiled else None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        pool = getattr(context_value, "pool", None)
+        if self.fast_path is not None and query and pool is not None:
+            data = await self.fast_path.data(pool, query, variable_values, operation_name)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -57,8 +92,9 @@ class RegistrySchema(strawberry.Schema):
                 )
 
 
-def build_schema() -> RegistrySchema:
+def build_schema(*, compiled: bool = True) -> RegistrySchema:
     return RegistrySchema(
+        compiled=compiled,
         query=Query,
         # Every Node type, also those a query reaches only through node(id:).
         types=list(NODE_TYPES.values()),

@@ -1,0 +1,518 @@
+"""Compile a validated GraphQL selection into ONE SQL statement that builds the response JSON.
+
+graphql-core spends a few microseconds on every field of every row; for the documents
+frontends send on every view (a leaderboard, a model page, a lab) that per-field work, not
+the database, dominates. For those documents the selection is turned into nested
+json_build_object / json_agg expressions once, cached by document, and PostgreSQL returns
+the finished `{"data": ...}` bytes. Anything the compiler does not cover (a field it has no
+rule for, an argument on a nested field, a directive, an abstract type) raises
+NotCompilable and the request takes the normal execution path; so does any request whose
+root field would fail (an unknown benchmark), so errors are always produced by one path.
+
+Rules map each object type's fields to SQL over a table alias `{t}`:
+  Scalar   an expression over the row
+  ToOne    a correlated subquery returning one object (NULL when absent)
+  ToMany   a correlated json_agg subquery (never NULL)
+Every value, ordering and null matches what the resolvers in types.py return; a test runs a
+corpus of documents through both paths and requires identical data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    ValueNode,
+    VariableNode,
+    value_from_ast,
+)
+
+from service.db import rankings
+from service.graphql import ids, pagination
+
+
+class NotCompilable(Exception):
+    """The document needs the normal execution path."""
+
+
+def _global_id(type_name: str, column: str) -> str:
+    # The same opaque id as service.graphql.ids.encode: URL-safe base64, no padding.
+    return (
+        f"rtrim(translate(encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64'),"
+        f" '+/', '-_'), '=')"
+    )
+
+
+@dataclass(frozen=True)
+class Scalar:
+    sql: str
+
+
+@dataclass(frozen=True)
+class ToOne:
+    type_name: str
+    source: str  # FROM ... WHERE ... selecting one row as {c}, correlated to {t}
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToMany:
+    type_name: str
+    source: str  # FROM ... WHERE ... rows as {c}, correlated to {t}
+    order: str  # ORDER BY expression over {c}
+
+
+Rule = Scalar | ToOne | ToMany
+
+
+def _precise(on: str, precision: str) -> ToOne:
+    return ToOne(
+        "PreciseDate",
+        f"(SELECT {{t}}.{on} AS date, {{t}}.{precision} AS precision) AS {{c}} "
+        f"WHERE {{t}}.{on} IS NOT NULL AND {{t}}.{precision} IS NOT NULL",
+    )
+
+
+_SUPERSEDED = "EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = {t}.id)"
+
+RULES: dict[str, dict[str, Rule]] = {
+    "Country": {
+        "code": Scalar("{t}.code"),
+        "name": Scalar("{t}.name"),
+    },
+    "PreciseDate": {
+        "date": Scalar("{t}.date"),
+        "precision": Scalar("{t}.precision"),
+    },
+    "Source": {
+        "id": Scalar(_global_id("Source", "{t}.id")),
+        "url": Scalar("{t}.url"),
+        "title": Scalar("{t}.title"),
+        "publisher": Scalar("{t}.publisher"),
+        "publishedOn": Scalar("{t}.published_on"),
+        "kind": Scalar("{t}.kind"),
+    },
+    "Lab": {
+        "id": Scalar(_global_id("Lab", "{t}.id")),
+        "slug": Scalar("{t}.slug"),
+        "name": Scalar("{t}.name"),
+        "foundedYear": Scalar("{t}.founded_year"),
+        "headquarters": Scalar("{t}.headquarters"),
+        "website": Scalar("{t}.website"),
+        "description": Scalar("{t}.description"),
+        "country": ToOne("Country", "country AS {c} WHERE {c}.code = {t}.country_code"),
+        "models": ToMany(
+            "Model",
+            "model AS {c} WHERE {c}.lab_id = {t}.id AND {c}.archived_at IS NULL",
+            "{c}.slug",
+        ),
+    },
+    "ModelFamily": {
+        "id": Scalar(_global_id("ModelFamily", "{t}.id")),
+        "slug": Scalar("{t}.slug"),
+        "name": Scalar("{t}.name"),
+        "description": Scalar("{t}.description"),
+    },
+    "Model": {
+        "id": Scalar(_global_id("Model", "{t}.id")),
+        "slug": Scalar("{t}.slug"),
+        "name": Scalar("{t}.name"),
+        "modality": Scalar("{t}.modality"),
+        "openWeights": Scalar("{t}.open_weights"),
+        "license": Scalar("{t}.license"),
+        "trainingOrigin": Scalar("{t}.training_origin"),
+        "description": Scalar("{t}.description"),
+        "lab": ToOne("Lab", "lab AS {c} WHERE {c}.id = {t}.lab_id"),
+        "family": ToOne("ModelFamily", "model_family AS {c} WHERE {c}.id = {t}.family_id"),
+        "versions": ToMany(
+            "Version",
+            "model_version AS {c} WHERE {c}.model_id = {t}.id",
+            "COALESCE({c}.released_on, {c}.announced_on, {c}.planned_on) NULLS LAST, {c}.id",
+        ),
+    },
+    "HardwareTarget": {
+        "accelerator": Scalar("{t}.accelerator"),
+        "acceleratorCount": Scalar("{t}.accelerator_count"),
+        "memoryGb": Scalar("{t}.memory_gb::float8"),
+        "precision": Scalar("{t}.precision"),
+        "note": Scalar("{t}.note"),
+    },
+    "Version": {
+        "id": Scalar(_global_id("Version", "{t}.id")),
+        "label": Scalar("{t}.label"),
+        "stage": Scalar("{t}.stage"),
+        "isPreview": Scalar("{t}.stage = 'PREVIEW'"),
+        "announcedOn": Scalar("{t}.announced_on"),
+        "released": _precise("released_on", "released_precision"),
+        "planned": _precise("planned_on", "planned_precision"),
+        "totalParameters": Scalar("{t}.total_parameters"),
+        "activeParameters": Scalar("{t}.active_parameters"),
+        "contextWindow": Scalar("{t}.context_window"),
+        "model": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.model_id"),
+        "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),
+        "promotedFrom": ToOne(
+            "Version", "model_version AS {c} WHERE {c}.id = {t}.promoted_from_id"
+        ),
+        "hardwareTargets": ToMany(
+            "HardwareTarget", "hardware_target AS {c} WHERE {c}.version_id = {t}.id", "{c}.id"
+        ),
+        "scores": ToMany(
+            "Score",
+            "score AS {c} WHERE {c}.version_id = {t}.id",
+            "{c}.measured_on DESC, {c}.id DESC",
+        ),
+    },
+    "BenchmarkVersion": {
+        "id": Scalar(_global_id("BenchmarkVersion", "{t}.id")),
+        "label": Scalar("{t}.label"),
+        "effectiveOn": Scalar("{t}.effective_on"),
+        "benchmarkSlug": Scalar("(SELECT slug FROM benchmark WHERE id = {t}.benchmark_id)"),
+        "benchmarkName": Scalar("(SELECT name FROM benchmark WHERE id = {t}.benchmark_id)"),
+    },
+    "Score": {
+        "id": Scalar(_global_id("Score", "{t}.id")),
+        "value": Scalar("{t}.value::float8"),
+        "qualifier": Scalar("{t}.qualifier"),
+        "uncertainty": Scalar("{t}.uncertainty::float8"),
+        "runConfiguration": Scalar("{t}.run_configuration"),
+        "measuredOn": Scalar("{t}.measured_on"),
+        "provenance": Scalar("{t}.provenance"),
+        "verification": Scalar("{t}.verification"),
+        "superseded": Scalar(_SUPERSEDED),
+        "note": Scalar("{t}.note"),
+        "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),
+        "benchmarkVersion": ToOne(
+            "BenchmarkVersion", "benchmark_version AS {c} WHERE {c}.id = {t}.benchmark_version_id"
+        ),
+        "version": ToOne("Version", "model_version AS {c} WHERE {c}.id = {t}.version_id"),
+    },
+    # A leaderboard row ({t} is one ranked row: score columns plus rank, model_id, lab_id).
+    "LeaderboardEntry": {
+        "rank": Scalar("{t}.rank"),
+        # Eligible as of the date means not superseded as of it, as the resolver says.
+        "score": ToOne("Score", "score AS {c} WHERE {c}.id = {t}.id", {"superseded": "false"}),
+        "version": ToOne("Version", "model_version AS {c} WHERE {c}.id = {t}.version_id"),
+        "model": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.model_id"),
+        "lab": ToOne("Lab", "lab AS {c} WHERE {c}.id = {t}.lab_id"),
+        "country": ToOne("Country", "country AS {c} WHERE {c}.code = {t}.country_code"),
+    },
+}
+
+
+@dataclass
+class Plan:
+    """SQL with $n parameters, and how to compute each parameter from the variables."""
+
+    sql: str
+    params: list[Callable[[Mapping[str, Any]], Any]]
+
+    def bind(self, variables: Mapping[str, Any]) -> list[Any]:
+        return [param(variables) for param in self.params]
+
+
+@dataclass
+class _Builder:
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    params: list[Callable[[Mapping[str, Any]], Any]] = field(default_factory=list)
+    preconditions: list[str] = field(default_factory=list)
+    aliases: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**6)))
+
+    def param(self, getter: Callable[[Mapping[str, Any]], Any], cast: str) -> str:
+        self.params.append(getter)
+        return f"${len(self.params)}::{cast}"
+
+    def alias(self) -> str:
+        return f"t{next(self.aliases)}"
+
+    def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
+        """The selection's fields, fragments expanded; anything conditional is refused."""
+        if selection_set is None:
+            raise NotCompilable("a composite field without a selection")
+        found: list[FieldNode] = []
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotCompilable("directives")
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                self._check_condition(selection.type_condition, type_name)
+                found.extend(self.fields(selection.selection_set, type_name))
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None:
+                    raise NotCompilable("unknown fragment")
+                self._check_condition(fragment.type_condition, type_name)
+                found.extend(self.fields(fragment.selection_set, type_name))
+        return found
+
+    @staticmethod
+    def _check_condition(condition: Any, type_name: str) -> None:
+        if condition is not None and condition.name.value != type_name:
+            raise NotCompilable("a fragment on another type")
+
+    def object(
+        self,
+        selection_set: SelectionSetNode | None,
+        type_name: str,
+        table: str,
+        overrides: Mapping[str, str] | None = None,
+    ) -> str:
+        """json_build_object(...) of the selection over the row aliased `table`."""
+        rules = RULES.get(type_name)
+        if rules is None:
+            raise NotCompilable(f"no rules for {type_name}")
+        parts: list[str] = []
+        seen: dict[str, FieldNode] = {}
+        for node in self.fields(selection_set, type_name):
+            key = node.alias.value if node.alias else node.name.value
+            if key in seen:
+                # Merged fields (the same key twice) are left to graphql-core.
+                raise NotCompilable("repeated response key")
+            seen[key] = node
+            parts.append(f"'{key}', {self.value(node, type_name, rules, table, overrides)}")
+        return f"json_build_object({', '.join(parts)})"
+
+    def value(
+        self,
+        node: FieldNode,
+        type_name: str,
+        rules: Mapping[str, Rule],
+        table: str,
+        overrides: Mapping[str, str] | None,
+    ) -> str:
+        name = node.name.value
+        if name == "__typename":
+            return f"'{type_name}'"
+        if node.arguments:
+            raise NotCompilable(f"arguments on {type_name}.{name}")
+        if overrides and name in overrides:
+            return overrides[name]
+        rule = rules.get(name)
+        if rule is None:
+            raise NotCompilable(f"no rule for {type_name}.{name}")
+        if isinstance(rule, Scalar):
+            return rule.sql.format(t=table)
+        child = self.alias()
+        source = rule.source.format(t=table, c=child)
+        if isinstance(rule, ToOne):
+            inner = self.object(node.selection_set, rule.type_name, child, rule.overrides)
+            return f"(SELECT {inner} FROM {source})"
+        inner = self.object(node.selection_set, rule.type_name, child)
+        order = rule.order.format(c=child)
+        return f"(SELECT COALESCE(json_agg({inner} ORDER BY {order}), '[]'::json) FROM {source})"
+
+    def argument(self, node: FieldNode, name: str, definition: Any) -> Callable[..., Any]:
+        """A getter of an argument's coerced value from the request's coerced variables."""
+        value_node: ValueNode | None = next(
+            (argument.value for argument in node.arguments or () if argument.name.value == name),
+            None,
+        )
+        default = None if definition.default_value is Undefined else definition.default_value
+
+        def get(variables: Mapping[str, Any]) -> Any:
+            if value_node is None:
+                return default
+            if isinstance(value_node, VariableNode) and value_node.name.value not in variables:
+                return default
+            value = value_from_ast(value_node, definition.type, dict(variables))
+            if value is Undefined:
+                raise NotCompilable(f"argument {name} does not coerce")
+            return value
+
+        return get
+
+
+RootCompiler = Callable[[_Builder, FieldNode, Any], str]
+
+
+def _slug_root(table: str, type_name: str) -> RootCompiler:
+    def compile_root(builder: _Builder, node: FieldNode, field_def: Any) -> str:
+        slug = builder.param(builder.argument(node, "slug", field_def.args["slug"]), "text")
+        child = builder.alias()
+        inner = builder.object(node.selection_set, type_name, child)
+        return f"(SELECT {inner} FROM {table} AS {child} WHERE {child}.slug = {slug})"
+
+    return compile_root
+
+
+def _renumbered(sql: str, mapping: Mapping[int, str]) -> str:
+    """Put this statement's own $n parameters where a shared fragment has $1, $2 ..."""
+    return re.sub(r"\$(\d+)", lambda match: mapping[int(match.group(1))], sql)
+
+
+def _enum_values(values: Any) -> list[str] | None:
+    return None if values is None else [str(getattr(v, "value", v)) for v in values]
+
+
+def _page(first: Any, after: Any) -> tuple[int, int]:
+    """(first, offset) as the resolver reads them; anything it would refuse is not compiled."""
+    size = 20 if first is None else first
+    if not 0 <= size <= pagination.MAX_PAGE:
+        raise NotCompilable("first out of range: the resolver reports it")
+    if after is None:
+        return size, 0
+    decoded = ids.decode(after)
+    if decoded is None or decoded[0] != "Position" or decoded[1] < 1:
+        raise NotCompilable("a bad cursor: the resolver reports it")
+    return size, decoded[1]
+
+
+def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
+    def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
+        return builder.argument(node, name, field_def.args[name])
+
+    get_as_of, get_first, get_after = arg("asOf"), arg("first"), arg("after")
+    slug = builder.param(arg("benchmark"), "text")
+    label = builder.param(arg("benchmarkVersion"), "text")
+    as_of = builder.param(lambda v: get_as_of(v) or dt.date.today(), "date")
+    provenance = builder.param(lambda v: _enum_values(arg("provenance")(v)), "score_provenance[]")
+    verification = builder.param(
+        lambda v: _enum_values(arg("verification")(v)), "score_verification[]"
+    )
+    stages = builder.param(lambda v: _enum_values(arg("stages")(v)), "version_stage[]")
+    countries_arg = arg("countries")
+    countries = builder.param(
+        lambda v: None if countries_arg(v) is None else [c.upper() for c in countries_arg(v)],
+        "text[]",
+    )
+    first = builder.param(lambda v: _page(get_first(v), get_after(v))[0], "int")
+    offset = builder.param(lambda v: _page(get_first(v), get_after(v))[1], "int")
+
+    version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of})
+    # Without a version the root field fails (NOT_FOUND), and lower-is-better benchmarks walk
+    # another order: both are left to the resolver.
+    builder.preconditions.append(
+        f"EXISTS (SELECT 1 FROM ({version_sql}) AS found WHERE found.higher_is_better)"
+    )
+    placeholders = {
+        "bv": "(SELECT id FROM bv)",
+        "as_of": as_of,
+        "provenances": provenance,
+        "verifications": verification,
+        "stages": stages,
+        "countries": countries,
+        "per": "'model'",
+        "limit": f"{offset} + {first} + 1",
+    }
+    walk = rankings.walk_sql(placeholders)
+    entry_alias, version_alias = builder.alias(), builder.alias()
+    parts = []
+    for child in builder.fields(node.selection_set, "Leaderboard"):
+        key = child.alias.value if child.alias else child.name.value
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside a leaderboard")
+        if name == "__typename":
+            parts.append(f"'{key}', 'Leaderboard'")
+        elif name == "asOf":
+            parts.append(f"'{key}', {as_of}")
+        elif name == "totalCount":
+            parts.append(f"'{key}', ({rankings.total_sql(placeholders)})")
+        elif name == "benchmarkVersion":
+            inner = builder.object(child.selection_set, "BenchmarkVersion", version_alias)
+            parts.append(
+                f"'{key}', (SELECT {inner} FROM benchmark_version AS {version_alias} "
+                f"WHERE {version_alias}.id = bv.id)"
+            )
+        elif name == "edges":
+            parts.append(f"'{key}', {_edges(builder, child, entry_alias, f'{offset} + {first}')}")
+        elif name == "pageInfo":
+            parts.append(f"'{key}', {_page_info(builder, child, first, offset)}")
+        else:
+            raise NotCompilable(f"Leaderboard.{name}")
+    return f"""(
+WITH bv AS ({version_sql}),
+page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
+SELECT json_build_object({", ".join(parts)}) FROM bv)"""
+
+
+def _edges(builder: _Builder, node: FieldNode, entry: str, shown: str) -> str:
+    parts = []
+    for child in builder.fields(node.selection_set, "LeaderboardEdge"):
+        key = child.alias.value if child.alias else child.name.value
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside an edge")
+        if name == "__typename":
+            parts.append(f"'{key}', 'LeaderboardEdge'")
+        elif name == "cursor":
+            parts.append(f"'{key}', {_global_id('Position', f'{entry}.position')}")
+        elif name == "node":
+            node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry)
+            parts.append(f"'{key}', {node_sql}")
+        else:
+            raise NotCompilable(f"LeaderboardEdge.{name}")
+    return (
+        f"(SELECT COALESCE(json_agg(json_build_object({', '.join(parts)}) "
+        f"ORDER BY {entry}.position), '[]'::json) "
+        f"FROM page AS {entry} WHERE {entry}.position <= {shown})"
+    )
+
+
+def _page_info(builder: _Builder, node: FieldNode, first: str, offset: str) -> str:
+    last_shown = f"(SELECT max(position) FROM page WHERE position <= {offset} + {first})"
+    values = {
+        "hasNextPage": f"EXISTS (SELECT 1 FROM page WHERE position > {offset} + {first})",
+        "hasPreviousPage": f"{offset} > 0",
+        "startCursor": f"CASE WHEN {last_shown} IS NOT NULL "
+        f"THEN {_global_id('Position', f'({offset} + 1)')} END",
+        "endCursor": f"CASE WHEN {last_shown} IS NOT NULL "
+        f"THEN {_global_id('Position', last_shown)} END",
+        "__typename": "'PageInfo'",
+    }
+    parts = []
+    for child in builder.fields(node.selection_set, "PageInfo"):
+        key = child.alias.value if child.alias else child.name.value
+        if child.name.value not in values:
+            raise NotCompilable(f"PageInfo.{child.name.value}")
+        parts.append(f"'{key}', {values[child.name.value]}")
+    return f"json_build_object({', '.join(parts)})"
+
+
+ROOTS: dict[str, RootCompiler] = {
+    "model": _slug_root("model", "Model"),
+    "lab": _slug_root("lab", "Lab"),
+    "leaderboard": _leaderboard,
+}
+
+
+def compile_operation(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> Plan:
+    """One statement answering the whole operation, or NotCompilable."""
+    if operation.operation is not OperationType.QUERY:
+        raise NotCompilable("only queries")
+    query_type = schema.query_type
+    assert query_type is not None
+    builder = _Builder(schema=schema, fragments=fragments)
+    parts: list[str] = []
+    for node in builder.fields(operation.selection_set, "Query"):
+        key = node.alias.value if node.alias else node.name.value
+        name = node.name.value
+        if name == "__typename":
+            parts.append(f"'{key}', 'Query'")
+            continue
+        compile_root = ROOTS.get(name)
+        if compile_root is None:
+            raise NotCompilable(f"root field {name}")
+        parts.append(f"'{key}', {compile_root(builder, node, query_type.fields[name])}")
+    data = f"json_build_object('data', json_build_object({', '.join(parts)}))::text"
+    # NULL when a root field would fail: the caller then runs the normal path for its error.
+    checks = " AND ".join(builder.preconditions) or "true"
+    return Plan(sql=f"SELECT CASE WHEN {checks} THEN {data} END", params=builder.params)
