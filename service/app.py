@@ -20,7 +20,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
-from service import migrate, seed
+from service import idempotency, migrate, seed
 from service.auth import ANONYMOUS, UNAUTHENTICATED, Principal, Unauthenticated, authenticate
 from service.config import Settings
 from service.db import labs
@@ -70,9 +70,33 @@ class RegistryGraphQL(GraphQL[Context, None]):
         if context.refusal is not None:
             refused = _refused(context.refusal)
             return [refused for _ in request_data] if isinstance(request_data, list) else refused
-        return await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
+
+        async def execute() -> Any:
+            return await super(RegistryGraphQL, self).execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+
+        key = request.headers.get(idempotency.HEADER)
+        if (
+            key is None
+            or isinstance(request_data, list)
+            or not context.principal.is_authenticated
+            or not idempotency.is_mutation(request_data)
+        ):
+            return await execute()  # type: ignore[no-any-return]
+
+        async def encode(result: ExecutionResult) -> str:
+            return self.encode_json(await self.process_result(request, result)).decode()
+
+        try:
+            result, replayed = await idempotency.run_once(
+                context.pool, key, context.principal.name, request_data, execute, encode
+            )
+        except idempotency.KeyRefused as exc:
+            return PreExecutionError(data=None, errors=[ClientError(str(exc), exc.code)])
+        if replayed:
+            sub_response.headers[idempotency.REPLAYED_HEADER] = "true"
+        return result
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

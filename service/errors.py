@@ -9,7 +9,8 @@
         ├── NotFound                NOT_FOUND: a referenced row does not exist
         ├── AlreadyExists           ALREADY_EXISTS: a unique key is taken
         ├── Conflict                CONFLICT: a stale revision or a concurrent change
-        └── CycleDetected           CYCLE: a lineage link would close a cycle
+        ├── CycleDetected           CYCLE: a lineage link would close a cycle
+        └── Archived                ARCHIVED: the lab or model written to is archived
 
 UserErrors are expected and become `userErrors` data in mutation payloads; anything else
 that reaches the GraphQL layer is logged with a request id and masked for the client.
@@ -71,6 +72,10 @@ class Conflict(UserError):
 
 class CycleDetected(UserError):
     code = ErrorCode.CYCLE
+
+
+class Archived(UserError):
+    code = ErrorCode.ARCHIVED
 
 
 class InputRejected(RegistryError):

@@ -9,7 +9,8 @@ import asyncpg
 from tests.conftest import Api
 
 LINEAGE = """
-query ($model: String!, $direction: LineageDirection!, $depth: Int!, $relations: [LineageRelation!]) {
+query ($model: String!, $direction: LineageDirection!, $depth: Int!,
+       $relations: [LineageRelation!]) {
   lineage(model: $model, direction: $direction, depth: $depth, relations: $relations) {
     root { slug }
     nodes { slug trainingOrigin }

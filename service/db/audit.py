@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+import asyncpg
 
 from service.db import Conn
 
@@ -10,6 +13,17 @@ INSERT = """
 INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
+"""
+# The log in id order, filtered by whatever is given (a NULL filter matches every row).
+EVENTS = """
+SELECT * FROM audit_event
+WHERE ($1::text IS NULL OR entity_type = $1)
+  AND ($2::bigint IS NULL OR entity_id = $2)
+  AND ($3::text IS NULL OR actor = $3)
+  AND ($4::timestamptz IS NULL OR occurred_at > $4)
+  AND id > $5
+ORDER BY id
+LIMIT $6
 """
 
 
@@ -28,3 +42,16 @@ async def record(
         INSERT, actor, operation, entity_type, entity_id, before, after, request_id
     )
     return event_id
+
+
+async def events(
+    conn: Conn,
+    *,
+    entity_type: str | None,
+    entity_id: int | None,
+    actor: str | None,
+    since: dt.datetime | None,
+    after_id: int,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(EVENTS, entity_type, entity_id, actor, since, after_id, limit)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import asyncpg
+
 from service.db import Conn
 
 LAB_ID = "SELECT id FROM lab WHERE slug = $1"
@@ -21,6 +23,18 @@ LIMIT 1
 SOURCE_ID = "SELECT id FROM source WHERE url = $1"
 PROGRAM_ID = "SELECT id FROM program WHERE slug = $1"
 PARTICIPANT_ID = "SELECT id FROM program_participant WHERE program_id = $1 AND lab_id = $2"
+# Writers under a lab or model hold a share lock on it until they commit, so an archive
+# (an UPDATE of that row) waits for them, and they see an archive committed before them.
+LAB_STATE = """
+SELECT id, archived_at IS NOT NULL AS archived FROM lab WHERE slug = $1 FOR SHARE
+"""
+LAB_ARCHIVED = "SELECT archived_at IS NOT NULL FROM lab WHERE id = $1 FOR SHARE"
+MODEL_STATE = """
+SELECT model.id, (model.archived_at IS NOT NULL OR lab.archived_at IS NOT NULL) AS archived
+FROM model JOIN lab ON lab.id = model.lab_id
+WHERE model.slug = $1
+FOR SHARE OF model, lab
+"""
 
 
 async def lab_id(conn: Conn, slug: str) -> int | None:
@@ -61,3 +75,17 @@ async def program_id(conn: Conn, slug: str) -> int | None:
 
 async def participant_id(conn: Conn, program_id: int, lab_id: int) -> int | None:
     return await conn.fetchval(PARTICIPANT_ID, program_id, lab_id)  # type: ignore[no-any-return]
+
+
+async def lab_state(conn: Conn, slug: str) -> asyncpg.Record | None:
+    """The lab's id and whether it is archived, share-locked until the transaction ends."""
+    return await conn.fetchrow(LAB_STATE, slug)
+
+
+async def model_state(conn: Conn, slug: str) -> asyncpg.Record | None:
+    """The model's id and whether it or its lab is archived, share-locked like lab_state."""
+    return await conn.fetchrow(MODEL_STATE, slug)
+
+
+async def lab_archived(conn: Conn, lab_id: int) -> bool:
+    return bool(await conn.fetchval(LAB_ARCHIVED, lab_id))

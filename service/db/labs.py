@@ -35,6 +35,22 @@ FROM lab JOIN country ON country.code = lab.country_code
 WHERE lab.id = ANY($1::bigint[])
 """
 FAMILIES_BY_IDS = "SELECT * FROM model_family WHERE id = ANY($1::bigint[])"
+# Updates read the row under a lock (the audit's "before"), then write every column guarded
+# by the revision the client read, bumping it.
+LOCK = "SELECT * FROM lab WHERE slug = $1 FOR UPDATE"
+UPDATE = """
+UPDATE lab
+SET name = $3, country_code = $4, founded_year = $5, headquarters = $6, website = $7,
+    description = $8, revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
+SET_ARCHIVED = """
+UPDATE lab
+SET archived_at = CASE WHEN $3 THEN now() END, revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
 
 
 async def insert(
@@ -77,3 +93,39 @@ async def by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
 
 async def families_by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(FAMILIES_BY_IDS, ids)
+
+
+async def lock(conn: Conn, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(LOCK, slug)
+
+
+async def update(
+    conn: Conn,
+    lab_id: int,
+    revision: int,
+    *,
+    name: str,
+    country_code: str,
+    founded_year: int | None,
+    headquarters: str | None,
+    website: str | None,
+    description: str | None,
+) -> asyncpg.Record | None:
+    """The updated row, or None when the revision is no longer `revision`."""
+    return await conn.fetchrow(
+        UPDATE,
+        lab_id,
+        revision,
+        name,
+        country_code,
+        founded_year,
+        headquarters,
+        website,
+        description,
+    )
+
+
+async def set_archived(
+    conn: Conn, lab_id: int, revision: int, archived: bool
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(SET_ARCHIVED, lab_id, revision, archived)

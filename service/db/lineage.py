@@ -24,6 +24,10 @@ WITH RECURSIVE reach(model_id) AS (
 )
 SELECT EXISTS (SELECT 1 FROM reach WHERE model_id = $2)
 """
+DELETE = """
+DELETE FROM lineage_link WHERE parent_model_id = $1 AND child_model_id = $2 AND relation = $3
+RETURNING *
+"""
 FIND = """
 SELECT * FROM lineage_link WHERE parent_model_id = $1 AND child_model_id = $2 AND relation = $3
 """
@@ -53,3 +57,7 @@ async def insert(
     row = await conn.fetchrow(INSERT, parent_id, child_id, relation, source_id, note)
     assert row is not None
     return row
+
+
+async def delete(conn: Conn, parent_id: int, child_id: int, relation: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(DELETE, parent_id, child_id, relation)

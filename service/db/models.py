@@ -45,6 +45,45 @@ ORDER BY model_id, COALESCE(released_on, announced_on, planned_on) NULLS LAST, i
 HARDWARE_BY_VERSIONS = """
 SELECT * FROM hardware_target WHERE version_id = ANY($1::bigint[]) ORDER BY version_id, id
 """
+# Updates: read under a lock, write guarded by the revision the client read (see labs.py).
+LOCK = "SELECT * FROM model WHERE slug = $1 FOR UPDATE"
+UPDATE = """
+UPDATE model
+SET name = $3, family_id = $4, modality = $5, open_weights = $6, license = $7,
+    training_origin = $8, description = $9, revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
+SET_ARCHIVED = """
+UPDATE model
+SET archived_at = CASE WHEN $3 THEN now() END, revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
+LOCK_VERSION = "SELECT * FROM model_version WHERE model_id = $1 AND label = $2 FOR UPDATE"
+UPDATE_VERSION = """
+UPDATE model_version
+SET label = $3, announced_on = $4, released_on = $5, released_precision = $6, planned_on = $7,
+    planned_precision = $8, total_parameters = $9, active_parameters = $10,
+    context_window = $11, source_id = $12, revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
+BUMP_VERSION = """
+UPDATE model_version SET revision = revision + 1, updated_at = now()
+WHERE id = $1 AND revision = $2
+RETURNING *
+"""
+DELETE_HARDWARE = "DELETE FROM hardware_target WHERE version_id = $1 RETURNING *"
+# The preview to promote, locked so two promotions of it run one after the other.
+LOCK_PREVIEW = """
+SELECT version.id, version.stage,
+       EXISTS (SELECT 1 FROM model_version AS final WHERE final.promoted_from_id = version.id)
+           AS promoted
+FROM model_version AS version
+WHERE version.model_id = $1 AND version.label = $2
+FOR UPDATE
+"""
 
 
 async def insert(
@@ -160,3 +199,91 @@ async def version_stage(conn: Conn, version_id: int) -> str | None:
 
 async def by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_IDS, ids)
+
+
+async def lock(conn: Conn, slug: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(LOCK, slug)
+
+
+async def update(
+    conn: Conn,
+    model_id: int,
+    revision: int,
+    *,
+    name: str,
+    family_id: int | None,
+    modality: str,
+    open_weights: bool,
+    license: str | None,
+    training_origin: str | None,
+    description: str | None,
+) -> asyncpg.Record | None:
+    """The updated row, or None when the revision is no longer `revision`."""
+    return await conn.fetchrow(
+        UPDATE,
+        model_id,
+        revision,
+        name,
+        family_id,
+        modality,
+        open_weights,
+        license,
+        training_origin,
+        description,
+    )
+
+
+async def set_archived(
+    conn: Conn, model_id: int, revision: int, archived: bool
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(SET_ARCHIVED, model_id, revision, archived)
+
+
+async def lock_version(conn: Conn, model_id: int, label: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(LOCK_VERSION, model_id, label)
+
+
+async def update_version(
+    conn: Conn,
+    version_id: int,
+    revision: int,
+    *,
+    label: str,
+    announced_on: dt.date | None,
+    released_on: dt.date | None,
+    released_precision: str | None,
+    planned_on: dt.date | None,
+    planned_precision: str | None,
+    total_parameters: int | None,
+    active_parameters: int | None,
+    context_window: int | None,
+    source_id: int | None,
+) -> asyncpg.Record | None:
+    """The updated row, or None when the revision is no longer `revision`."""
+    return await conn.fetchrow(
+        UPDATE_VERSION,
+        version_id,
+        revision,
+        label,
+        announced_on,
+        released_on,
+        released_precision,
+        planned_on,
+        planned_precision,
+        total_parameters,
+        active_parameters,
+        context_window,
+        source_id,
+    )
+
+
+async def bump_version(conn: Conn, version_id: int, revision: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(BUMP_VERSION, version_id, revision)
+
+
+async def delete_hardware(conn: Conn, version_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(DELETE_HARDWARE, version_id)
+
+
+async def lock_preview(conn: Conn, model_id: int, label: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(LOCK_PREVIEW, model_id, label)

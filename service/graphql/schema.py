@@ -21,10 +21,12 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.errors import ClientError
 from service.graphql.fastpath import FastPath
 from service.graphql.lineage import LineageQuery
+from service.graphql.mutations import Mutation
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
 from service.graphql.search import SearchQuery
@@ -35,7 +37,7 @@ MASKED_MESSAGE = "Internal server error."
 
 
 # The root Query is assembled from one class per concern; each module owns its fields.
-Query = merge_types("Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery))
+Query = merge_types("Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery, AdminQuery))
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -96,6 +98,7 @@ def build_schema(*, compiled: bool = True) -> RegistrySchema:
     return RegistrySchema(
         compiled=compiled,
         query=Query,
+        mutation=Mutation,
         # Every Node type, also those a query reaches only through node(id:).
         types=list(NODE_TYPES.values()),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -1,0 +1,140 @@
+"""The audit log, readable by admins: one event per successful write, oldest first.
+
+Events page by their id (a keyset cursor), so a consumer that stores the last cursor it saw
+resumes exactly there, however many events arrive meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import strawberry
+from strawberry.scalars import JSON
+
+from service.auth import IsAdmin
+from service.db import Conn, audit, keys
+from service.graphql import ids
+from service.graphql.context import Info
+from service.graphql.errors import ClientError
+from service.graphql.pagination import MAX_PAGE, Edge, PageInfo
+
+DEFAULT_PAGE = 50
+_MAX_ROW_ID = 2**63 - 1  # bigint: a larger id decoded from a client's string names no row
+# The kinds of entity a slug names.
+_SLUG_KEYS: dict[str, Callable[[Conn, str], Awaitable[int | None]]] = {
+    "Lab": keys.lab_id,
+    "Model": keys.model_id,
+    "ModelFamily": keys.family_id,
+    "Benchmark": keys.benchmark_id,
+    "Program": keys.program_id,
+}
+
+
+@strawberry.type(description="One successful write: who, when, what, and the states around it.")
+class AuditEvent:
+    id: strawberry.ID
+    occurred_at: dt.datetime
+    actor: str = strawberry.field(description="The token's name ('demo-seed' for demo data).")
+    operation: str = strawberry.field(description="The mutation, e.g. 'createVersion'.")
+    entity_type: str
+    entity_id: strawberry.ID = strawberry.field(description="The entity's global id.")
+    before: JSON | None = strawberry.field(description="The row before; null when created.")
+    after: JSON | None = strawberry.field(description="The row after; null when removed.")
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> AuditEvent:
+        return cls(
+            id=strawberry.ID(_cursor(row["id"])),
+            occurred_at=row["occurred_at"],
+            actor=row["actor"],
+            operation=row["operation"],
+            entity_type=row["entity_type"],
+            entity_id=strawberry.ID(ids.encode(row["entity_type"], row["entity_id"])),
+            before=row["before"],
+            after=row["after"],
+        )
+
+
+@strawberry.type
+class AuditEventConnection:
+    edges: list[Edge[AuditEvent]]
+    page_info: PageInfo
+
+
+def _cursor(event_id: int) -> str:
+    return ids.encode("AuditEvent", event_id)
+
+
+def _after_id(after: str | None) -> int:
+    if after is None:
+        return 0
+    decoded = ids.decode(after)
+    if decoded is None or decoded[0] != "AuditEvent" or not 0 <= decoded[1] <= _MAX_ROW_ID:
+        raise ClientError("after is not an audit event cursor", "INVALID")
+    return decoded[1]
+
+
+async def _entity(
+    conn: Conn, entity: strawberry.ID | None, entity_type: str | None, slug: str | None
+) -> tuple[str | None, int | None]:
+    """The (type, row id) to filter on; a row id of -1 matches nothing."""
+    if entity is not None:
+        if entity_type is not None or slug is not None:
+            raise ClientError("give entity, or entityType with slug, not both", "INVALID")
+        decoded = ids.decode(entity)
+        if decoded is None or not 0 <= decoded[1] <= _MAX_ROW_ID:
+            raise ClientError("entity is not a global id", "INVALID")
+        return decoded
+    if slug is None:
+        return entity_type, None
+    lookup = _SLUG_KEYS.get(entity_type or "")
+    if lookup is None:
+        raise ClientError(f"slug needs entityType, one of {', '.join(_SLUG_KEYS)}", "INVALID")
+    row_id = await lookup(conn, slug)
+    return entity_type, -1 if row_id is None else row_id
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Audit events, oldest first, filtered by entity, actor and time (ADMIN).",
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        entity: strawberry.ID | None = None,
+        entity_type: str | None = None,
+        slug: str | None = None,
+        actor: str | None = None,
+        since: dt.datetime | None = None,
+        after: str | None = None,
+        first: int = DEFAULT_PAGE,
+    ) -> AuditEventConnection:
+        if not 0 <= first <= MAX_PAGE:
+            raise ClientError(f"first must be between 0 and {MAX_PAGE}", "OUT_OF_RANGE")
+        after_id = _after_id(after)
+        async with info.context.pool.acquire() as conn:
+            entity_type, entity_id = await _entity(conn, entity, entity_type, slug)
+            rows = await audit.events(
+                conn,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                actor=actor,
+                since=since,
+                after_id=after_id,
+                limit=first + 1,
+            )
+        edges = [Edge(cursor=_cursor(row["id"]), node=AuditEvent.from_record(row)) for row in rows]
+        page = edges[:first]
+        return AuditEventConnection(
+            edges=page,
+            page_info=PageInfo(
+                has_next_page=len(edges) > first,
+                has_previous_page=after_id > 0,
+                start_cursor=page[0].cursor if page else None,
+                end_cursor=page[-1].cursor if page else None,
+            ),
+        )

@@ -1,0 +1,300 @@
+"""The admin mutations: thin resolvers over service.commands, EDITOR role and up.
+
+Each resolver validates its input (service.inputs), runs one command (one transaction, one
+audit row) and answers with a payload. Refusals the client can fix come back as
+`userErrors` data, never as GraphQL errors; nothing is written when there are any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import strawberry
+
+from service import commands
+from service import inputs as checked
+from service.auth import IsEditor
+from service.db import Conn
+from service.errors import InputRejected, UserError, ValidationFailed
+from service.graphql import ids
+from service.graphql import inputs as gql
+from service.graphql.context import Info
+from service.graphql.loaders import Loaders
+from service.graphql.payloads import (
+    BenchmarkPayload,
+    BenchmarkVersionPayload,
+    ExternalIdPayload,
+    LabPayload,
+    LineageLinkPayload,
+    ModelPayload,
+    ParticipantStatusPayload,
+    ProgramPayload,
+    ScorePayload,
+    SourcePayload,
+    TargetPayload,
+    UserErrorType,
+    VersionPayload,
+)
+from service.graphql.types import (
+    Benchmark,
+    BenchmarkVersion,
+    ExternalId,
+    Lab,
+    LineageLink,
+    Model,
+    ParticipantStatusChange,
+    Program,
+    Row,
+    Score,
+    Source,
+    Target,
+    Version,
+)
+
+InputT = TypeVar("InputT", bound=checked.Input)
+T = TypeVar("T")
+Command = Callable[[Conn, str, InputT], Awaitable[asyncpg.Record]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row: asyncpg.Record | None = None
+    errors: list[UserErrorType] = field(default_factory=list)
+
+    @property
+    def revision(self) -> int | None:
+        return None if self.row is None else int(self.row["revision"])
+
+
+def _decoded(data: dict[str, Any], global_ids: Mapping[str, str]) -> dict[str, Any]:
+    # Scores have no human key: inputs name them by global id, the commands by row id.
+    for name, type_name in global_ids.items():
+        if data.get(name) is not None:
+            decoded = ids.decode(data[name])
+            if decoded is None or decoded[0] != type_name:
+                raise ValidationFailed(name, f"is not the id of a {type_name}")
+            data[name] = decoded[1]
+    return data
+
+
+async def _write(
+    info: Info,
+    model: type[InputT],
+    given: object,
+    command: Command[InputT],
+    global_ids: Mapping[str, str] | None = None,
+) -> Outcome:
+    try:
+        data = checked.parse(model, _decoded(gql.raw(given), global_ids or {}))
+        async with info.context.pool.acquire() as conn:
+            row = await command(conn, info.context.principal.name, data)
+    except InputRejected as exc:
+        return Outcome(errors=[UserErrorType.of(error) for error in exc.errors])
+    except UserError as exc:
+        return Outcome(errors=[UserErrorType.of(exc)])
+    # Whatever this request loaded before the write may be stale now.
+    info.context.loaders = Loaders(info.context.pool)
+    return Outcome(row=row)
+
+
+async def _node(
+    info: Info, type_name: str, build: Callable[[Row], T], row: asyncpg.Record | None
+) -> T | None:
+    """The written object as reads see it; a removed row is shown as it was."""
+    if row is None:
+        return None
+    loader = info.context.loaders.by_type(type_name)
+    current = None if loader is None else await loader.load(row["id"])
+    return build(row if current is None else current)
+
+
+def _editor(description: str) -> Any:
+    return strawberry.mutation(permission_classes=[IsEditor], description=description)
+
+
+@strawberry.type
+class Mutation:
+    @_editor("Add a lab.")
+    async def create_lab(self, info: Info, input: gql.CreateLabInput) -> LabPayload:
+        outcome = await _write(info, checked.LabInput, input, commands.create_lab)
+        return await _lab(info, outcome)
+
+    @_editor("Change a lab; a stale expectedRevision is a CONFLICT.")
+    async def update_lab(self, info: Info, input: gql.UpdateLabInput) -> LabPayload:
+        outcome = await _write(info, checked.LabPatch, input, commands.update_lab)
+        return await _lab(info, outcome)
+
+    @_editor("Hide a lab from lists and refuse writes under it; still readable by slug.")
+    async def archive_lab(self, info: Info, input: gql.ArchiveInput) -> LabPayload:
+        outcome = await _write(info, checked.ArchiveInput, input, commands.archive_lab)
+        return await _lab(info, outcome)
+
+    @_editor("Undo archiveLab.")
+    async def restore_lab(self, info: Info, input: gql.ArchiveInput) -> LabPayload:
+        outcome = await _write(info, checked.ArchiveInput, input, commands.restore_lab)
+        return await _lab(info, outcome)
+
+    @_editor("Add a model under a lab that is not archived.")
+    async def create_model(self, info: Info, input: gql.CreateModelInput) -> ModelPayload:
+        outcome = await _write(info, checked.ModelInput, input, commands.create_model)
+        return await _model(info, outcome)
+
+    @_editor("Change a model; a stale expectedRevision is a CONFLICT.")
+    async def update_model(self, info: Info, input: gql.UpdateModelInput) -> ModelPayload:
+        outcome = await _write(info, checked.ModelPatch, input, commands.update_model)
+        return await _model(info, outcome)
+
+    @_editor("Hide a model from lists and refuse writes to it; still readable by slug.")
+    async def archive_model(self, info: Info, input: gql.ArchiveInput) -> ModelPayload:
+        outcome = await _write(info, checked.ArchiveInput, input, commands.archive_model)
+        return await _model(info, outcome)
+
+    @_editor("Undo archiveModel.")
+    async def restore_model(self, info: Info, input: gql.ArchiveInput) -> ModelPayload:
+        outcome = await _write(info, checked.ArchiveInput, input, commands.restore_model)
+        return await _model(info, outcome)
+
+    @_editor("Add a PREVIEW or FINAL version of a model.")
+    async def create_version(self, info: Info, input: gql.CreateVersionInput) -> VersionPayload:
+        outcome = await _write(info, checked.VersionInput, input, commands.create_version)
+        return await _version(info, outcome)
+
+    @_editor("Change a version; a stale expectedRevision is a CONFLICT.")
+    async def update_version(self, info: Info, input: gql.UpdateVersionInput) -> VersionPayload:
+        outcome = await _write(info, checked.VersionPatch, input, commands.update_version)
+        return await _version(info, outcome)
+
+    @_editor("Release a FINAL version from a PREVIEW; the preview and its scores stay.")
+    async def promote_version(self, info: Info, input: gql.PromoteVersionInput) -> VersionPayload:
+        outcome = await _write(info, checked.PromoteVersionInput, input, commands.promote_version)
+        return await _version(info, outcome)
+
+    @_editor("Replace a version's hardware targets (its revision moves with them).")
+    async def set_hardware_targets(
+        self, info: Info, input: gql.SetHardwareTargetsInput
+    ) -> VersionPayload:
+        outcome = await _write(
+            info, checked.HardwareTargetsInput, input, commands.set_hardware_targets
+        )
+        return await _version(info, outcome)
+
+    @_editor("Add a benchmark or an index.")
+    async def create_benchmark(
+        self, info: Info, input: gql.CreateBenchmarkInput
+    ) -> BenchmarkPayload:
+        outcome = await _write(info, checked.BenchmarkInput, input, commands.create_benchmark)
+        benchmark = await _node(info, "Benchmark", Benchmark.from_record, outcome.row)
+        return BenchmarkPayload(benchmark=benchmark, user_errors=outcome.errors)
+
+    @_editor("Add a method version of a benchmark; an index's weights sum to 1.")
+    async def create_benchmark_version(
+        self, info: Info, input: gql.CreateBenchmarkVersionInput
+    ) -> BenchmarkVersionPayload:
+        outcome = await _write(
+            info, checked.BenchmarkVersionInput, input, commands.create_benchmark_version
+        )
+        version = await _node(info, "BenchmarkVersion", BenchmarkVersion.from_record, outcome.row)
+        return BenchmarkVersionPayload(benchmark_version=version, user_errors=outcome.errors)
+
+    @_editor("Record a score, inside its benchmark's scale.")
+    async def record_score(self, info: Info, input: gql.RecordScoreInput) -> ScorePayload:
+        outcome = await _write(info, checked.ScoreInput, input, commands.record_score)
+        return await _score(info, outcome)
+
+    @_editor("Correct a score: a new score supersedes it; the old one stays in history.")
+    async def supersede_score(self, info: Info, input: gql.SupersedeScoreInput) -> ScorePayload:
+        outcome = await _write(
+            info,
+            checked.SupersedeScoreInput,
+            input,
+            commands.supersede_score,
+            global_ids={"score": "Score"},
+        )
+        return await _score(info, outcome)
+
+    @_editor("Verify, dispute or retract a score, optionally naming the evidence.")
+    async def set_score_verification(
+        self, info: Info, input: gql.SetScoreVerificationInput
+    ) -> ScorePayload:
+        outcome = await _write(
+            info,
+            checked.ScoreVerificationInput,
+            input,
+            commands.set_score_verification,
+            global_ids={"score": "Score", "evidence": "Score"},
+        )
+        return await _score(info, outcome)
+
+    @_editor("Link a parent model to a child; a link closing a cycle is refused (CYCLE).")
+    async def link_models(self, info: Info, input: gql.LinkModelsInput) -> LineageLinkPayload:
+        outcome = await _write(info, checked.LineageLinkInput, input, commands.link_models)
+        return await _link(info, outcome)
+
+    @_editor("Remove a lineage link; the payload shows the link removed.")
+    async def unlink_models(self, info: Info, input: gql.UnlinkModelsInput) -> LineageLinkPayload:
+        outcome = await _write(info, checked.UnlinkInput, input, commands.unlink_models)
+        return await _link(info, outcome)
+
+    @_editor("Add a public programme that selects labs.")
+    async def create_program(self, info: Info, input: gql.CreateProgramInput) -> ProgramPayload:
+        outcome = await _write(info, checked.ProgramInput, input, commands.create_program)
+        program = await _node(info, "Program", Program.from_record, outcome.row)
+        return ProgramPayload(program=program, user_errors=outcome.errors)
+
+    @_editor("Record a lab's status in a programme from a date on.")
+    async def set_participant_status(
+        self, info: Info, input: gql.SetParticipantStatusInput
+    ) -> ParticipantStatusPayload:
+        outcome = await _write(
+            info, checked.ParticipantStatusInput, input, commands.set_participant_status
+        )
+        change = await _node(
+            info, "ParticipantStatusChange", ParticipantStatusChange.from_record, outcome.row
+        )
+        return ParticipantStatusPayload(status_change=change, user_errors=outcome.errors)
+
+    @_editor("Record a target a lab stated.")
+    async def state_target(self, info: Info, input: gql.StateTargetInput) -> TargetPayload:
+        outcome = await _write(info, checked.TargetInput, input, commands.state_target)
+        target = await _node(info, "Target", Target.from_record, outcome.row)
+        return TargetPayload(target=target, user_errors=outcome.errors)
+
+    @_editor("Add a source; facts refer to it by URL.")
+    async def add_source(self, info: Info, input: gql.AddSourceInput) -> SourcePayload:
+        outcome = await _write(info, checked.SourceInput, input, commands.add_source)
+        source = await _node(info, "Source", Source.from_record, outcome.row)
+        return SourcePayload(source=source, user_errors=outcome.errors)
+
+    @_editor("Record another registry's key for a lab or a model.")
+    async def set_external_id(self, info: Info, input: gql.SetExternalIdInput) -> ExternalIdPayload:
+        outcome = await _write(info, checked.ExternalIdInput, input, commands.set_external_id)
+        external_id = await _node(info, "ExternalId", ExternalId.from_record, outcome.row)
+        return ExternalIdPayload(external_id=external_id, user_errors=outcome.errors)
+
+
+async def _lab(info: Info, outcome: Outcome) -> LabPayload:
+    lab = await _node(info, "Lab", Lab.from_record, outcome.row)
+    return LabPayload(lab=lab, revision=outcome.revision, user_errors=outcome.errors)
+
+
+async def _model(info: Info, outcome: Outcome) -> ModelPayload:
+    model = await _node(info, "Model", Model.from_record, outcome.row)
+    return ModelPayload(model=model, revision=outcome.revision, user_errors=outcome.errors)
+
+
+async def _version(info: Info, outcome: Outcome) -> VersionPayload:
+    version = await _node(info, "Version", Version.from_record, outcome.row)
+    return VersionPayload(version=version, revision=outcome.revision, user_errors=outcome.errors)
+
+
+async def _score(info: Info, outcome: Outcome) -> ScorePayload:
+    score = await _node(info, "Score", Score.from_record, outcome.row)
+    return ScorePayload(score=score, user_errors=outcome.errors)
+
+
+async def _link(info: Info, outcome: Outcome) -> LineageLinkPayload:
+    link = await _node(info, "LineageLink", LineageLink.from_record, outcome.row)
+    return LineageLinkPayload(link=link, user_errors=outcome.errors)

@@ -1,0 +1,203 @@
+"""One audit row per successful write, none for a failed one; the log is for admins only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from service.db.pool import connect
+from service.enums import Role
+from tests.conftest import Api
+from tests.writing import Writer, issue_token
+
+SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+INDEX = "aa-intelligence-index"
+LOG = """
+query Log($entity: ID, $entityType: String, $slug: String, $actor: String,
+          $since: DateTime, $after: String, $first: Int! = 50) {
+  auditLog(entity: $entity, entityType: $entityType, slug: $slug, actor: $actor,
+           since: $since, after: $after, first: $first) {
+    edges { cursor node { id occurredAt actor operation entityType entityId before after } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def _events(database_url: str) -> list[asyncpg.Record]:
+    conn = await connect(database_url)  # with the jsonb codec
+    try:
+        return await conn.fetch("SELECT * FROM audit_event WHERE actor <> 'demo-seed' ORDER BY id")
+    finally:
+        await conn.close()
+
+
+# The release flow of the README, and refusals between its steps: (mutation, input type,
+# selection, input, refused?)
+STEPS: list[tuple[str, str, str, dict[str, Any], bool]] = [
+    (
+        "createModel",
+        "CreateModelInput",
+        "model { id }",
+        {"slug": "solar-open", "name": "Solar Open", "lab": "upstage"},
+        False,
+    ),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        "version { id }",
+        {
+            "model": "solar-open",
+            "label": "preview",
+            "stage": "PREVIEW",
+            "announcedOn": "2026-06-01",
+        },
+        False,
+    ),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        "version { id }",
+        {"model": "solar-open", "label": "preview", "stage": "PREVIEW"},
+        True,
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": "solar-open",
+            "version": "preview",
+            "benchmark": INDEX,
+            "value": 45,
+            "qualifier": "AT_LEAST",
+            "measuredOn": "2026-06-01",
+            "provenance": "LAB_CLAIM",
+            "source": SOURCE,
+        },
+        False,
+    ),
+    (
+        "promoteVersion",
+        "PromoteVersionInput",
+        "version { id }",
+        {
+            "model": "solar-open",
+            "preview": "preview",
+            "label": "final",
+            "releasedOn": "2026-07-01",
+            "releasedPrecision": "DAY",
+        },
+        False,
+    ),
+    (
+        "promoteVersion",
+        "PromoteVersionInput",
+        "version { id }",
+        {"model": "solar-open", "preview": "preview", "label": "final-2"},
+        True,
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": "solar-open",
+            "version": "final",
+            "benchmark": INDEX,
+            "value": 46.2,
+            "measuredOn": "2026-07-03",
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+        },
+        False,
+    ),
+    (
+        "updateModel",
+        "UpdateModelInput",
+        "model { id }",
+        {"slug": "solar-open", "expectedRevision": 1, "openWeights": True},
+        False,
+    ),
+    (
+        "updateModel",
+        "UpdateModelInput",
+        "model { id }",
+        {"slug": "solar-open", "expectedRevision": 1, "openWeights": False},
+        True,
+    ),
+]
+
+
+async def test_one_audit_row_per_successful_mutation_and_none_per_failed_one(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+    expected = 0
+    for name, input_type, selection, data, refused in STEPS:
+        payload = await editor.write(name, input_type, selection, data)
+        assert bool(payload["userErrors"]) == refused, (name, payload)
+        expected += 0 if refused else 1
+        events = await _events(database_url)
+        assert len(events) == expected, name
+        if not refused:
+            assert (events[-1]["actor"], events[-1]["operation"]) == ("editor-bot", name)
+    update = (await _events(database_url))[-1]
+    assert update["entity_type"] == "Model"
+    assert update["before"]["open_weights"] is False and update["before"]["revision"] == 1
+    assert update["after"]["open_weights"] is True and update["after"]["revision"] == 2
+    created = (await _events(database_url))[0]
+    assert created["before"] is None and created["after"]["slug"] == "solar-open"
+
+
+@pytest.mark.parametrize(
+    ("role", "code"),
+    [(None, "UNAUTHENTICATED"), (Role.READER, "FORBIDDEN"), (Role.EDITOR, "FORBIDDEN")],
+)
+async def test_only_admins_read_the_audit_log(
+    api: Api, database_url: str, role: Role | None, code: str
+) -> None:
+    token = None if role is None else await issue_token(database_url, "someone", role)
+    body = await Writer(api, token).run(LOG, {})
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == [code]
+
+
+async def test_the_audit_log_filters_and_pages(api: Api, database_url: str) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+    admin = Writer(api, await issue_token(database_url, "admin", Role.ADMIN))
+    lab = await editor.ok(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { id }",
+        {"slug": "upstage", "expectedRevision": 1, "headquarters": "Yongin"},
+    )
+    await editor.ok(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { id }",
+        {"slug": "upstage", "expectedRevision": 2, "headquarters": "Seoul"},
+    )
+    by_slug = (await admin.run(LOG, {"entityType": "Lab", "slug": "upstage"}))["data"]
+    operations = [edge["node"]["operation"] for edge in by_slug["auditLog"]["edges"]]
+    assert operations == ["createLab", "updateLab", "updateLab"]
+    by_id = (await admin.run(LOG, {"entity": lab["lab"]["id"]}))["data"]
+    assert by_id == by_slug
+    last = by_slug["auditLog"]["edges"][-1]["node"]
+    assert last["entityId"] == lab["lab"]["id"]
+    assert (last["before"]["headquarters"], last["after"]["headquarters"]) == ("Yongin", "Seoul")
+
+    mine = (await admin.run(LOG, {"actor": "editor-bot", "first": 1}))["data"]["auditLog"]
+    assert [edge["node"]["actor"] for edge in mine["edges"]] == ["editor-bot"]
+    assert mine["pageInfo"]["hasNextPage"] is True
+    rest = await admin.run(LOG, {"actor": "editor-bot", "after": mine["pageInfo"]["endCursor"]})
+    assert len(rest["data"]["auditLog"]["edges"]) == 1
+    assert rest["data"]["auditLog"]["pageInfo"]["hasNextPage"] is False
+
+    since = last["occurredAt"]
+    later = (await admin.run(LOG, {"since": since}))["data"]["auditLog"]["edges"]
+    assert later == []
+    bad = await admin.run(LOG, {"first": 101})
+    assert bad["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"

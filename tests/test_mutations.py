@@ -1,0 +1,592 @@
+"""Every mutation through /graphql: its success, each error code, and who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from service.enums import Role
+from service.graphql import ids
+from tests.conftest import Api
+from tests.writing import Writer, checksum, fetchval, issue_token, mutation
+
+SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+INDEX = "aa-intelligence-index"
+
+
+@pytest.fixture
+async def editor(api: Api, database_url: str) -> AsyncIterator[Writer]:
+    yield Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+
+
+async def _score_id(database_url: str, model: str, label: str) -> str:
+    row_id = await fetchval(
+        database_url,
+        """SELECT score.id FROM score
+           JOIN model_version AS v ON v.id = score.version_id JOIN model ON model.id = v.model_id
+           WHERE model.slug = $1 AND v.label = $2 ORDER BY score.id DESC LIMIT 1""",
+        model,
+        label,
+    )
+    return ids.encode("Score", row_id)
+
+
+async def test_create_update_archive_and_restore_a_lab(editor: Writer) -> None:
+    created = await editor.ok(
+        "createLab",
+        "CreateLabInput",
+        "lab { slug name country { code } } revision",
+        {"slug": "sakana-ai", "name": "Sakana AI", "country": "jp", "foundedYear": 2023},
+    )
+    assert created["lab"] == {"slug": "sakana-ai", "name": "Sakana AI", "country": {"code": "JP"}}
+    assert created["revision"] == 1
+    updated = await editor.ok(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { headquarters foundedYear } revision",
+        {"slug": "sakana-ai", "expectedRevision": 1, "headquarters": "Tokyo", "foundedYear": None},
+    )
+    assert updated == {
+        "lab": {"headquarters": "Tokyo", "foundedYear": None},
+        "revision": 2,
+        "userErrors": [],
+    }
+    archived = await editor.ok("archiveLab", "ArchiveInput", "revision", {"slug": "sakana-ai"})
+    assert archived["revision"] == 3
+    listed = await editor.api.data("{ labs(first: 100) { edges { node { slug } } } }")
+    assert "sakana-ai" not in {edge["node"]["slug"] for edge in listed["labs"]["edges"]}
+    restored = await editor.ok(
+        "restoreLab", "ArchiveInput", "lab { slug } revision", {"slug": "sakana-ai"}
+    )
+    assert restored["revision"] == 4
+
+
+async def test_create_update_archive_and_restore_a_model(editor: Writer) -> None:
+    created = await editor.ok(
+        "createModel",
+        "CreateModelInput",
+        "model { slug lab { slug } family { slug } modality openWeights } revision",
+        {"slug": "solar-mini", "name": "Solar Mini", "lab": "upstage", "family": "solar"},
+    )
+    assert created["model"] == {
+        "slug": "solar-mini",
+        "lab": {"slug": "upstage"},
+        "family": {"slug": "solar"},
+        "modality": "TEXT",
+        "openWeights": False,
+    }
+    updated = await editor.ok(
+        "updateModel",
+        "UpdateModelInput",
+        "model { openWeights license family { slug } } revision",
+        {
+            "slug": "solar-mini",
+            "expectedRevision": 1,
+            "openWeights": True,
+            "license": "Apache-2.0",
+            "family": None,
+        },
+    )
+    assert updated["model"] == {"openWeights": True, "license": "Apache-2.0", "family": None}
+    assert updated["revision"] == 2
+    await editor.ok("archiveModel", "ArchiveInput", "revision", {"slug": "solar-mini"})
+    refused = await editor.write(
+        "createVersion",
+        "CreateVersionInput",
+        "version { label }",
+        {"model": "solar-mini", "label": "v1", "stage": "FINAL"},
+    )
+    assert [error["code"] for error in refused["userErrors"]] == ["ARCHIVED"]
+    await editor.ok("restoreModel", "ArchiveInput", "revision", {"slug": "solar-mini"})
+
+
+async def test_versions_promotion_and_hardware(editor: Writer, database_url: str) -> None:
+    await editor.ok(
+        "createModel",
+        "CreateModelInput",
+        "model { slug }",
+        {"slug": "solar-open", "name": "Solar Open", "lab": "upstage"},
+    )
+    preview = await editor.ok(
+        "createVersion",
+        "CreateVersionInput",
+        "version { label stage totalParameters hardwareTargets { accelerator } } revision",
+        {
+            "model": "solar-open",
+            "label": "preview",
+            "stage": "PREVIEW",
+            "announcedOn": "2026-06-01",
+            "totalParameters": 102_000_000_000,
+            "activeParameters": 12_000_000_000,
+            "hardwareTargets": [{"accelerator": "H100", "acceleratorCount": 8, "memoryGb": 80}],
+        },
+    )
+    assert preview["version"] == {
+        "label": "preview",
+        "stage": "PREVIEW",
+        "totalParameters": 102_000_000_000,
+        "hardwareTargets": [{"accelerator": "H100"}],
+    }
+    updated = await editor.ok(
+        "updateVersion",
+        "UpdateVersionInput",
+        "version { planned { date precision } } revision",
+        {
+            "model": "solar-open",
+            "label": "preview",
+            "expectedRevision": 1,
+            "plannedOn": "2026-06-30",
+            "plannedPrecision": "MONTH",
+        },
+    )
+    assert updated["version"]["planned"] == {"date": "2026-06-30", "precision": "MONTH"}
+    hardware = await editor.ok(
+        "setHardwareTargets",
+        "SetHardwareTargetsInput",
+        "version { hardwareTargets { accelerator acceleratorCount precision } } revision",
+        {
+            "model": "solar-open",
+            "version": "preview",
+            "expectedRevision": 2,
+            "targets": [{"accelerator": "B200", "acceleratorCount": 4, "precision": "FP8"}],
+        },
+    )
+    assert hardware["version"]["hardwareTargets"] == [
+        {"accelerator": "B200", "acceleratorCount": 4, "precision": "FP8"}
+    ]
+    assert hardware["revision"] == 3
+    final = await editor.ok(
+        "promoteVersion",
+        "PromoteVersionInput",
+        "version { label stage promotedFrom { label stage } }",
+        {
+            "model": "solar-open",
+            "preview": "preview",
+            "label": "final",
+            "releasedOn": "2026-07-02",
+            "releasedPrecision": "DAY",
+        },
+    )
+    assert final["version"] == {
+        "label": "final",
+        "stage": "FINAL",
+        "promotedFrom": {"label": "preview", "stage": "PREVIEW"},
+    }
+    stages = await fetchval(
+        database_url,
+        "SELECT array_agg(stage::text ORDER BY id) FROM model_version WHERE model_id = "
+        "(SELECT id FROM model WHERE slug = 'solar-open')",
+    )
+    assert stages == ["PREVIEW", "FINAL"]
+
+
+async def test_benchmarks_scores_corrections_and_verification(editor: Writer) -> None:
+    await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug scaleMax }",
+        {
+            "slug": "gpqa",
+            "name": "GPQA Diamond",
+            "scaleMin": 0,
+            "scaleMax": 100,
+            "isIndependent": True,
+        },
+    )
+    await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug }",
+        {
+            "slug": "mini-index",
+            "name": "Mini index",
+            "scaleMin": 0,
+            "scaleMax": 100,
+            "isIndependent": True,
+            "isIndex": True,
+        },
+    )
+    version = await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label effectiveOn }",
+        {
+            "benchmark": "mini-index",
+            "label": "v1",
+            "effectiveOn": "2026-01-01",
+            "components": [
+                {"benchmark": "gpqa", "weight": 0.7},
+                {"benchmark": INDEX, "weight": 0.3},
+            ],
+        },
+    )
+    assert version["benchmarkVersion"] == {"label": "v1", "effectiveOn": "2026-01-01"}
+    claim = await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { id value qualifier provenance verification superseded }",
+        {
+            "model": "solar-next",
+            "version": "preview",
+            "benchmark": INDEX,
+            "value": 41.5,
+            "measuredOn": "2026-06-02",
+            "provenance": "LAB_CLAIM",
+            "source": SOURCE,
+        },
+    )
+    assert claim["score"]["verification"] == "UNVERIFIED"
+    corrected = await editor.ok(
+        "supersedeScore",
+        "SupersedeScoreInput",
+        "score { id value provenance supersedes { id superseded } }",
+        {
+            "score": claim["score"]["id"],
+            "value": 41.2,
+            "measuredOn": "2026-06-03",
+            "source": SOURCE,
+        },
+    )
+    assert corrected["score"]["value"] == 41.2
+    assert corrected["score"]["provenance"] == "LAB_CLAIM"
+    assert corrected["score"]["supersedes"] == {"id": claim["score"]["id"], "superseded": True}
+    verified = await editor.ok(
+        "setScoreVerification",
+        "SetScoreVerificationInput",
+        "score { verification evidence { id } }",
+        {"score": corrected["score"]["id"], "verification": "DISPUTED", "changedOn": "2026-06-04"},
+    )
+    assert verified["score"] == {"verification": "DISPUTED", "evidence": None}
+
+
+async def test_lineage_programmes_targets_sources_and_external_ids(editor: Writer) -> None:
+    linked = await editor.ok(
+        "linkModels",
+        "LinkModelsInput",
+        "link { relation parent { slug } child { slug } }",
+        {"parent": "mistral-7b", "child": "solar-pro", "relation": "DISTILLED"},
+    )
+    assert linked["link"]["child"] == {"slug": "solar-pro"}
+    unlinked = await editor.ok(
+        "unlinkModels",
+        "UnlinkModelsInput",
+        "link { relation parent { slug } }",
+        {"parent": "mistral-7b", "child": "solar-pro", "relation": "DISTILLED"},
+    )
+    assert unlinked["link"] == {"relation": "DISTILLED", "parent": {"slug": "mistral-7b"}}
+    program = await editor.ok(
+        "createProgram",
+        "CreateProgramInput",
+        "program { slug started { date precision } }",
+        {
+            "slug": "genai-accelerator",
+            "name": "GENIAC",
+            "sponsor": "METI",
+            "country": "JP",
+            "startedOn": "2024-12-31",
+            "startedPrecision": "YEAR",
+        },
+    )
+    assert program["program"]["started"] == {"date": "2024-12-31", "precision": "YEAR"}
+    status = await editor.ok(
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        "statusChange { status effective { date } }",
+        {
+            "program": "genai-accelerator",
+            "lab": "upstage",
+            "status": "SELECTED",
+            "effectiveOn": "2025-01-15",
+        },
+    )
+    assert status["statusChange"]["status"] == "SELECTED"
+    source = await editor.ok(
+        "addSource",
+        "AddSourceInput",
+        "source { url kind }",
+        {"url": "https://example.org/solar-target", "title": "Upstage roadmap", "kind": "NEWS"},
+    )
+    assert source["source"]["kind"] == "NEWS"
+    target = await editor.ok(
+        "stateTarget",
+        "StateTargetInput",
+        "target { value due { date precision } }",
+        {
+            "lab": "upstage",
+            "benchmark": INDEX,
+            "value": 60,
+            "dueOn": "2027-12-31",
+            "duePrecision": "YEAR",
+            "statedOn": "2026-06-01",
+            "source": "https://example.org/solar-target",
+        },
+    )
+    assert target["target"]["value"] == 60
+    external = await editor.ok(
+        "setExternalId",
+        "SetExternalIdInput",
+        "externalId { system externalKey }",
+        {"system": "OPENROUTER", "externalKey": "upstage/solar-pro-3", "model": "solar-pro-3"},
+    )
+    assert external["externalId"] == {"system": "OPENROUTER", "externalKey": "upstage/solar-pro-3"}
+
+
+# One refusal per code, each through a different mutation.
+ERROR_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
+    (
+        "createLab",
+        "CreateLabInput",
+        {"slug": "Bad Slug", "name": "X", "country": "US"},
+        "slug",
+        "INVALID",
+    ),
+    (
+        "createModel",
+        "CreateModelInput",
+        {"slug": "m", "name": "M", "lab": "no-such-lab"},
+        "lab",
+        "NOT_FOUND",
+    ),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        {"model": "solar-next", "label": "preview", "stage": "PREVIEW"},
+        "label",
+        "ALREADY_EXISTS",
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        {
+            "model": "solar-next",
+            "version": "preview",
+            "benchmark": INDEX,
+            "value": 101,
+            "measuredOn": "2026-06-02",
+            "provenance": "LAB_CLAIM",
+            "source": SOURCE,
+        },
+        "value",
+        "OUT_OF_RANGE",
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        {"parent": "solar-next", "child": "mistral-7b", "relation": "SUCCESSOR"},
+        "child",
+        "CYCLE",
+    ),
+    (
+        "updateLab",
+        "UpdateLabInput",
+        {"slug": "upstage", "expectedRevision": 7, "name": "U"},
+        "expectedRevision",
+        "CONFLICT",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "input_type", "data", "field", "code"), ERROR_CASES)
+async def test_each_error_code(
+    editor: Writer,
+    database_url: str,
+    name: str,
+    input_type: str,
+    data: dict[str, Any],
+    field: str,
+    code: str,
+) -> None:
+    before = await checksum(database_url)
+    payload = await editor.write(name, input_type, "__typename", data)
+    assert [(error["field"], error["code"]) for error in payload["userErrors"]] == [(field, code)]
+    assert await checksum(database_url) == before
+
+
+async def test_archived_code(editor: Writer, database_url: str) -> None:
+    await editor.ok("archiveLab", "ArchiveInput", "revision", {"slug": "cohere"})
+    before = await checksum(database_url)
+    payload = await editor.write(
+        "createModel",
+        "CreateModelInput",
+        "model { slug }",
+        {"slug": "command-b", "name": "Command B", "lab": "cohere"},
+    )
+    assert payload == {
+        "model": None,
+        "userErrors": [
+            {
+                "field": "lab",
+                "code": "ARCHIVED",
+                "message": "lab 'cohere' is archived; restore it first",
+            }
+        ],
+    }
+    assert await checksum(database_url) == before
+
+
+# A type-correct input for every mutation: the role check runs before any validation.
+ROLE_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("createLab", "CreateLabInput", {"slug": "x", "name": "X", "country": "US"}),
+    ("updateLab", "UpdateLabInput", {"slug": "upstage", "expectedRevision": 1, "name": "U"}),
+    ("archiveLab", "ArchiveInput", {"slug": "upstage"}),
+    ("restoreLab", "ArchiveInput", {"slug": "upstage"}),
+    ("createModel", "CreateModelInput", {"slug": "x", "name": "X", "lab": "upstage"}),
+    ("updateModel", "UpdateModelInput", {"slug": "solar-next", "expectedRevision": 1, "name": "S"}),
+    ("archiveModel", "ArchiveInput", {"slug": "solar-next"}),
+    ("restoreModel", "ArchiveInput", {"slug": "solar-next"}),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        {"model": "solar-next", "label": "x", "stage": "FINAL"},
+    ),
+    (
+        "updateVersion",
+        "UpdateVersionInput",
+        {"model": "solar-next", "label": "preview", "expectedRevision": 1, "contextWindow": 8},
+    ),
+    (
+        "promoteVersion",
+        "PromoteVersionInput",
+        {"model": "solar-next", "preview": "preview", "label": "x"},
+    ),
+    (
+        "setHardwareTargets",
+        "SetHardwareTargetsInput",
+        {"model": "solar-next", "version": "preview", "expectedRevision": 1, "targets": []},
+    ),
+    (
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        {"slug": "x", "name": "X", "scaleMin": 0, "scaleMax": 1, "isIndependent": True},
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        {"benchmark": INDEX, "label": "x", "effectiveOn": "2026-07-01"},
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        {
+            "model": "solar-next",
+            "version": "preview",
+            "benchmark": INDEX,
+            "value": 1,
+            "measuredOn": "2026-06-02",
+            "provenance": "LAB_CLAIM",
+            "source": SOURCE,
+        },
+    ),
+    (
+        "supersedeScore",
+        "SupersedeScoreInput",
+        {"score": "U2NvcmU6MQ", "value": 1, "measuredOn": "2026-06-02", "source": SOURCE},
+    ),
+    (
+        "setScoreVerification",
+        "SetScoreVerificationInput",
+        {"score": "U2NvcmU6MQ", "verification": "VERIFIED", "changedOn": "2026-06-02"},
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        {"parent": "mistral-7b", "child": "solar-pro", "relation": "DISTILLED"},
+    ),
+    (
+        "unlinkModels",
+        "UnlinkModelsInput",
+        {"parent": "mistral-7b", "child": "solar-10.7b", "relation": "DEPTH_UP_SCALED"},
+    ),
+    (
+        "createProgram",
+        "CreateProgramInput",
+        {"slug": "x", "name": "X", "sponsor": "S", "country": "KR"},
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        {
+            "program": "korea-sovereign-ai",
+            "lab": "upstage",
+            "status": "ACTIVE",
+            "effectiveOn": "2026-07-01",
+        },
+    ),
+    (
+        "stateTarget",
+        "StateTargetInput",
+        {
+            "lab": "upstage",
+            "benchmark": INDEX,
+            "value": 1,
+            "dueOn": "2027-12-31",
+            "duePrecision": "YEAR",
+            "statedOn": "2026-06-01",
+            "source": SOURCE,
+        },
+    ),
+    ("addSource", "AddSourceInput", {"url": "https://example.org/x", "title": "X", "kind": "NEWS"}),
+    (
+        "setExternalId",
+        "SetExternalIdInput",
+        {"system": "LMARENA", "externalKey": "x", "lab": "upstage"},
+    ),
+]
+
+
+def test_the_role_table_covers_every_mutation() -> None:
+    from service.graphql.schema import build_schema
+
+    mutation_type = build_schema()._schema.mutation_type
+    assert mutation_type is not None
+    assert {case[0] for case in ROLE_CASES} == set(mutation_type.fields)
+
+
+@pytest.mark.parametrize(("name", "input_type", "data"), ROLE_CASES)
+async def test_anonymous_and_readers_are_refused_and_nothing_is_written(
+    api: Api, database_url: str, name: str, input_type: str, data: dict[str, Any]
+) -> None:
+    reader = Writer(api, await issue_token(database_url, "reader", Role.READER))
+    before = await checksum(database_url)
+    document = mutation(name, input_type, "__typename")
+    for writer, code in ((Writer(api, None), "UNAUTHENTICATED"), (reader, "FORBIDDEN")):
+        body = await writer.run(document, {"input": data})
+        assert body["data"] is None
+        assert [error["extensions"]["code"] for error in body["errors"]] == [code]
+    assert await checksum(database_url) == before
+
+
+@pytest.mark.parametrize(("name", "input_type", "data"), ROLE_CASES)
+async def test_editors_and_admins_may_call_every_mutation(
+    api: Api, database_url: str, name: str, input_type: str, data: dict[str, Any]
+) -> None:
+    # A success or a userError, never a GraphQL error: the role let the call through.
+    for role in (Role.EDITOR, Role.ADMIN):
+        writer = Writer(api, await issue_token(database_url, f"{role.value}-bot", role))
+        body = await writer.run(mutation(name, input_type, "__typename"), {"input": data})
+        assert "errors" not in body, body
+        assert body["data"][name]["__typename"].endswith("Payload")
+
+
+async def test_a_score_id_of_another_type_is_invalid(editor: Writer, database_url: str) -> None:
+    payload = await editor.write(
+        "setScoreVerification",
+        "SetScoreVerificationInput",
+        "score { id }",
+        {"score": ids.encode("Lab", 1), "verification": "VERIFIED", "changedOn": "2026-06-02"},
+    )
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [("score", "INVALID")]
+    missing = await editor.write(
+        "setScoreVerification",
+        "SetScoreVerificationInput",
+        "score { id }",
+        {
+            "score": ids.encode("Score", 10**9),
+            "verification": "VERIFIED",
+            "changedOn": "2026-06-02",
+        },
+    )
+    assert [(e["field"], e["code"]) for e in missing["userErrors"]] == [("score", "NOT_FOUND")]
+    assert await _score_id(database_url, "solar-next", "preview")
