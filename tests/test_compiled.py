@@ -154,6 +154,35 @@ async def test_other_documents_fall_back_with_the_same_answer(
     assert _errors(fast) == _errors(slow)
 
 
+async def test_archived_and_revised_rows_answer_alike(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE lab SET archived_at = '2026-06-01 12:34:56.789+00', revision = 3 "
+            "WHERE slug = 'cohere'; "
+            "UPDATE model SET archived_at = '2026-06-02 00:00:00+00' WHERE slug = 'gpt-5.5'; "
+            "UPDATE score SET verification = 'VERIFIED', verification_changed_on = '2026-06-03' "
+            "WHERE value = 61.4"
+        )
+    finally:
+        await conn.close()
+    query = """
+    { a: lab(slug: "cohere") { revision archivedAt models { slug } }
+      b: model(slug: "gpt-5.5") { revision archivedAt versions { revision } }
+      c: model(slug: "claude-opus-4.8") { versions { scores { verification verificationChangedOn } } }
+      d: lab(slug: "openai") { archivedAt models { slug } } }
+    """
+    compiled_schema, _, _ = schemas
+    assert compiled_schema.fast_path is not None
+    assert compiled_schema.fast_path.compiled(query, None) is not None
+    fast, slow = await _both(schemas, query, {})
+    assert _errors(slow) is None
+    assert fast.data == slow.data
+    assert slow.data["a"]["archivedAt"] == "2026-06-01T12:34:56.789000+00:00"
+
+
 async def test_as_of_answers_follow_corrections_on_both_paths(
     schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
 ) -> None:

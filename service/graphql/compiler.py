@@ -86,6 +86,13 @@ def _precise(on: str, precision: str) -> ToOne:
     )
 
 
+# strawberry's DateTime is Python's isoformat(): "2026-05-30T08:00:00.123456+00:00".
+_TIMESTAMP = (
+    "to_json(CASE WHEN {column} IS NULL THEN NULL ELSE "
+    "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN extract(microseconds FROM {column})::int % 1000000 = 0 THEN '' "
+    "ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || '+00:00' END)"
+)
 _SUPERSEDED = "EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = {t}.id)"
 
 RULES: dict[str, dict[str, Rule]] = {
@@ -113,6 +120,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "headquarters": Scalar("{t}.headquarters"),
         "website": Scalar("{t}.website"),
         "description": Scalar("{t}.description"),
+        "revision": Scalar("{t}.revision"),
+        "archivedAt": Scalar(_TIMESTAMP.format(column="{t}.archived_at")),
         "country": ToOne("Country", "country AS {c} WHERE {c}.code = {t}.country_code"),
         "models": ToMany(
             "Model",
@@ -135,6 +144,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "license": Scalar("{t}.license"),
         "trainingOrigin": Scalar("{t}.training_origin"),
         "description": Scalar("{t}.description"),
+        "revision": Scalar("{t}.revision"),
+        "archivedAt": Scalar(_TIMESTAMP.format(column="{t}.archived_at")),
         "lab": ToOne("Lab", "lab AS {c} WHERE {c}.id = {t}.lab_id"),
         "family": ToOne("ModelFamily", "model_family AS {c} WHERE {c}.id = {t}.family_id"),
         "versions": ToMany(
@@ -161,6 +172,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "totalParameters": Scalar("{t}.total_parameters"),
         "activeParameters": Scalar("{t}.active_parameters"),
         "contextWindow": Scalar("{t}.context_window"),
+        "revision": Scalar("{t}.revision"),
         "model": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.model_id"),
         "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),
         "promotedFrom": ToOne(
@@ -191,6 +203,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
         "verification": Scalar("{t}.verification"),
+        "verificationChangedOn": Scalar("{t}.verification_changed_on"),
         "superseded": Scalar(_SUPERSEDED),
         "note": Scalar("{t}.note"),
         "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),

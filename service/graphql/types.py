@@ -140,6 +140,10 @@ class Lab(Node):
     headquarters: str | None
     website: str | None
     description: str | None
+    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
+    archived_at: dt.datetime | None = strawberry.field(
+        description="When archived (hidden from lists, still found by slug and id)."
+    )
     row_id: strawberry.Private[int]
 
     @classmethod
@@ -153,6 +157,8 @@ class Lab(Node):
             headquarters=row["headquarters"],
             website=row["website"],
             description=row["description"],
+            revision=row["revision"],
+            archived_at=row["archived_at"],
             row_id=row["id"],
         )
 
@@ -201,6 +207,10 @@ class Model(Node):
         description="FROM_SCRATCH or DERIVED; null when not known."
     )
     description: str | None
+    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
+    archived_at: dt.datetime | None = strawberry.field(
+        description="When archived (hidden from lists, still found by slug and id)."
+    )
     row_id: strawberry.Private[int]
     lab_id: strawberry.Private[int]
     family_id: strawberry.Private[int | None]
@@ -217,6 +227,8 @@ class Model(Node):
             license=row["license"],
             training_origin=None if origin is None else enums.TrainingOrigin(origin),
             description=row["description"],
+            revision=row["revision"],
+            archived_at=row["archived_at"],
             row_id=row["id"],
             lab_id=row["lab_id"],
             family_id=row["family_id"],
@@ -295,6 +307,7 @@ class Version(Node):
     total_parameters: BigInt | None
     active_parameters: BigInt | None
     context_window: int | None
+    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
     row_id: strawberry.Private[int]
     model_id: strawberry.Private[int]
     promoted_from_id: strawberry.Private[int | None]
@@ -312,6 +325,7 @@ class Version(Node):
             total_parameters=row["total_parameters"],
             active_parameters=row["active_parameters"],
             context_window=row["context_window"],
+            revision=row["revision"],
             row_id=row["id"],
             model_id=row["model_id"],
             promoted_from_id=row["promoted_from_id"],
@@ -430,6 +444,9 @@ class Score(Node):
     measured_on: dt.date
     provenance: enums.Provenance
     verification: enums.Verification
+    verification_changed_on: dt.date | None = strawberry.field(
+        description="When the verification last changed (a retraction counts from then)."
+    )
     superseded: bool = strawberry.field(description="A later correction replaced this one.")
     note: str | None
     source_id: strawberry.Private[int]
@@ -450,6 +467,7 @@ class Score(Node):
             measured_on=row["measured_on"],
             provenance=enums.Provenance(row["provenance"]),
             verification=enums.Verification(row["verification"]),
+            verification_changed_on=row["verification_changed_on"],
             superseded=row["superseded"],
             note=row["note"],
             source_id=row["source_id"],
