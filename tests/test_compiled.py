@@ -171,7 +171,8 @@ async def test_archived_and_revised_rows_answer_alike(
     query = """
     { a: lab(slug: "cohere") { revision archivedAt models { slug } }
       b: model(slug: "gpt-5.5") { revision archivedAt versions { revision } }
-      c: model(slug: "claude-opus-4.8") { versions { scores { verification verificationChangedOn } } }
+      c: model(slug: "claude-opus-4.8") {
+        versions { scores { verification verificationChangedOn } } }
       d: lab(slug: "openai") { archivedAt models { slug } } }
     """
     compiled_schema, _, _ = schemas
