@@ -20,8 +20,9 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
-from service import idempotency, migrate, seed
+from service import changes, idempotency, migrate, seed
 from service.auth import ANONYMOUS, UNAUTHENTICATED, Principal, Unauthenticated, authenticate
+from service.cache import ResponseCache
 from service.config import Settings
 from service.db import labs
 from service.db.pool import QueryHook, create_pool
@@ -148,6 +149,10 @@ async def _load_demo_data(settings: Settings, pool: asyncpg.Pool) -> None:
 
 
 def create_app(settings: Settings, *, on_query: QueryHook | None = None) -> Starlette:
+    cache = (
+        ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
@@ -164,10 +169,13 @@ def create_app(settings: Settings, *, on_query: QueryHook | None = None) -> Star
             )
             stack.push_async_callback(pool.close)
             await _load_demo_data(settings, pool)
+            if cache is not None:
+                await stack.enter_async_context(changes.listening(dsn, cache))
             yield {"pool": pool, "settings": settings}
 
     graphql_app = RegistryGraphQL(
-        build_schema(), graphql_ide="graphiql" if settings.graphiql else None
+        build_schema(compiled=settings.compiled_queries, cache=cache),
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
     routes = [
         Route("/", lambda request: RedirectResponse("/graphql")),
@@ -175,4 +183,6 @@ def create_app(settings: Settings, *, on_query: QueryHook | None = None) -> Star
         Route("/readyz", readyz),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.response_cache = cache  # for operators and tests: hits, misses, generation
+    return app

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     graphiql: bool = True
+    compiled_queries: bool = Field(
+        default=True,
+        description="Answer the documents the compiler covers with one SQL statement.",
+    )
+    response_cache: bool = Field(
+        default=True,
+        description="Cache query answers until the data changes (any replica's write).",
+    )
+    response_cache_mb: int = Field(default=32, ge=1, description="Memory for cached answers.")
     require_reader_token: bool = Field(
         default=False,
         description="Refuse GraphQL requests without at least a READER token (reads included).",

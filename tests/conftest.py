@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.app import create_app
@@ -81,6 +82,7 @@ class Api:
 
     http: httpx.AsyncClient
     queries: QueryLog
+    app: Starlette
 
     async def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
         response = await self.http.post("/graphql", json={"query": query, "variables": variables})
@@ -112,11 +114,14 @@ async def running_api(settings: Settings) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app) as state:
         transport = httpx.ASGITransport(app=_with_state(app, dict(state or {})))
         async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
-            yield Api(http=http, queries=queries)
+            yield Api(http=http, queries=queries, app=app)
 
 
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[Api]:
-    settings = Settings(database_url=database_url, migrate_on_start=False, seed_demo=False)
+    # Tests write rows with plain SQL between queries; the cache has tests of its own.
+    settings = Settings(
+        database_url=database_url, migrate_on_start=False, seed_demo=False, response_cache=False
+    )
     async with running_api(settings) as api:
         yield api

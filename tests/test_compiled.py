@@ -16,6 +16,7 @@ import pytest
 from service.db.pool import create_pool
 from service.graphql.context import Context
 from service.graphql.schema import RegistrySchema, build_schema
+from tests.conftest import Api
 
 LEADERBOARD = """
 query Board($asOf: Date, $first: Int! = 20, $after: String, $provenance: [Provenance!],
@@ -61,6 +62,22 @@ query Page($slug: String!) {
 fragment modelFields on Model { id slug name openWeights license trainingOrigin }
 fragment labFields on Lab { id slug name country { code name } }
 """
+LINEAGE = """
+query Graph($model: String!, $direction: LineageDirection, $depth: Int,
+            $relations: [LineageRelation!]) {
+  lineage(model: $model, direction: $direction, depth: $depth, relations: $relations) {
+    __typename
+    root { ...modelFields }
+    nodes { ...modelFields lab { slug country { code } } family { slug } }
+    edges {
+      __typename id relation note
+      parent { slug name } child { ... on Model { slug versions { label } } }
+      source { id url title publisher publishedOn kind }
+    }
+  }
+}
+fragment modelFields on Model { __typename id slug name trainingOrigin openWeights }
+"""
 COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 3}),
@@ -85,6 +102,26 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
         '{ model(slug: "solar-pro-3") { ... on Model { slug lab { ... on Lab { name } } } } }',
         {},
     ),
+    (LINEAGE, {"model": "solar-pro"}),
+    (LINEAGE, {"model": "solar-pro", "direction": "DESCENDANTS", "depth": 5}),
+    (LINEAGE, {"model": "solar-pro-2", "direction": "BOTH", "depth": 1}),
+    (LINEAGE, {"model": "solar-pro-3", "direction": "ANCESTORS", "depth": 10}),
+    (LINEAGE, {"model": "solar-next", "direction": "BOTH", "depth": 10}),
+    (LINEAGE, {"model": "mistral-7b", "direction": "DESCENDANTS", "depth": 10}),
+    (LINEAGE, {"model": "solar-10.7b", "direction": "ANCESTORS", "relations": ["DEPTH_UP_SCALED"]}),
+    (LINEAGE, {"model": "solar-pro-3", "direction": "BOTH", "relations": ["SUCCESSOR"]}),
+    (LINEAGE, {"model": "solar-pro-3", "relations": []}),
+    (LINEAGE, {"model": "gpt-5.5", "direction": "BOTH", "depth": 10}),  # no links
+    (
+        '{ a: lineage(model: "solar-pro") { r: root { s: slug } e: edges { r: relation } }'
+        ' b: lineage(model: "solar-10.7b", direction: ANCESTORS, depth: 2) { nodes { slug } }'
+        ' c: model(slug: "solar-pro") { slug } }',
+        {},
+    ),
+    (
+        '{ lineage(model: "solar-pro", depth: 2) { ... on LineageGraph { edges { id } } } }',
+        {},
+    ),
 ]
 # Covered root fields whose arguments or selections the compiler leaves to graphql-core.
 FALLBACK: list[tuple[str, dict[str, Any]]] = [
@@ -98,6 +135,19 @@ FALLBACK: list[tuple[str, dict[str, Any]]] = [
     ('{ model(slug: "solar-pro") { slug } labs { totalCount } }', {}),
     ('{ model(slug: "solar-pro") { slug slug } }', {}),
     ("{ model(slug: 12) { slug } }", {}),  # invalid: graphql-core reports it
+    (LINEAGE, {"model": "no-such-model"}),  # NOT_FOUND
+    (LINEAGE, {"model": "solar-pro", "depth": 0}),  # OUT_OF_RANGE
+    (LINEAGE, {"model": "solar-pro", "depth": 11}),  # OUT_OF_RANGE
+    (LINEAGE, {"model": "solar-pro", "direction": "SIDEWAYS"}),  # does not coerce
+    ('{ lineage(model: "solar-pro") { edges { parent { parents { relation } } } } }', {}),
+    ('{ lineage(model: "solar-pro") { nodes { slug } nodes { name } } }', {}),
+    # Repeated response keys merge in graphql-core, at the root and inside any root field.
+    ('{ a: model(slug: "solar-pro") { slug } a: model(slug: "solar-pro") { name } }', {}),
+    (
+        '{ leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30") {'
+        " edges { cursor } edges { node { rank } } } }",
+        {},
+    ),
 ]
 
 
@@ -206,3 +256,14 @@ async def test_as_of_answers_follow_corrections_on_both_paths(
         assert fast.data == slow.data
     fast, slow = await _both(schemas, MODEL_PAGE, {"slug": "gpt-5.5"})
     assert fast.data == slow.data
+
+
+async def test_a_compiled_lineage_is_one_statement(api: Api) -> None:
+    variables = {"model": "solar-pro", "direction": "BOTH", "depth": 10}
+    await api.data(LINEAGE, **variables)
+    api.queries.clear()
+    data = await api.data(LINEAGE, **variables)
+    assert data["lineage"]["root"]["slug"] == "solar-pro"
+    assert len(data["lineage"]["edges"]) > 3
+    # the root's id, the walk, the models and their labs, families and versions: one statement
+    assert len(api.queries.statements) == 1

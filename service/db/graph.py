@@ -6,29 +6,31 @@ import asyncpg
 
 from service.db import Conn
 
-# Ancestors walk child -> parent, descendants parent -> child, each up to $3 links away;
-# BOTH walks both ways from the root (not zig-zag through siblings). One statement.
-NEIGHBOURHOOD = """
+# Ancestors walk child -> parent, descendants parent -> child, each up to {depth} links away;
+# BOTH walks both ways from the root (not zig-zag through siblings). One statement. The
+# placeholders are filled by `neighbourhood_sql`, so the resolver and the compiled path
+# share one definition.
+_NEIGHBOURHOOD = """
 WITH RECURSIVE
 ancestors (link_id, model_id, depth) AS (
     SELECT link.id, link.parent_model_id, 1 FROM lineage_link AS link
-    WHERE link.child_model_id = $1 AND $2 IN ('ANCESTORS', 'BOTH')
-      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+    WHERE link.child_model_id = {root} AND {direction} IN ('ANCESTORS', 'BOTH')
+      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
   UNION
     SELECT link.id, link.parent_model_id, ancestors.depth + 1
     FROM ancestors JOIN lineage_link AS link ON link.child_model_id = ancestors.model_id
-    WHERE ancestors.depth < $3
-      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+    WHERE ancestors.depth < {depth}
+      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
 ),
 descendants (link_id, model_id, depth) AS (
     SELECT link.id, link.child_model_id, 1 FROM lineage_link AS link
-    WHERE link.parent_model_id = $1 AND $2 IN ('DESCENDANTS', 'BOTH')
-      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+    WHERE link.parent_model_id = {root} AND {direction} IN ('DESCENDANTS', 'BOTH')
+      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
   UNION
     SELECT link.id, link.child_model_id, descendants.depth + 1
     FROM descendants JOIN lineage_link AS link ON link.parent_model_id = descendants.model_id
-    WHERE descendants.depth < $3
-      AND ($4::lineage_relation[] IS NULL OR link.relation = ANY($4))
+    WHERE descendants.depth < {depth}
+      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
 ),
 walked AS (
     SELECT link_id, depth FROM ancestors UNION ALL SELECT link_id, depth FROM descendants
@@ -38,6 +40,18 @@ FROM walked JOIN lineage_link AS link ON link.id = walked.link_id
 GROUP BY link.id
 ORDER BY min(walked.depth), link.id
 """
+
+
+def neighbourhood_sql(ph: dict[str, str]) -> str:
+    """The links around `root` (a model id), nearest first: every lineage_link column plus
+    `depth`, the fewest links from the root. `direction` is ANCESTORS, DESCENDANTS or BOTH;
+    `relations` a lineage_relation[] (NULL for any)."""
+    return _NEIGHBOURHOOD.format(**ph)
+
+
+NEIGHBOURHOOD = neighbourhood_sql(
+    {"root": "$1", "direction": "$2", "depth": "$3", "relations": "$4"}
+)
 
 # The shortest chain of parent -> child links from $1 down to $2 (a DAG, so no cycles; the
 # visited list still guards the walk).

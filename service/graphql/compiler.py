@@ -40,8 +40,8 @@ from graphql import (
     value_from_ast,
 )
 
-from service.db import rankings
-from service.graphql import ids, pagination
+from service.db import graph, rankings
+from service.graphql import ids, lineage, pagination
 
 
 class NotCompilable(Exception):
@@ -222,6 +222,14 @@ RULES: dict[str, dict[str, Rule]] = {
         "lab": ToOne("Lab", "lab AS {c} WHERE {c}.id = {t}.lab_id"),
         "country": ToOne("Country", "country AS {c} WHERE {c}.code = {t}.country_code"),
     },
+    "LineageLink": {
+        "id": Scalar(_global_id("LineageLink", "{t}.id")),
+        "relation": Scalar("{t}.relation"),
+        "note": Scalar("{t}.note"),
+        "parent": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.parent_model_id"),
+        "child": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.child_model_id"),
+        "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),
+    },
 }
 
 
@@ -272,6 +280,19 @@ class _Builder:
                 found.extend(self.fields(fragment.selection_set, type_name))
         return found
 
+    def keyed(
+        self, selection_set: SelectionSetNode | None, type_name: str
+    ) -> list[tuple[str, FieldNode]]:
+        """The selection's fields with their response keys, each key once."""
+        found: dict[str, FieldNode] = {}
+        for node in self.fields(selection_set, type_name):
+            key = node.alias.value if node.alias else node.name.value
+            if key in found:
+                # Merged fields (the same key twice) are left to graphql-core.
+                raise NotCompilable("repeated response key")
+            found[key] = node
+        return list(found.items())
+
     @staticmethod
     def _check_condition(condition: Any, type_name: str) -> None:
         if condition is not None and condition.name.value != type_name:
@@ -289,13 +310,7 @@ class _Builder:
         if rules is None:
             raise NotCompilable(f"no rules for {type_name}")
         parts: list[str] = []
-        seen: dict[str, FieldNode] = {}
-        for node in self.fields(selection_set, type_name):
-            key = node.alias.value if node.alias else node.name.value
-            if key in seen:
-                # Merged fields (the same key twice) are left to graphql-core.
-                raise NotCompilable("repeated response key")
-            seen[key] = node
+        for key, node in self.keyed(selection_set, type_name):
             parts.append(f"'{key}', {self.value(node, type_name, rules, table, overrides)}")
         return f"json_build_object({', '.join(parts)})"
 
@@ -424,8 +439,7 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     walk = rankings.walk_sql(placeholders)
     entry_alias, version_alias = builder.alias(), builder.alias()
     parts = []
-    for child in builder.fields(node.selection_set, "Leaderboard"):
-        key = child.alias.value if child.alias else child.name.value
+    for key, child in builder.keyed(node.selection_set, "Leaderboard"):
         name = child.name.value
         if child.arguments:
             raise NotCompilable("arguments inside a leaderboard")
@@ -455,8 +469,7 @@ SELECT json_build_object({", ".join(parts)}) FROM bv)"""
 
 def _edges(builder: _Builder, node: FieldNode, entry: str, shown: str) -> str:
     parts = []
-    for child in builder.fields(node.selection_set, "LeaderboardEdge"):
-        key = child.alias.value if child.alias else child.name.value
+    for key, child in builder.keyed(node.selection_set, "LeaderboardEdge"):
         name = child.name.value
         if child.arguments:
             raise NotCompilable("arguments inside an edge")
@@ -488,18 +501,95 @@ def _page_info(builder: _Builder, node: FieldNode, first: str, offset: str) -> s
         "__typename": "'PageInfo'",
     }
     parts = []
-    for child in builder.fields(node.selection_set, "PageInfo"):
-        key = child.alias.value if child.alias else child.name.value
+    for key, child in builder.keyed(node.selection_set, "PageInfo"):
         if child.name.value not in values:
             raise NotCompilable(f"PageInfo.{child.name.value}")
         parts.append(f"'{key}', {values[child.name.value]}")
     return f"json_build_object({', '.join(parts)})"
 
 
+def _lineage(builder: _Builder, node: FieldNode, field_def: Any) -> str:
+    """The graph LineageQuery.lineage answers: the root model, the links the shared
+    neighbourhood walk finds (nearest first, then by id), and the models they join: root
+    first, then each link's parent and child in link order, each once."""
+
+    def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
+        return builder.argument(node, name, field_def.args[name])
+
+    get_direction, get_depth, get_relations = arg("direction"), arg("depth"), arg("relations")
+
+    def depth_value(variables: Mapping[str, Any]) -> int:
+        depth = get_depth(variables)
+        if not isinstance(depth, int) or not 1 <= depth <= lineage.MAX_DEPTH:
+            raise NotCompilable("depth out of range: the resolver reports it")
+        return depth
+
+    slug = builder.param(arg("model"), "text")
+    direction = builder.param(lambda v: str(getattr(d := get_direction(v), "value", d)), "text")
+    depth = builder.param(depth_value, "int")
+    relations = builder.param(lambda v: _enum_values(get_relations(v)), "lineage_relation[]")
+    # An unknown model fails the root field (NOT_FOUND): left to the resolver.
+    builder.preconditions.append(f"EXISTS (SELECT 1 FROM model WHERE slug = {slug})")
+    walk = graph.neighbourhood_sql(
+        {
+            "root": "(SELECT id FROM graph_root)",
+            "direction": direction,
+            "depth": depth,
+            "relations": relations,
+        }
+    )
+    parts = []
+    for key, child in builder.keyed(node.selection_set, "LineageGraph"):
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside a lineage")
+        row = builder.alias()
+        if name == "__typename":
+            parts.append(f"'{key}', 'LineageGraph'")
+        elif name == "root":
+            inner = builder.object(child.selection_set, "Model", row)
+            parts.append(
+                f"'{key}', (SELECT {inner} FROM model AS {row} "
+                f"WHERE {row}.id = (SELECT id FROM graph_root))"
+            )
+        elif name == "nodes":
+            ends = builder.alias()
+            inner = builder.object(child.selection_set, "Model", row)
+            parts.append(
+                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {ends}.position), "
+                f"'[]'::json) FROM graph_nodes AS {ends} "
+                f"JOIN model AS {row} ON {row}.id = {ends}.model_id)"
+            )
+        elif name == "edges":
+            inner = builder.object(child.selection_set, "LineageLink", row)
+            parts.append(
+                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {row}.position), "
+                f"'[]'::json) FROM graph_links AS {row})"
+            )
+        else:
+            raise NotCompilable(f"LineageGraph.{name}")
+    return f"""(
+WITH graph_root AS (SELECT id FROM model WHERE slug = {slug}),
+graph_links AS (
+    SELECT link.*, row_number() OVER (ORDER BY link.depth, link.id) AS position
+    FROM ({walk}) AS link
+),
+graph_nodes AS (
+    SELECT model_id, min(position) AS position FROM (
+        SELECT id AS model_id, 0::bigint AS position FROM graph_root
+        UNION ALL SELECT parent_model_id, 2 * position - 1 FROM graph_links
+        UNION ALL SELECT child_model_id, 2 * position FROM graph_links
+    ) AS ends
+    GROUP BY model_id
+)
+SELECT json_build_object({", ".join(parts)}) FROM graph_root)"""
+
+
 ROOTS: dict[str, RootCompiler] = {
     "model": _slug_root("model", "Model"),
     "lab": _slug_root("lab", "Lab"),
     "leaderboard": _leaderboard,
+    "lineage": _lineage,
 }
 
 
@@ -515,8 +605,7 @@ def compile_operation(
     assert query_type is not None
     builder = _Builder(schema=schema, fragments=fragments)
     parts: list[str] = []
-    for node in builder.fields(operation.selection_set, "Query"):
-        key = node.alias.value if node.alias else node.name.value
+    for key, node in builder.keyed(operation.selection_set, "Query"):
         name = node.name.value
         if name == "__typename":
             parts.append(f"'{key}', 'Query'")

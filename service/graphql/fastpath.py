@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     parse,
     specified_rules,
     validate,
@@ -114,3 +116,16 @@ class FastPath:
             return None
         data: dict[str, Any] = orjson.loads(text)["data"]
         return data
+
+
+@lru_cache(maxsize=PLAN_CACHE_SIZE)
+def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
+    """Query or mutation, for the response cache; None when the document does not parse."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return operations[0].operation if len(operations) == 1 else None

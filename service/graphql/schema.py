@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql import OperationType as DocumentOperation
 from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
@@ -18,13 +19,14 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from service.cache import ResponseCache
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.errors import ClientError
-from service.graphql.fastpath import FastPath
+from service.graphql.fastpath import FastPath, operation_kind
 from service.graphql.lineage import LineageQuery
 from service.graphql.mutations import Mutation
 from service.graphql.rankings import RankingQuery
@@ -50,9 +52,16 @@ def _should_mask(error: GraphQLError) -> bool:
 class RegistrySchema(strawberry.Schema):
     """The schema, with the compiled path in front of graphql-core's execution."""
 
-    def __init__(self, *args: Any, compiled: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        compiled: bool = True,
+        cache: ResponseCache | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fast_path = FastPath(self._schema) if compiled else None
+        self.response_cache = cache
 
     async def execute(
         self,
@@ -63,6 +72,49 @@ class RegistrySchema(strawberry.Schema):
         operation_name: str | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        answer = partial(
+            self._answer,
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+        cache = self.response_cache
+        kind = operation_kind(query, operation_name) if query else None
+        if cache is None or kind is None:
+            return await answer()
+        if kind is DocumentOperation.MUTATION:
+            result = await answer()
+            # This replica's own writes are known at once, before their notification arrives.
+            cache.invalidate()
+            return result
+        assert query is not None
+        principal = getattr(context_value, "principal", None)
+        generation = cache.generation
+        key = cache.key(
+            query, operation_name, variable_values, str(getattr(principal, "role", None))
+        )
+        hit = cache.get(generation, key)
+        if hit is not None:
+            return ExecutionResult(data=hit, errors=None)
+        result = await answer()
+        if not result.errors and result.data is not None:
+            cache.put(generation, key, result.data)
+        return result
+
+    async def _answer(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType] | None,
+        operation_extensions: dict[str, Any] | None,
     ) -> ExecutionResult:
         pool = getattr(context_value, "pool", None)
         if self.fast_path is not None and query and pool is not None:
@@ -79,24 +131,11 @@ class RegistrySchema(strawberry.Schema):
             operation_extensions,
         )
 
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        context = execution_context.context if execution_context else None
-        request_id = getattr(context, "request_id", "-")
-        for error in errors:
-            if _should_mask(error):
-                logger.error(
-                    "unexpected error in request %s at %s",
-                    request_id,
-                    error.path,
-                    exc_info=error.original_error,
-                )
 
-
-def build_schema(*, compiled: bool = True) -> RegistrySchema:
+def build_schema(*, compiled: bool = True, cache: ResponseCache | None = None) -> RegistrySchema:
     return RegistrySchema(
         compiled=compiled,
+        cache=cache,
         query=Query,
         mutation=Mutation,
         # Every Node type, also those a query reaches only through node(id:).

@@ -1,0 +1,65 @@
+"""A response cache for queries, dropped whenever the data may have changed.
+
+Entries are keyed by (generation, document, operation, variables, role). The generation moves
+on every local mutation and on every change notification from PostgreSQL (service.changes),
+so no entry from before a known write is ever read again. A query records the generation it
+started in and stores its answer under that one: an answer computed while a write landed is
+filed under a generation that is already gone, never under the new one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+MAX_ENTRY_BYTES = 256 * 1024
+
+
+class ResponseCache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.generation = 0
+        # Off until the change listener runs: without it, other replicas' writes go unseen.
+        self.enabled = False
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(
+        query: str, operation: str | None, variables: dict[str, Any] | None, role: str
+    ) -> Hashable:
+        encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        return (query, operation, encoded, role)
+
+    def get(self, generation: int, key: Hashable) -> Any | None:
+        if not self.enabled:
+            return None
+        found = self._entries.get((generation, key))
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end((generation, key))
+        self.hits += 1
+        return found[0]
+
+    def put(self, generation: int, key: Hashable, data: Any) -> None:
+        if not self.enabled or generation != self.generation:
+            return
+        size = len(orjson.dumps(data))
+        if size > MAX_ENTRY_BYTES:
+            return
+        self._entries[(generation, key)] = (data, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes and self._entries:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self._bytes -= evicted
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+        self._bytes = 0

@@ -1,0 +1,75 @@
+"""Listen for the database's change notifications and drop cached responses on each.
+
+One dedicated connection LISTENs on `registry_changes` (sent by triggers on every data table
+when a writing transaction commits). While the connection is down, nobody would hear of other
+replicas' writes, so the cache is switched off until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from service.cache import ResponseCache
+
+CHANNEL = "registry_changes"
+RETRY_SECONDS = 1.0
+
+logger = logging.getLogger("service.changes")
+
+
+class ChangeListener:
+    def __init__(self, dsn: str, cache: ResponseCache) -> None:
+        self._dsn = dsn
+        self._cache = cache
+        self._lost = asyncio.Event()
+        self.notifications = 0
+
+    def _on_change(self, *_: Any) -> None:
+        self.notifications += 1
+        self._cache.invalidate()
+
+    def _on_lost(self, *_: Any) -> None:
+        self._cache.enabled = False
+        self._cache.invalidate()
+        self._lost.set()
+
+    async def _listen_once(self) -> None:
+        conn = await asyncpg.connect(self._dsn)
+        try:
+            self._lost.clear()
+            conn.add_termination_listener(self._on_lost)
+            await conn.add_listener(CHANNEL, self._on_change)
+            # Anything written before LISTEN took effect is unknown: start afresh.
+            self._cache.invalidate()
+            self._cache.enabled = True
+            await self._lost.wait()
+        finally:
+            self._cache.enabled = False
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._listen_once()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("change listener lost its connection (%s); retrying", exc)
+            await asyncio.sleep(RETRY_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def listening(dsn: str, cache: ResponseCache) -> AsyncIterator[ChangeListener]:
+    listener = ChangeListener(dsn, cache)
+    task = asyncio.create_task(listener.run(), name="change-listener")
+    try:
+        yield listener
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

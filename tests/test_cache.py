@@ -1,0 +1,125 @@
+"""The response cache: repeated reads come from memory, never across a write it knows of."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import pytest
+
+from service.cache import ResponseCache
+from service.config import Settings
+from service.enums import Role
+from tests.conftest import Api, running_api
+from tests.writing import Writer, issue_token
+
+LAB = '{ lab(slug: "upstage") { name headquarters } }'
+BOARD = """
+{ leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30", first: 2) {
+    edges { node { model { slug } score { value } } } } }
+"""
+
+
+def _cache(api: Api) -> ResponseCache:
+    cache = api.app.state.response_cache
+    assert isinstance(cache, ResponseCache)
+    return cache
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def cached_api(database_url: str) -> AsyncIterator[Api]:
+    settings = Settings(database_url=database_url, migrate_on_start=False, seed_demo=False)
+    async with running_api(settings) as api:
+        await _until(lambda: _cache(api).enabled)
+        yield api
+
+
+async def test_a_repeated_read_is_served_from_memory(cached_api: Api) -> None:
+    first = await cached_api.data(BOARD)
+    cached_api.queries.clear()
+    second = await cached_api.data(BOARD)
+    assert second == first
+    assert cached_api.queries.statements == []
+    assert _cache(cached_api).hits == 1
+
+
+async def test_a_write_then_a_read_never_returns_the_pre_write_answer(
+    cached_api: Api, database_url: str
+) -> None:
+    editor = Writer(cached_api, await issue_token(database_url, "cache-editor", Role.EDITOR))
+    before = await cached_api.data(LAB)
+    assert before["lab"]["headquarters"] == "Seoul"
+    revision = (await cached_api.data('{ lab(slug: "upstage") { revision } }'))["lab"]["revision"]
+    await editor.ok(
+        "updateLab",
+        "UpdateLabInput",
+        "revision",
+        {"slug": "upstage", "expectedRevision": revision, "headquarters": "Seongnam"},
+    )
+    # No waiting: this replica knows of its own write the moment the mutation returns.
+    after = await cached_api.data(LAB)
+    assert after["lab"]["headquarters"] == "Seongnam"
+
+
+async def test_another_replica_s_write_reaches_this_one_by_notification(
+    cached_api: Api, database_url: str
+) -> None:
+    await cached_api.data(BOARD)
+    generation = _cache(cached_api).generation
+    conn = await asyncpg.connect(database_url)
+    try:
+        # A write this replica did not make (another replica, a migration, psql).
+        await conn.execute("UPDATE score SET value = 99 WHERE value = 37.2")
+    finally:
+        await conn.close()
+    await _until(lambda: _cache(cached_api).generation > generation)
+    board = await cached_api.data(BOARD)
+    assert board["leaderboard"]["edges"][0]["node"]["score"]["value"] == 99
+
+
+async def test_answers_are_kept_apart_by_variables_and_role(
+    cached_api: Api, database_url: str
+) -> None:
+    query = "query ($slug: String!) { lab(slug: $slug) { slug } }"
+    assert (await cached_api.data(query, slug="upstage"))["lab"]["slug"] == "upstage"
+    assert (await cached_api.data(query, slug="cohere"))["lab"]["slug"] == "cohere"
+    reader = Writer(cached_api, await issue_token(database_url, "cache-reader", Role.READER))
+    body = await reader.run(query, {"slug": "cohere"})
+    assert body["data"]["lab"]["slug"] == "cohere"
+    assert _cache(cached_api).hits == 0
+
+
+async def test_errors_are_never_cached(cached_api: Api) -> None:
+    query = '{ leaderboard(benchmark: "nope") { totalCount } }'
+    for _ in range(2):
+        body = await cached_api.graphql(query)
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert _cache(cached_api).hits == 0
+
+
+async def test_without_its_listener_the_cache_stays_off(cached_api: Api) -> None:
+    cache = _cache(cached_api)
+    cache.enabled = False  # as when the listening connection is lost
+    await cached_api.data(LAB)
+    await cached_api.data(LAB)
+    assert cache.hits == 0
+
+
+def test_the_cache_evicts_the_oldest_answers_past_its_budget() -> None:
+    cache = ResponseCache(max_bytes=200)
+    cache.enabled = True
+    for n in range(10):
+        cache.put(cache.generation, ("q", n), {"n": "x" * 40})
+    assert cache.get(cache.generation, ("q", 0)) is None
+    assert cache.get(cache.generation, ("q", 9)) == {"n": "x" * 40}
+    cache.invalidate()
+    assert cache.get(cache.generation, ("q", 9)) is None
