@@ -95,7 +95,7 @@ def _measure(server: peers.Server, body: Path, seconds: int, db: Database) -> Ro
 
 
 def _start_servers(settings: RunSettings, dsn: str, logs: Path) -> list[peers.Server]:
-    servers = [peers.start_registry(dsn, logs)]
+    servers = [peers.start_registry(dsn, logs), peers.start_registry(dsn, logs, cached=True)]
     if not settings.peers:
         return servers
     try:
@@ -162,7 +162,7 @@ def _benchmark(
         for server in servers:
             result = results[server.name] = Result(server.name)
             query = queries.for_server(server.name, data)[name]
-            lineage_here = server.name == peers.REGISTRY and name == queries.LINEAGE
+            lineage_here = server.name in peers.REGISTRIES and name == queries.LINEAGE
             if lineage_here and not _registry_has_lineage(server.url):
                 result.missing = "field missing"
                 continue
@@ -170,7 +170,7 @@ def _benchmark(
             if problem is not None:
                 result.missing = f"error: {problem}"
                 _warn(f"{server.name} / {name}: {problem}")
-                failed = failed or (server.name == peers.REGISTRY and name != queries.LINEAGE)
+                failed = failed or (server.name in peers.REGISTRIES and name != queries.LINEAGE)
                 continue
             body = work / f"{server.name.replace(' ', '-')}-{name.replace(' ', '-')}.json"
             body.write_bytes(query.body())
@@ -203,7 +203,7 @@ def _benchmark(
         table = report.query_table(name, list(results.values()), ceiling, ceiling_db_ms)
         tables.append(f"{table}\n\n{queries.NOTES[name]}")
         for server in servers:
-            if server.name == peers.REGISTRY and not server.child.alive():
+            if server.name in peers.REGISTRIES and not server.child.alive():
                 _warn(f"the registry died:\n{server.child.tail()}")
                 failed = True
     print("\n" + report.dataset_summary(data))

@@ -20,6 +20,8 @@ POSTGRAPHILE5 = NODE_MODULES / "postgraphile" / "dist" / "cli-run.js"
 V4_DIR = BENCH_DIR / "v4"
 POSTGRAPHILE4 = V4_DIR / "node_modules" / "postgraphile" / "cli.js"
 REGISTRY = "registry"
+REGISTRY_CACHED = "registry, cached"
+REGISTRIES = (REGISTRY, REGISTRY_CACHED)
 V5 = "postgraphile v5"
 V4 = "postgraphile v4"
 _TYPENAME = b'{"query":"{ __typename }"}'
@@ -67,7 +69,9 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def start_registry(dsn: str, logs: Path) -> Server:
+def start_registry(dsn: str, logs: Path, *, cached: bool = False) -> Server:
+    """`registry serve` as README runs it: uncached (every request computed), or cached."""
+    name = REGISTRY_CACHED if cached else REGISTRY
     port = free_port()
     registry = Path(sys.executable).with_name("registry")
     env = {
@@ -75,12 +79,13 @@ def start_registry(dsn: str, logs: Path) -> Server:
         "DATABASE_URL": dsn,
         "REGISTRY_SEED_DEMO": "false",
         "REGISTRY_LOG_LEVEL": "warning",
+        "REGISTRY_RESPONSE_CACHE": "true" if cached else "false",
     }
     argv = [str(registry), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    child = Child(REGISTRY, argv, env=env, log=logs / "registry.log")
+    child = Child(name, argv, env=env, log=logs / f"{name.replace(', ', '-')}.log")
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_ok(f"{base}/readyz"), child, 60, "starting")
-    return Server(REGISTRY, child, f"{base}/graphql")
+    return Server(name, child, f"{base}/graphql")
 
 
 def _start_postgraphile(name: str, argv: list[str], port: int, logs: Path) -> Server:

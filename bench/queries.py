@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bench.config import AS_OF, LEADERBOARD_BENCHMARK
 from bench.dataset import Dataset
-from bench.peers import REGISTRY
+from bench.peers import REGISTRIES
 
 LEADERBOARD = "leaderboard"
 MODEL_PAGE = "model page"
@@ -93,7 +93,7 @@ def _postgraphile(dataset: Dataset) -> dict[str, Query]:
 
 
 def for_server(server: str, dataset: Dataset) -> dict[str, Query]:
-    return _registry(dataset) if server == REGISTRY else _postgraphile(dataset)
+    return _registry(dataset) if server in REGISTRIES else _postgraphile(dataset)
 
 
 def check_answer(payload: bytes) -> str | None:
