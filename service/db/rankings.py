@@ -32,8 +32,7 @@ LIMIT 1
 # The scores that count: $1 benchmark version, $2 as-of date, $4 provenances,
 # $5 verifications, $6 stages, $7 countries (NULL arrays mean "any").
 ELIGIBLE = """
-    SELECT score.*, version, model, lab, country.name AS country_name,
-           model.id AS model_id, lab.country_code
+    SELECT score.*, version, model, lab, country.name AS country_name, lab.country_code
     FROM score
     JOIN model_version AS version ON version.id = score.version_id
     JOIN model ON model.id = version.model_id
@@ -74,10 +73,13 @@ _SCORED = """
     JOIN model AS m ON m.id = v.model_id
     JOIN lab AS l ON l.id = m.lab_id
 """
-_KEY = "CASE WHEN {per} = 'country' THEN l.country_code ELSE m.id::text END"
+# One entry per model, or per country. The model id is on the score row itself (migration
+# 0003), so passing over a placed model's other scores happens on the index scan, before
+# any join.
+_KEYS = {False: "s.model_id", True: "l.country_code::text"}
 
 
-def walk_sql(ph: dict[str, str], *, descending: bool = True) -> str:
+def walk_sql(ph: dict[str, str], *, descending: bool = True, by_country: bool = False) -> str:
     """The best counted score of each model (or country), best first, `limit` of them.
 
     Rather than ranking every counted score to keep one per model (a sort of all of them),
@@ -91,9 +93,9 @@ def walk_sql(ph: dict[str, str], *, descending: bool = True) -> str:
     # resumes near where the last one stopped instead of at the top.
     resume = "s.value <= walk.value" if descending else "s.value >= walk.value"
     counts = _COUNTS.format(**ph)
-    key = _KEY.format(**ph)
+    key = _KEYS[by_country]
     pick = (
-        f"SELECT s.id, s.value, s.measured_on, s.version_id, m.id AS model_id, "
+        f"SELECT s.id, s.value, s.measured_on, s.version_id, s.model_id, "
         f"l.id AS lab_id, l.country_code, {key} AS key {_SCORED} WHERE {counts}"
     )
     return f"""
@@ -103,7 +105,7 @@ WITH RECURSIVE walk AS (
   UNION ALL
     SELECT next.*, walk.seen || next.key, walk.position + 1
     FROM walk, LATERAL (
-        {pick} AND {resume} AND NOT ({key} = ANY(walk.seen)) ORDER BY {order} LIMIT 1
+        {pick} AND {resume} AND {key} <> ALL(walk.seen) ORDER BY {order} LIMIT 1
     ) AS next
     WHERE walk.position < {ph["limit"]}
 )
@@ -111,9 +113,9 @@ SELECT walk.*, rank() OVER (ORDER BY walk.value {direction}) AS rank FROM walk
 """
 
 
-def total_sql(ph: dict[str, str]) -> str:
+def total_sql(ph: dict[str, str], *, by_country: bool = False) -> str:
     """How many models (or countries) have a counted score."""
-    return f"SELECT count(DISTINCT {_KEY.format(**ph)}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
+    return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
 
 
 _PLACEHOLDERS = {
@@ -123,13 +125,12 @@ _PLACEHOLDERS = {
     "verifications": "$4",
     "stages": "$5",
     "countries": "$6",
-    "per": "$7",
-    "limit": "$8",
+    "limit": "$7",
 }
-# The page: walked rows past the offset ($9), with their version, model and lab as
+# The page: walked rows past the offset ($8), with their version, model and lab as
 # composite rows and the score's own columns flat.
 _PAGE = """
-SELECT score.*, walk.model_id, walk.country_code, walk.position, walk.rank,
+SELECT score.*, walk.country_code, walk.position, walk.rank,
        version, model, lab, country.name AS country_name
 FROM ({walk}) AS walk
 JOIN score ON score.id = walk.id
@@ -137,12 +138,21 @@ JOIN model_version AS version ON version.id = walk.version_id
 JOIN model ON model.id = walk.model_id
 JOIN lab ON lab.id = walk.lab_id
 JOIN country ON country.code = walk.country_code
-WHERE walk.position > $9
+WHERE walk.position > $8
 ORDER BY walk.position
 """
-RANKED_DESC = _PAGE.format(walk=walk_sql(_PLACEHOLDERS, descending=True))
-RANKED_ASC = _PAGE.format(walk=walk_sql(_PLACEHOLDERS, descending=False))
-TOTAL = total_sql(_PLACEHOLDERS)
+# (descending, by country) -> the page statement
+RANKED = {
+    (descending, by_country): _PAGE.format(
+        walk=walk_sql(_PLACEHOLDERS, descending=descending, by_country=by_country)
+    )
+    for descending in (True, False)
+    for by_country in (False, True)
+}
+RANKED_DESC = RANKED[(True, False)]
+TOTAL = {
+    by_country: total_sql(_PLACEHOLDERS, by_country=by_country) for by_country in (False, True)
+}
 
 
 # The first eligible score at or past the threshold $9 of each country or lab ($8), in the
@@ -182,7 +192,7 @@ async def benchmark_version(
     return await conn.fetchrow(BENCHMARK_VERSION, benchmark_slug, label, as_of)
 
 
-def _ranking_args(version: asyncpg.Record, where: RankingFilter, per: str) -> list[object]:
+def _ranking_args(version: asyncpg.Record, where: RankingFilter) -> list[object]:
     return [
         version["id"],
         where.as_of,
@@ -190,7 +200,6 @@ def _ranking_args(version: asyncpg.Record, where: RankingFilter, per: str) -> li
         where.verifications,
         where.stages,
         where.countries,
-        per,
     ]
 
 
@@ -204,12 +213,12 @@ async def ranked(
     offset: int,
 ) -> list[asyncpg.Record]:
     """Entries at positions offset+1 .. offset+limit, best first."""
-    sql = RANKED_DESC if version["higher_is_better"] else RANKED_ASC
-    return await conn.fetch(sql, *_ranking_args(version, where, per), offset + limit, offset)
+    sql = RANKED[(version["higher_is_better"], per == "country")]
+    return await conn.fetch(sql, *_ranking_args(version, where), offset + limit, offset)
 
 
 async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, per: str) -> int:
-    found: int = await conn.fetchval(TOTAL, *_ranking_args(version, where, per))
+    found: int = await conn.fetchval(TOTAL[per == "country"], *_ranking_args(version, where))
     return found
 
 

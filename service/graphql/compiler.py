@@ -433,7 +433,6 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         "verifications": verification,
         "stages": stages,
         "countries": countries,
-        "per": "'model'",
         "limit": f"{offset} + {first} + 1",
     }
     walk = rankings.walk_sql(placeholders)
