@@ -35,10 +35,14 @@ descendants (link_id, model_id, depth) AS (
 walked AS (
     SELECT link_id, depth FROM ancestors UNION ALL SELECT link_id, depth FROM descendants
 )
-SELECT link.*, min(walked.depth) AS depth
-FROM walked JOIN lineage_link AS link ON link.id = walked.link_id
-GROUP BY link.id
-ORDER BY min(walked.depth), link.id
+-- A primary-key lookup per walked link: OFFSET 0 keeps the planner from hashing the
+-- whole lineage_link table for the few links a walk finds.
+SELECT link.*, nearest.depth
+FROM (SELECT link_id, min(depth) AS depth FROM walked GROUP BY link_id) AS nearest
+CROSS JOIN LATERAL (
+    SELECT * FROM lineage_link WHERE lineage_link.id = nearest.link_id OFFSET 0
+) AS link
+ORDER BY nearest.depth, link.id
 """
 
 

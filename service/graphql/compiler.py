@@ -554,10 +554,12 @@ def _lineage(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         elif name == "nodes":
             ends = builder.alias()
             inner = builder.object(child.selection_set, "Model", row)
+            # One primary-key lookup per node (OFFSET 0 keeps the planner from turning the
+            # handful of nodes into a hash join over every model).
             parts.append(
                 f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {ends}.position), "
-                f"'[]'::json) FROM graph_nodes AS {ends} "
-                f"JOIN model AS {row} ON {row}.id = {ends}.model_id)"
+                f"'[]'::json) FROM graph_nodes AS {ends} CROSS JOIN LATERAL "
+                f"(SELECT * FROM model WHERE model.id = {ends}.model_id OFFSET 0) AS {row})"
             )
         elif name == "edges":
             inner = builder.object(child.selection_set, "LineageLink", row)
