@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
 import pycountry
 import strawberry
 
 from service import enums
-from service.db import catalog, external_ids, history, labs, models
+from service.db import Conn, catalog, external_ids, history, labs, models
 from service.graphql import ids, pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
@@ -136,6 +136,25 @@ def _connection(
     return pagination.build(page_rows, window, total, to_node)
 
 
+async def _one(
+    info: Info, fetch: Callable[[Conn], Awaitable[Row | None]], to_node: Callable[[Row], NodeT]
+) -> NodeT | None:
+    async with info.context.pool.acquire() as conn:
+        row = await fetch(conn)
+    return None if row is None else to_node(row)
+
+
+async def _listed(
+    info: Info,
+    fetch: Callable[[Conn, catalog.Page], Awaitable[Sequence[Row]]],
+    page: catalog.Page,
+    to_node: Callable[[Row], NodeT],
+) -> Connection[NodeT]:
+    async with info.context.pool.acquire() as conn:
+        rows = await fetch(conn, page)
+    return _connection(rows, page, to_node)
+
+
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(description="Labs that are not archived.")
@@ -164,9 +183,7 @@ class CatalogQuery:
 
     @strawberry.field(description="A lab by its slug, archived or not.")
     async def lab(self, info: Info, slug: str) -> Lab | None:
-        async with info.context.pool.acquire() as conn:
-            row = await labs.by_slug(conn, slug)
-        return None if row is None else Lab.from_record(row)
+        return await _one(info, lambda conn: labs.by_slug(conn, slug), Lab.from_record)
 
     @strawberry.field(description="Models that are not archived, of labs that are not.")
     async def models(
@@ -204,15 +221,13 @@ class CatalogQuery:
 
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:
-        async with info.context.pool.acquire() as conn:
-            row = await models.by_slug(conn, slug)
-        return None if row is None else Model.from_record(row)
+        return await _one(info, lambda conn: models.by_slug(conn, slug), Model.from_record)
 
     @strawberry.field(description="One version of a model, by the model's slug and its label.")
     async def version(self, info: Info, model: str, label: str) -> Version | None:
-        async with info.context.pool.acquire() as conn:
-            row = await catalog.version_by_key(conn, model, label)
-        return None if row is None else Version.from_record(row)
+        return await _one(
+            info, lambda conn: catalog.version_by_key(conn, model, label), Version.from_record
+        )
 
     @strawberry.field(description="Benchmarks and indexes, by slug.")
     async def benchmarks(
@@ -224,15 +239,13 @@ class CatalogQuery:
         before: str | None = None,
     ) -> Connection[Benchmark]:
         page = _page(first, after, last, before)
-        async with info.context.pool.acquire() as conn:
-            rows = await catalog.benchmarks(conn, page)
-        return _connection(rows, page, Benchmark.from_record)
+        return await _listed(info, catalog.benchmarks, page, Benchmark.from_record)
 
     @strawberry.field
     async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
-        async with info.context.pool.acquire() as conn:
-            row = await catalog.benchmark_by_slug(conn, slug)
-        return None if row is None else Benchmark.from_record(row)
+        return await _one(
+            info, lambda conn: catalog.benchmark_by_slug(conn, slug), Benchmark.from_record
+        )
 
     @strawberry.field(description="Public programmes that select labs, by slug.")
     async def programs(
@@ -244,15 +257,13 @@ class CatalogQuery:
         before: str | None = None,
     ) -> Connection[Program]:
         page = _page(first, after, last, before)
-        async with info.context.pool.acquire() as conn:
-            rows = await catalog.programs(conn, page)
-        return _connection(rows, page, Program.from_record)
+        return await _listed(info, catalog.programs, page, Program.from_record)
 
     @strawberry.field
     async def program(self, info: Info, slug: str) -> Program | None:
-        async with info.context.pool.acquire() as conn:
-            row = await catalog.program_by_slug(conn, slug)
-        return None if row is None else Program.from_record(row)
+        return await _one(
+            info, lambda conn: catalog.program_by_slug(conn, slug), Program.from_record
+        )
 
     @strawberry.field(description="Stated targets, by due date; status is derived from scores.")
     async def targets(
