@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from service.db import Conn
+from service.db.scores import SUPERSEDED
 
 
 @dataclass(frozen=True)
@@ -217,9 +218,8 @@ async def version_by_key(conn: Conn, model_slug: str, label: str) -> asyncpg.Rec
 # relations); keys are GraphQL type names, values constant statements.
 BY_IDS = {
     "Version": "SELECT * FROM model_version WHERE id = ANY($1::bigint[])",
-    "Score": """
-        SELECT score.*, EXISTS (SELECT 1 FROM score AS later
-                                WHERE later.supersedes_id = score.id) AS superseded
+    "Score": f"""
+        SELECT score.*, {SUPERSEDED.format(score="score")} AS superseded
         FROM score WHERE id = ANY($1::bigint[])
     """,
     "Benchmark": "SELECT * FROM benchmark WHERE id = ANY($1::bigint[])",

@@ -7,6 +7,7 @@ import datetime as dt
 import asyncpg
 
 from service.db import Conn
+from service.db.scores import SUPERSEDED
 
 # A score meets a target when, by the due date (and by the as-of date), a non-retracted,
 # not-superseded observation of any of the lab's models (or the named model) on the
@@ -41,9 +42,9 @@ LEFT JOIN LATERAL (
 ) AS met ON true
 """
 
-SCORE_HISTORY = """
+SCORE_HISTORY = f"""
 SELECT score.*,
-       EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = score.id) AS superseded
+       {SUPERSEDED.format(score="score")} AS superseded
 FROM score
 JOIN model_version AS version ON version.id = score.version_id
 JOIN model ON model.id = version.model_id

@@ -24,10 +24,15 @@ WHERE version_id = $1 AND benchmark_version_id = $2 AND measured_on = $3
 # A score with what a correction or a verification must check: the model (archived or not),
 # the benchmark (its scale) and whether a correction already replaced it. `FOR UPDATE OF
 # score` serialises two corrections of the same score, so the second sees the first.
-WITH_CONTEXT = """
+# Whether a later correction replaced the score `{score}` (history keeps both rows). Shared by
+# every statement that returns scores, and by the compiled path.
+SUPERSEDED = "EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = {score}.id)"
+_SUPERSEDED = SUPERSEDED.format(score="score")
+
+WITH_CONTEXT = f"""
 SELECT score.*, version.model_id, benchmark_version.benchmark_id,
        (model.archived_at IS NOT NULL OR lab.archived_at IS NOT NULL) AS archived,
-       EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = score.id) AS superseded
+       {_SUPERSEDED} AS superseded
 FROM score
 JOIN model_version AS version ON version.id = score.version_id
 JOIN model ON model.id = version.model_id
@@ -48,9 +53,9 @@ WHERE id = $1
 RETURNING *
 """
 # A version's scores, newest observation first; whether each was superseded is derived.
-BY_VERSIONS = """
+BY_VERSIONS = f"""
 SELECT score.*,
-       EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = score.id) AS superseded
+       {_SUPERSEDED} AS superseded
 FROM score
 WHERE score.version_id = ANY($1::bigint[])
 ORDER BY score.version_id, score.measured_on DESC, score.id DESC

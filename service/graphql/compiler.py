@@ -40,8 +40,9 @@ from graphql import (
     value_from_ast,
 )
 
-from service.db import graph, rankings
-from service.graphql import ids, lineage, pagination
+from service.db import graph, rankings, scores
+from service.graphql import lineage, pagination
+from service.graphql.errors import ClientError
 
 
 class NotCompilable(Exception):
@@ -93,7 +94,7 @@ _TIMESTAMP = (
     "|| CASE WHEN extract(microseconds FROM {column})::int % 1000000 = 0 THEN '' "
     "ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || '+00:00' END)"
 )
-_SUPERSEDED = "EXISTS (SELECT 1 FROM score AS later WHERE later.supersedes_id = {t}.id)"
+_SUPERSEDED = scores.SUPERSEDED.format(score="{t}")
 
 RULES: dict[str, dict[str, Rule]] = {
     "Country": {
@@ -387,16 +388,12 @@ def _enum_values(values: Any) -> list[str] | None:
 
 
 def _page(first: Any, after: Any) -> tuple[int, int]:
-    """(first, offset) as the resolver reads them; anything it would refuse is not compiled."""
-    size = 20 if first is None else first
-    if not 0 <= size <= pagination.MAX_PAGE:
-        raise NotCompilable("first out of range: the resolver reports it")
-    if after is None:
-        return size, 0
-    decoded = ids.decode(after)
-    if decoded is None or decoded[0] != "Position" or decoded[1] < 1:
-        raise NotCompilable("a bad cursor: the resolver reports it")
-    return size, decoded[1]
+    """(first, offset) exactly as the resolver reads them; what it refuses is not compiled."""
+    try:
+        window = pagination.window(first, after)
+    except ClientError as exc:
+        raise NotCompilable("the resolver reports this page's arguments") from exc
+    return window.limit, window.offset
 
 
 def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:

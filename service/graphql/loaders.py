@@ -52,7 +52,8 @@ class Loaders:
 
     def by_type(self, type_name: str) -> One | None:
         """The to-one loader for a GraphQL type name, for node(id:)."""
-        loader: One | None = getattr(self, _BY_TYPE.get(type_name, "_none"), None)
+        name = _BY_TYPE.get(type_name)
+        loader: One | None = None if name is None else getattr(self, name)
         return loader
 
     @cached_property

@@ -84,8 +84,10 @@ class RegistrySchema(strawberry.Schema):
             operation_extensions,
         )
         cache = self.response_cache
-        kind = operation_kind(query, operation_name) if query else None
-        if cache is None or kind is None:
+        if cache is None or not query:
+            return await answer()
+        kind = operation_kind(query, operation_name)
+        if kind is None:
             return await answer()
         if kind is DocumentOperation.MUTATION:
             result = await answer()
