@@ -96,6 +96,16 @@ _TIMESTAMP = (
 )
 _SUPERSEDED = scores.SUPERSEDED.format(score="{t}")
 
+
+def _float(column: str) -> Scalar:
+    # PostgreSQL writes an integral float8 as `40`, Python (the resolver path) as `40.0`: give
+    # integral values their fraction here so both paths send the same bytes for a Float.
+    return Scalar(
+        f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
+        f"THEN (trunc({column})::numeric::text || '.0')::json ELSE to_json({column}) END)"
+    )
+
+
 RULES: dict[str, dict[str, Rule]] = {
     "Country": {
         "code": Scalar("{t}.code"),
@@ -158,7 +168,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "HardwareTarget": {
         "accelerator": Scalar("{t}.accelerator"),
         "acceleratorCount": Scalar("{t}.accelerator_count"),
-        "memoryGb": Scalar("{t}.memory_gb::float8"),
+        "memoryGb": _float("{t}.memory_gb::float8"),
         "precision": Scalar("{t}.precision"),
         "note": Scalar("{t}.note"),
     },
@@ -197,9 +207,9 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "Score": {
         "id": Scalar(_global_id("Score", "{t}.id")),
-        "value": Scalar("{t}.value::float8"),
+        "value": _float("{t}.value::float8"),
         "qualifier": Scalar("{t}.qualifier"),
-        "uncertainty": Scalar("{t}.uncertainty::float8"),
+        "uncertainty": _float("{t}.uncertainty::float8"),
         "runConfiguration": Scalar("{t}.run_configuration"),
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
