@@ -1,6 +1,8 @@
 """A response cache for queries, dropped whenever the data may have changed.
 
-Entries are keyed by (generation, document, operation, variables, role). The generation moves
+Entries are keyed by (generation, document, operation, variables, role, today's UTC date):
+answers that default to "today" (rankings, crossings, targets) change at midnight UTC with no
+write, so yesterday's entries are simply never read again. The generation moves
 on every local mutation and on every change notification from PostgreSQL (service.changes),
 so no entry from before a known write is ever read again. A query records the generation it
 started in and stores its answer under that one: an answer computed while a write landed is
@@ -14,6 +16,8 @@ from collections.abc import Hashable
 from typing import Any
 
 import orjson
+
+from service import clock
 
 MAX_ENTRY_BYTES = 256 * 1024
 
@@ -34,7 +38,7 @@ class ResponseCache:
         query: str, operation: str | None, variables: dict[str, Any] | None, role: str
     ) -> Hashable:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
-        return (query, operation, encoded, role)
+        return (query, operation, encoded, role, clock.today())
 
     def get(self, generation: int, key: Hashable) -> Any | None:
         if not self.enabled:

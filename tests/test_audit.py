@@ -21,6 +21,7 @@ query Log($entity: ID, $entityType: String, $slug: String, $actor: String,
            since: $since, after: $after, first: $first) {
     edges { cursor node { id occurredAt actor operation entityType entityId before after } }
     pageInfo { hasNextPage endCursor }
+    totalCount
   }
 }
 """
@@ -189,11 +190,15 @@ async def test_the_audit_log_filters_and_pages(api: Api, database_url: str) -> N
     assert last["entityId"] == lab["lab"]["id"]
     assert (last["before"]["headquarters"], last["after"]["headquarters"]) == ("Yongin", "Seoul")
 
+    assert by_slug["auditLog"]["totalCount"] == 3
     mine = (await admin.run(LOG, {"actor": "editor-bot", "first": 1}))["data"]["auditLog"]
     assert [edge["node"]["actor"] for edge in mine["edges"]] == ["editor-bot"]
+    # The count is of every matching event, not of the page.
+    assert mine["totalCount"] == 2
     assert mine["pageInfo"]["hasNextPage"] is True
     rest = await admin.run(LOG, {"actor": "editor-bot", "after": mine["pageInfo"]["endCursor"]})
     assert len(rest["data"]["auditLog"]["edges"]) == 1
+    assert rest["data"]["auditLog"]["totalCount"] == 2
     assert rest["data"]["auditLog"]["pageInfo"]["hasNextPage"] is False
 
     since = last["occurredAt"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import pytest
 
+from service import clock
 from service.cache import ResponseCache
 from service.config import Settings
 from service.enums import Role
@@ -123,3 +125,23 @@ def test_the_cache_evicts_the_oldest_answers_past_its_budget() -> None:
     assert cache.get(cache.generation, ("q", 9)) == {"n": "x" * 40}
     cache.invalidate()
     assert cache.get(cache.generation, ("q", 9)) is None
+
+
+TODAY_BOARD = """
+query TodaysBoard { leaderboard(benchmark: "aa-intelligence-index", first: 1) {
+    asOf edges { node { model { id slug } } } } }
+"""
+
+
+async def test_an_answer_for_today_is_not_served_after_midnight_utc(
+    cached_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await cached_api.data(TODAY_BOARD)
+    assert first["leaderboard"]["asOf"] == clock.today().isoformat()
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    monkeypatch.setattr(clock, "today", lambda: tomorrow)
+    cached_api.queries.clear()
+    second = await cached_api.data(TODAY_BOARD)
+    # No write happened, yet the answer is recomputed for the new day.
+    assert second["leaderboard"]["asOf"] == tomorrow.isoformat()
+    assert cached_api.queries.statements != []

@@ -45,20 +45,39 @@ async def test_what_solar_pro_grew_into(api: Api) -> None:
 
 async def test_which_steps_reused_weights(api: Api) -> None:
     weights = ["FINE_TUNE", "CONTINUED_PRETRAINING", "DEPTH_UP_SCALED", "DISTILLED", "MERGED"]
+    # The walk follows every link; `relations` picks which of the walked links come back. From
+    # the new model up, the SUCCESSOR chain is walked but not returned, so what remains is
+    # where SOLAR 10.7B reused Mistral 7B's weights: depth up-scaling, then continued training.
     data = await api.data(
         LINEAGE, model="solar-next", direction="ANCESTORS", depth=10, relations=weights
     )
-    # Walking up from the new model over weight-reusing links only finds nothing ...
-    assert data["lineage"]["edges"] == []
-    data = await api.data(
-        LINEAGE, model="solar-10.7b", direction="ANCESTORS", depth=10, relations=weights
-    )
-    # ... while SOLAR 10.7B was depth up-scaled from Mistral 7B, then continued pre-training.
-    assert _edges(data["lineage"]) == [
+    reused = [
         ("mistral-7b", "DEPTH_UP_SCALED", "solar-10.7b"),
         ("mistral-7b", "CONTINUED_PRETRAINING", "solar-10.7b"),
     ]
+    assert _edges(data["lineage"]) == reused
+    # The nodes are the root and the ends of the returned links, nothing walked past.
+    assert [node["slug"] for node in data["lineage"]["nodes"]] == [
+        "solar-next",
+        "mistral-7b",
+        "solar-10.7b",
+    ]
     assert data["lineage"]["edges"][0]["source"] == {"kind": "PAPER"}
+    # README's question, from Solar Pro both ways.
+    data = await api.data(LINEAGE, model="solar-pro", direction="BOTH", depth=3, relations=weights)
+    assert _edges(data["lineage"]) == reused
+    # Only successors: the whole product line, and no weight-reusing step.
+    data = await api.data(
+        LINEAGE, model="solar-pro", direction="BOTH", depth=3, relations=["SUCCESSOR"]
+    )
+    assert {relation for _, relation, _ in _edges(data["lineage"])} == {"SUCCESSOR"}
+    assert len(data["lineage"]["edges"]) == 4
+    # A depth too short to reach a matching link returns no links at all.
+    data = await api.data(
+        LINEAGE, model="solar-next", direction="ANCESTORS", depth=3, relations=weights
+    )
+    assert data["lineage"]["edges"] == []
+    assert [node["slug"] for node in data["lineage"]["nodes"]] == ["solar-next"]
 
 
 async def test_depth_limits_the_walk_both_ways(api: Api) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.conftest import Api
 
@@ -207,3 +210,20 @@ async def test_a_leaderboard_costs_the_same_statements_for_any_number_of_rows(
     assert len(data["leaderboard"]["edges"]) == 100
     # the compiled path answers in one statement; without it, three
     assert len(api.queries.statements) == few <= 3
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+async def test_today_is_the_date_in_utc_whatever_the_server_zone(
+    api: Api, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    # UTC+14 and UTC-12: at any moment at least one of them is on another date than UTC.
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        data = await api.data(
+            'query Today { leaderboard(benchmark: "aa-intelligence-index", first: 1) { asOf } }'
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert data["leaderboard"]["asOf"] == dt.datetime.now(dt.UTC).date().isoformat()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 import asyncpg
 
@@ -14,17 +14,22 @@ INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
 """
-# The log in id order, filtered by whatever is given (a NULL filter matches every row).
-EVENTS = """
-SELECT * FROM audit_event
+# The log filtered by whatever is given (a NULL filter matches every row).
+_MATCHING = """
 WHERE ($1::text IS NULL OR entity_type = $1)
   AND ($2::bigint IS NULL OR entity_id = $2)
   AND ($3::text IS NULL OR actor = $3)
   AND ($4::timestamptz IS NULL OR occurred_at > $4)
-  AND id > $5
-ORDER BY id
-LIMIT $6
 """
+EVENTS = f"SELECT * FROM audit_event {_MATCHING} AND id > $5 ORDER BY id LIMIT $6"
+COUNT = f"SELECT count(*) FROM audit_event {_MATCHING}"
+
+
+class Filters(TypedDict):
+    entity_type: str | None
+    entity_id: int | None
+    actor: str | None
+    since: dt.datetime | None
 
 
 async def record(
@@ -55,3 +60,16 @@ async def events(
     limit: int,
 ) -> list[asyncpg.Record]:
     return await conn.fetch(EVENTS, entity_type, entity_id, actor, since, after_id, limit)
+
+
+async def count(
+    conn: Conn,
+    *,
+    entity_type: str | None,
+    entity_id: int | None,
+    actor: str | None,
+    since: dt.datetime | None,
+) -> int:
+    """How many events match the filters, whatever page is being read."""
+    total: int = await conn.fetchval(COUNT, entity_type, entity_id, actor, since)
+    return total

@@ -7,7 +7,10 @@ import asyncpg
 from service.db import Conn
 
 # Ancestors walk child -> parent, descendants parent -> child, each up to {depth} links away;
-# BOTH walks both ways from the root (not zig-zag through siblings). One statement. The
+# BOTH walks both ways from the root (not zig-zag through siblings). The walk follows every
+# link; `relations` only chooses which of the walked links are returned, so asking for the
+# weight-reusing steps around Solar Pro still reaches Mistral 7B through a SUCCESSOR link.
+# One statement. The
 # placeholders are filled by `neighbourhood_sql`, so the resolver and the compiled path
 # share one definition.
 _NEIGHBOURHOOD = """
@@ -15,22 +18,18 @@ WITH RECURSIVE
 ancestors (link_id, model_id, depth) AS (
     SELECT link.id, link.parent_model_id, 1 FROM lineage_link AS link
     WHERE link.child_model_id = {root} AND {direction} IN ('ANCESTORS', 'BOTH')
-      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
   UNION
     SELECT link.id, link.parent_model_id, ancestors.depth + 1
     FROM ancestors JOIN lineage_link AS link ON link.child_model_id = ancestors.model_id
     WHERE ancestors.depth < {depth}
-      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
 ),
 descendants (link_id, model_id, depth) AS (
     SELECT link.id, link.child_model_id, 1 FROM lineage_link AS link
     WHERE link.parent_model_id = {root} AND {direction} IN ('DESCENDANTS', 'BOTH')
-      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
   UNION
     SELECT link.id, link.child_model_id, descendants.depth + 1
     FROM descendants JOIN lineage_link AS link ON link.parent_model_id = descendants.model_id
     WHERE descendants.depth < {depth}
-      AND ({relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations}))
 ),
 walked AS (
     SELECT link_id, depth FROM ancestors UNION ALL SELECT link_id, depth FROM descendants
@@ -42,6 +41,7 @@ FROM (SELECT link_id, min(depth) AS depth FROM walked GROUP BY link_id) AS neare
 CROSS JOIN LATERAL (
     SELECT * FROM lineage_link WHERE lineage_link.id = nearest.link_id OFFSET 0
 ) AS link
+WHERE {relations}::lineage_relation[] IS NULL OR link.relation = ANY({relations})
 ORDER BY nearest.depth, link.id
 """
 

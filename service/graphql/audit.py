@@ -61,6 +61,16 @@ class AuditEvent:
 class AuditEventConnection:
     edges: list[Edge[AuditEvent]]
     page_info: PageInfo
+    filters: strawberry.Private[audit.Filters]
+
+    @strawberry.field(description="How many events match the filters (counted on request).")
+    async def total_count(self, info: Info) -> int:
+        async with info.context.pool.acquire() as conn:
+            return await audit.count(conn, **self.filters)
+
+    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
+    def nodes(self) -> list[AuditEvent]:
+        return [edge.node for edge in self.edges]
 
 
 def _cursor(event_id: int) -> str:
@@ -118,18 +128,14 @@ class AdminQuery:
         after_id = _after_id(after)
         async with info.context.pool.acquire() as conn:
             entity_type, entity_id = await _entity(conn, entity, entity_type, slug)
-            rows = await audit.events(
-                conn,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                actor=actor,
-                since=since,
-                after_id=after_id,
-                limit=first + 1,
+            filters = audit.Filters(
+                entity_type=entity_type, entity_id=entity_id, actor=actor, since=since
             )
+            rows = await audit.events(conn, **filters, after_id=after_id, limit=first + 1)
         edges = [Edge(cursor=_cursor(row["id"]), node=AuditEvent.from_record(row)) for row in rows]
         page = edges[:first]
         return AuditEventConnection(
+            filters=filters,
             edges=page,
             page_info=PageInfo(
                 has_next_page=len(edges) > first,

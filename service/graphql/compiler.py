@@ -19,7 +19,6 @@ corpus of documents through both paths and requires identical data.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from graphql import (
     value_from_ast,
 )
 
+from service import clock
 from service.db import graph, rankings, scores
 from service.graphql import lineage, pagination
 from service.graphql.errors import ClientError
@@ -413,7 +413,7 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     get_as_of, get_first, get_after = arg("asOf"), arg("first"), arg("after")
     slug = builder.param(arg("benchmark"), "text")
     label = builder.param(arg("benchmarkVersion"), "text")
-    as_of = builder.param(lambda v: get_as_of(v) or dt.date.today(), "date")
+    as_of = builder.param(lambda v: get_as_of(v) or clock.today(), "date")
     provenance = builder.param(lambda v: _enum_values(arg("provenance")(v)), "score_provenance[]")
     verification = builder.param(
         lambda v: _enum_values(arg("verification")(v)), "score_verification[]"

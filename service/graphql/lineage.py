@@ -46,7 +46,9 @@ async def _models(info: Info, model_ids: list[int]) -> list[Model]:
 class LineageQuery:
     @strawberry.field(
         description="The lineage around a model, computed in one recursive query: ancestors, "
-        "descendants or both, up to `depth` links away, optionally only some relations."
+        "descendants or both, up to `depth` links away. The walk follows every link; "
+        "`relations` (all when omitted) chooses which walked links are returned, and `nodes` "
+        "are the root and the ends of those links."
     )
     async def lineage(
         self,

@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 import strawberry
 
-from service import enums
+from service import clock, enums
 from service.db import Conn, rankings
 from service.graphql import pagination
 from service.graphql.context import Info
@@ -132,7 +132,7 @@ def _filter(
     countries: list[str] | None = None,
 ) -> rankings.RankingFilter:
     return rankings.RankingFilter(
-        as_of=as_of or dt.date.today(),
+        as_of=as_of or clock.today(),
         provenances=None if provenance is None else [p.value for p in provenance],
         verifications=None if verification is None else [v.value for v in verification],
         stages=None if stages is None else [s.value for s in stages],

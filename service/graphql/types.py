@@ -16,7 +16,7 @@ import pycountry
 import strawberry
 from strawberry.scalars import JSON
 
-from service import enums, memory
+from service import clock, enums, memory
 from service.graphql import ids
 from service.graphql.context import Info
 from service.graphql.scalars import BigInt
@@ -645,7 +645,7 @@ class Participant:
         self, info: Info, as_of: dt.date | None = None
     ) -> enums.ParticipantStatus | None:
         rows = await info.context.loaders.status_by_participant.load(self.row_id)
-        day = as_of or dt.date.today()
+        day = as_of or clock.today()
         current = [row for row in rows if row["effective_on"] <= day]
         return enums.ParticipantStatus(current[-1]["status"]) if current else None
 
@@ -753,7 +753,7 @@ class Target(Node):
         self, info: Info, as_of: dt.date | None, provenance: list[enums.Provenance] | None
     ) -> Row:
         counted = provenance or [enums.Provenance.INDEPENDENT, enums.Provenance.THIRD_PARTY]
-        key = (self.row_id, as_of or dt.date.today(), tuple(sorted(p.value for p in counted)))
+        key = (self.row_id, as_of or clock.today(), tuple(sorted(p.value for p in counted)))
         return await info.context.loaders.target_outcome.load(key)
 
 
