@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 import pytest
 
+from service.auth import IsAdmin
 from service.db.pool import create_pool
 from service.graphql.context import Context
 from service.graphql.schema import RegistrySchema, build_schema
@@ -273,3 +274,19 @@ async def test_a_compiled_lineage_is_one_statement(api: Api) -> None:
     assert len(data["lineage"]["edges"]) > 3
     # the root's id, the walk, the models and their labs, families and versions: one statement
     assert len(api.queries.statements) == 1
+
+
+@pytest.mark.parametrize(("type_name", "field"), [("Lab", "name"), ("Query", "model")])
+def test_a_field_with_a_permission_class_is_never_compiled(type_name: str, field: str) -> None:
+    schema = build_schema(compiled=True)
+    assert schema.fast_path is not None
+    document = '{ model(slug: "solar-pro") { slug lab { name } } }'
+    assert schema.fast_path.compiled(document, None) is not None
+    # strawberry keeps one definition per field, shared by every schema built from the types.
+    definition = schema._schema.get_type(type_name).fields[field].extensions  # type: ignore[union-attr]
+    definition["strawberry-definition"].permission_classes = [IsAdmin]
+    try:
+        # Another text: not the plan cached above.
+        assert schema.fast_path.compiled(document + " ", None) is None
+    finally:
+        definition["strawberry-definition"].permission_classes = []

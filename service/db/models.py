@@ -9,6 +9,13 @@ import asyncpg
 
 from service.db import Conn
 
+# The orders of a lab's models, a model's versions and a version's hardware targets, over a
+# table alias {t}: the loaders below and the compiled path (graphql/compiler.py) both use them.
+MODEL_ORDER = "{t}.slug"
+# Versions in release order: dated ones by their first known date, then undated by id.
+VERSION_ORDER = "COALESCE({t}.released_on, {t}.announced_on, {t}.planned_on) NULLS LAST, {t}.id"
+HARDWARE_ORDER = "{t}.id"
+
 INSERT = """
 INSERT INTO model (slug, name, lab_id, family_id, modality, open_weights, license,
                    training_origin, description)
@@ -31,19 +38,19 @@ RETURNING *
 BY_SLUG = "SELECT * FROM model WHERE slug = $1"
 BY_IDS = "SELECT * FROM model WHERE id = ANY($1::bigint[])"
 VERSION_STAGE = "SELECT stage FROM model_version WHERE id = $1"
-BY_LABS = """
+BY_LABS = f"""
 SELECT * FROM model
 WHERE lab_id = ANY($1::bigint[]) AND archived_at IS NULL
-ORDER BY lab_id, slug
+ORDER BY lab_id, {MODEL_ORDER.format(t="model")}
 """
-# Versions in release order: dated ones by their first known date, then undated by id.
-VERSIONS_BY_MODELS = """
+VERSIONS_BY_MODELS = f"""
 SELECT * FROM model_version
 WHERE model_id = ANY($1::bigint[])
-ORDER BY model_id, COALESCE(released_on, announced_on, planned_on) NULLS LAST, id
+ORDER BY model_id, {VERSION_ORDER.format(t="model_version")}
 """
-HARDWARE_BY_VERSIONS = """
-SELECT * FROM hardware_target WHERE version_id = ANY($1::bigint[]) ORDER BY version_id, id
+HARDWARE_BY_VERSIONS = f"""
+SELECT * FROM hardware_target WHERE version_id = ANY($1::bigint[])
+ORDER BY version_id, {HARDWARE_ORDER.format(t="hardware_target")}
 """
 # Updates: read under a lock, write guarded by the revision the client read (see labs.py).
 LOCK = "SELECT * FROM model WHERE slug = $1 FOR UPDATE"

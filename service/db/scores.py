@@ -52,13 +52,15 @@ UPDATE score SET verification = $2, verification_changed_on = $3, evidence_score
 WHERE id = $1
 RETURNING *
 """
-# A version's scores, newest observation first; whether each was superseded is derived.
+# A version's scores, newest observation first, over a table alias {t} (the compiled path
+# orders by the same); whether each was superseded is derived.
+ORDER = "{t}.measured_on DESC, {t}.id DESC"
 BY_VERSIONS = f"""
 SELECT score.*,
        {_SUPERSEDED} AS superseded
 FROM score
 WHERE score.version_id = ANY($1::bigint[])
-ORDER BY score.version_id, score.measured_on DESC, score.id DESC
+ORDER BY score.version_id, {ORDER.format(t="score")}
 """
 
 

@@ -28,6 +28,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -40,8 +41,8 @@ from graphql import (
 )
 
 from service import clock
-from service.db import graph, rankings, scores
-from service.graphql import lineage, pagination
+from service.db import graph, models, rankings, scores
+from service.graphql import ids, lineage, pagination
 from service.graphql.errors import ClientError
 
 
@@ -49,12 +50,16 @@ class NotCompilable(Exception):
     """The document needs the normal execution path."""
 
 
+def _check_unguarded(field: GraphQLField | None, where: str) -> None:
+    # A permission class or a field extension runs per field in graphql-core; the compiled
+    # statement would skip it, so such a field is never compiled, whatever RULES say.
+    definition = field.extensions.get("strawberry-definition") if field is not None else None
+    if definition is not None and (definition.permission_classes or definition.extensions):
+        raise NotCompilable(f"{where} is guarded")
+
+
 def _global_id(type_name: str, column: str) -> str:
-    # The same opaque id as service.graphql.ids.encode: URL-safe base64, no padding.
-    return (
-        f"rtrim(translate(encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64'),"
-        f" '+/', '-_'), '=')"
-    )
+    return ids.sql(type_name, column)
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "models": ToMany(
             "Model",
             "model AS {c} WHERE {c}.lab_id = {t}.id AND {c}.archived_at IS NULL",
-            "{c}.slug",
+            models.MODEL_ORDER.format(t="{c}"),
         ),
     },
     "ModelFamily": {
@@ -162,7 +167,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "versions": ToMany(
             "Version",
             "model_version AS {c} WHERE {c}.model_id = {t}.id",
-            "COALESCE({c}.released_on, {c}.announced_on, {c}.planned_on) NULLS LAST, {c}.id",
+            models.VERSION_ORDER.format(t="{c}"),
         ),
     },
     "HardwareTarget": {
@@ -190,12 +195,14 @@ RULES: dict[str, dict[str, Rule]] = {
             "Version", "model_version AS {c} WHERE {c}.id = {t}.promoted_from_id"
         ),
         "hardwareTargets": ToMany(
-            "HardwareTarget", "hardware_target AS {c} WHERE {c}.version_id = {t}.id", "{c}.id"
+            "HardwareTarget",
+            "hardware_target AS {c} WHERE {c}.version_id = {t}.id",
+            models.HARDWARE_ORDER.format(t="{c}"),
         ),
         "scores": ToMany(
             "Score",
             "score AS {c} WHERE {c}.version_id = {t}.id",
-            "{c}.measured_on DESC, {c}.id DESC",
+            scores.ORDER.format(t="{c}"),
         ),
     },
     "BenchmarkVersion": {
@@ -338,6 +345,9 @@ class _Builder:
             return f"'{type_name}'"
         if node.arguments:
             raise NotCompilable(f"arguments on {type_name}.{name}")
+        graphql_type = self.schema.get_type(type_name)
+        fields = getattr(graphql_type, "fields", {})
+        _check_unguarded(fields.get(name), f"{type_name}.{name}")
         if overrides and name in overrides:
             return overrides[name]
         rule = rules.get(name)
@@ -621,6 +631,7 @@ def compile_operation(
         compile_root = ROOTS.get(name)
         if compile_root is None:
             raise NotCompilable(f"root field {name}")
+        _check_unguarded(query_type.fields[name], f"Query.{name}")
         parts.append(f"'{key}', {compile_root(builder, node, query_type.fields[name])}")
     data = f"json_build_object('data', json_build_object({', '.join(parts)}))::text"
     # NULL when a root field would fail: the caller then runs the normal path for its error.
