@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -24,7 +24,8 @@ logger = logging.getLogger("service.changes")
 
 
 class ChangeListener:
-    def __init__(self, dsn: str, cache: ResponseCache) -> None:
+    # `dsn` is asked again on every reconnect: a restarted embedded server may have moved.
+    def __init__(self, dsn: Callable[[], str], cache: ResponseCache) -> None:
         self._dsn = dsn
         self._cache = cache
         self._lost = asyncio.Event()
@@ -40,7 +41,7 @@ class ChangeListener:
         self._lost.set()
 
     async def _listen_once(self) -> None:
-        conn = await asyncpg.connect(self._dsn)
+        conn = await asyncpg.connect(self._dsn())
         try:
             self._lost.clear()
             conn.add_termination_listener(self._on_lost)
@@ -64,7 +65,7 @@ class ChangeListener:
 
 
 @contextlib.asynccontextmanager
-async def listening(dsn: str, cache: ResponseCache) -> AsyncIterator[ChangeListener]:
+async def listening(dsn: Callable[[], str], cache: ResponseCache) -> AsyncIterator[ChangeListener]:
     listener = ChangeListener(dsn, cache)
     task = asyncio.create_task(listener.run(), name="change-listener")
     try:

@@ -1,4 +1,9 @@
-"""The `registry` command: serve, migrate, seed, export-schema and token."""
+"""The `registry` command: serve, migrate, seed, export-schema and token.
+
+A failure the user can fix (a wrong DATABASE_URL, an embedded server that cannot start, a
+token for a data dir without a registry) is one line on stderr and a non-zero exit; `--debug`
+adds the traceback. Every command that touches a database first says which one it uses.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +12,135 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
-from service import auth, migrate, seed
+from service import auth, database, migrate, seed
 from service.config import Settings
 from service.db import tokens
 from service.db.pool import connect
-from service.embedded import EmbeddedPostgres
 from service.enums import Role
-from service.errors import NotFound, RegistryError
+from service.errors import ConfigurationError, EmbeddedPostgresError, NotFound, RegistryError
 
 DEFAULT_SCHEMA_PATH = Path("schema/schema.graphql")
+EXIT_FAILED = 1  # a RegistryError: the line on stderr says why
+EXIT_INTERRUPTED = 130
+
+
+def _say(message: str) -> None:
+    print(f"registry: {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL when set; otherwise the embedded server (started, or the running one)."""
+def database_for(settings: Settings, *, existing: str | None = None) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server (started, or the running one).
+
+    With `existing` (a hint for the user), the database must already hold a registry: one
+    that does not is refused with one line instead of being initialised and migrated.
+    """
     if settings.dsn is not None:
+        asyncio.run(database.probe(settings.dsn))
+        _say(f"database: {database.describe_url(settings.dsn)} (DATABASE_URL)")
+        if existing is not None and not asyncio.run(database.has_registry(settings.dsn)):
+            raise ConfigurationError(_no_registry(settings, existing))
         yield settings.dsn
         return
-    with EmbeddedPostgres(settings.data_dir) as dsn:
+    server = database.embedded_server(settings.data_dir)
+    if existing is not None and not server.has_cluster():
+        raise ConfigurationError(_no_registry(settings, existing))
+    dsn = server.start()
+    try:
+        _say(f"database: {database.describe_embedded(server)}")
+        if existing is not None and not asyncio.run(database.has_registry(dsn)):
+            raise ConfigurationError(_no_registry(settings, existing))
         yield dsn
+    finally:
+        server.stop()
+
+
+def _no_registry(settings: Settings, hint: str) -> str:
+    if settings.dsn is not None:
+        where = f"{database.describe_url(settings.dsn)} (DATABASE_URL)"
+    else:
+        where = f"{settings.data_dir.expanduser()} (REGISTRY_DATA_DIR)"
+    return f"no registry in {where}: is it the database your server uses? {hint}".rstrip()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings = settings.model_copy(update={"host": args.host, "port": args.port})
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(_serve_async(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:  # uvicorn's choice too: a C event loop where there is one
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _serve_async(settings: Settings) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.app import create_app, serving
 
-    settings = settings.model_copy(update={"host": args.host, "port": args.port})
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        lifespan="on",
-    )
+    server: uvicorn.Server | None = None
+    failures: list[str] = []
+
+    def on_fatal(reason: str) -> None:
+        failures.append(reason)
+        if server is not None:
+            server.should_exit = True
+
+    app = create_app(settings, on_fatal=on_fatal)
+    async with serving(app) as served:  # start-up errors propagate: one line from main()
+        config = uvicorn.Config(
+            served,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            lifespan="off",  # run by `serving` above
+        )
+        server = uvicorn.Server(config)
+        with _signals_end_serving():
+            if not failures:
+                await server.serve()
+    if failures:
+        _say(f"{failures[0]}; exiting so that whatever runs the registry can start it again")
+        return EXIT_FAILED
     return 0
 
 
+@contextlib.contextmanager
+def _signals_end_serving() -> Iterator[None]:
+    """Let SIGINT and SIGTERM end `server.serve()`, and nothing more.
+
+    uvicorn raises the signal that stopped it once more when it has finished, for the previous
+    handler; that would kill us (SIGTERM) or cancel our task (SIGINT) before the lifespan has
+    closed the pool and stopped the embedded server, so the previous handler ignores it.
+    """
+
+    def ignore(signum: int, frame: FrameType | None) -> None:
+        return None
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, ignore) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    with database(settings) as dsn:
+    with database_for(settings) as dsn:
         migrate.upgrade(dsn, args.revision)
     print(f"migrated to {args.revision}")
     return 0
@@ -66,7 +155,7 @@ async def _seed_async(dsn: str) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
-    with database(settings) as dsn:
+    with database_for(settings) as dsn:
         migrate.upgrade(dsn)
         written = asyncio.run(_seed_async(dsn))
     print(f"seeded: {written} entries written" if written else "seeded: nothing to change")
@@ -91,7 +180,10 @@ async def _token_create_async(dsn: str, name: str, role: Role) -> str:
 
 def _token_create(settings: Settings, args: argparse.Namespace) -> int:
     role = Role(args.role.upper())
-    with database(settings) as dsn:
+    # A token for a database nobody serves is refused by the server that runs elsewhere:
+    # creating a registry here only happens when asked.
+    existing = None if args.init else "Pass --init to create a new, empty registry there."
+    with database_for(settings, existing=existing) as dsn:
         migrate.upgrade(dsn)
         token = asyncio.run(_token_create_async(dsn, args.name, role))
     # The only time the token is shown: the registry keeps its digest, not the token.
@@ -124,7 +216,7 @@ async def _token_list_async(dsn: str) -> list[tuple[str, ...]]:
 
 
 def _token_list(settings: Settings, args: argparse.Namespace) -> int:
-    with database(settings) as dsn:
+    with database_for(settings, existing="") as dsn:
         migrate.upgrade(dsn)
         rows = asyncio.run(_token_list_async(dsn))
     table = [("NAME", "ROLE", "PREFIX", "CREATED", "LAST USED", "REVOKED"), *rows]
@@ -149,7 +241,7 @@ async def _token_revoke_async(dsn: str, name: str) -> dt.datetime:
 
 
 def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    with database(settings) as dsn:
+    with database_for(settings, existing="") as dsn:
         migrate.upgrade(dsn)
         revoked_at = asyncio.run(_token_revoke_async(dsn, args.name))
     print(f"token {args.name!r} revoked since {_when(revoked_at)}")
@@ -170,31 +262,43 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+_DEBUG_HELP = "on failure, print the traceback too"
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="registry",
         description="Model Release Registry: a GraphQL registry of frontier-AI releases. "
         "Without DATABASE_URL every command uses the embedded PostgreSQL in REGISTRY_DATA_DIR.",
     )
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    # `--debug` after the command works too; SUPPRESS keeps a command from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser(
-        "serve", help="start the service (migrates and loads demo data on first start)"
+    def command(
+        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(name, help=help, parents=[common])
+
+    serve = command(
+        commands, "serve", "start the service (migrates and loads demo data on first start)"
     )
     serve.add_argument("--host", default=settings.host, help="address to bind (%(default)s)")
     serve.add_argument("--port", type=int, default=settings.port, help="port (%(default)s)")
     serve.set_defaults(run=_serve)
 
-    migrate_cmd = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate_cmd = command(commands, "migrate", "apply database migrations and exit")
     migrate_cmd.add_argument("--revision", default="head", help="target revision (%(default)s)")
     migrate_cmd.set_defaults(run=_migrate)
 
-    seed_cmd = commands.add_parser(
-        "seed", help="load the demo data; idempotent, a second run changes nothing"
+    seed_cmd = command(
+        commands, "seed", "load the demo data; idempotent, a second run changes nothing"
     )
     seed_cmd.set_defaults(run=_seed)
 
-    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export = command(commands, "export-schema", "write the GraphQL SDL")
     export.add_argument(
         "--output",
         "-o",
@@ -203,10 +307,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     export.set_defaults(run=_export_schema)
 
-    token = commands.add_parser("token", help="create, list and revoke API tokens")
+    token = command(commands, "token", "create, list and revoke API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_commands.add_parser(
-        "create", help="create a token and print it once (only its digest is stored)"
+    create = command(
+        token_commands, "create", "create a token and print it once (only its digest is stored)"
     )
     create.add_argument("--name", required=True, help="a unique name, e.g. who holds it")
     create.add_argument(
@@ -215,11 +319,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         choices=[role.value.lower() for role in Role],
         help="what the token may do: reader < editor < admin",
     )
+    create.add_argument(
+        "--init",
+        action="store_true",
+        help="create a new, empty registry when the database holds none (refused otherwise)",
+    )
     create.set_defaults(run=_token_create)
-    token_commands.add_parser(
-        "list", help="list tokens with their prefix and use (never the token)"
+    command(
+        token_commands, "list", "list tokens with their prefix and use (never the token)"
     ).set_defaults(run=_token_list)
-    revoke = token_commands.add_parser("revoke", help="revoke a token by name (idempotent)")
+    revoke = command(token_commands, "revoke", "revoke a token by name (idempotent)")
     revoke.add_argument("--name", required=True, help="the token's name")
     revoke.set_defaults(run=_token_revoke)
     return parser
@@ -246,6 +355,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(settings, args)
     except RegistryError as exc:
-        print(f"registry: {exc}", file=sys.stderr)
-        return 1
+        if args.debug:
+            traceback.print_exc()
+            if isinstance(exc, EmbeddedPostgresError) and exc.detail:
+                print(exc.detail, file=sys.stderr)
+        more = exc.__cause__ is not None or bool(getattr(exc, "detail", ""))
+        _say(f"{exc} (--debug shows more)" if more and not args.debug else str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     return code

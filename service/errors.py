@@ -40,7 +40,11 @@ class ConfigurationError(RegistryError):
 
 
 class EmbeddedPostgresError(RegistryError):
-    pass
+    """The message is one line for a terminal; `detail` keeps the tool's output or log tail."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class UserError(RegistryError):

@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.app import create_app
+from service.app import create_app, serving
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from tests.database import build_template, create_database, drop_database, unique_name
@@ -97,22 +96,13 @@ class Api:
         return data
 
 
-def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
-    # httpx's ASGI transport runs no lifespan; hand each request the lifespan's state,
-    # as uvicorn does.
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["state"] = dict(state)
-        await app(scope, receive, send)
-
-    return wrapped
-
-
 @asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[Api]:
     queries = QueryLog()
     app = create_app(settings, on_query=queries)
-    async with app.router.lifespan_context(app) as state:
-        transport = httpx.ASGITransport(app=_with_state(app, dict(state or {})))
+    # httpx's ASGI transport runs no lifespan: `serving` runs it, as `registry serve` does.
+    async with serving(app) as served:
+        transport = httpx.ASGITransport(app=served)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
             yield Api(http=http, queries=queries, app=app)
 

@@ -23,6 +23,13 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 QueryHook = Callable[[str], None]
 
+_CONNECT_ARGS: dict[str, Any] = {
+    # Short statements: JIT compilation would cost more than it saves, and planning them
+    # anew on every execution (what "auto" settles on for the ranking walk, whose custom
+    # plans look cheaper on paper) costs ~2.5 ms against ~1 ms of execution.
+    "server_settings": {"jit": "off", "plan_cache_mode": "force_generic_plan"},
+}
+
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     # The default reset (UNLISTEN, RESET ALL, unlock advisory locks) costs a round trip per
@@ -42,18 +49,20 @@ async def create_pool(
             connection.add_query_logger(lambda logged: on_query(logged.query))
 
     pool = await asyncpg.create_pool(
-        dsn,
-        min_size=min_size,
-        max_size=max_size,
-        init=init,
-        reset=_keep_session,
-        # Short statements: JIT compilation would cost more than it saves, and planning them
-        # anew on every execution (what "auto" settles on for the ranking walk, whose custom
-        # plans look cheaper on paper) costs ~2.5 ms against ~1 ms of execution.
-        server_settings={"jit": "off", "plan_cache_mode": "force_generic_plan"},
+        dsn, min_size=min_size, max_size=max_size, init=init, reset=_keep_session, **_CONNECT_ARGS
     )
     assert pool is not None
     return pool
+
+
+async def reconnect(pool: asyncpg.Pool, dsn: str) -> None:
+    """After the server restarted (maybe on another port): new connections from now on.
+
+    A connection the server closed is replaced on its next acquire anyway; expiring them all
+    also replaces those whose loss the client has not noticed yet.
+    """
+    pool.set_connect_args(dsn, **_CONNECT_ARGS)
+    await pool.expire_connections()
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
