@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +97,11 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(settings: Settings) -> AsyncIterator[Api]:
+async def running_api(
+    settings: Settings, *, on_fatal: Callable[[str], None] | None = None
+) -> AsyncIterator[Api]:
     queries = QueryLog()
-    app = create_app(settings, on_query=queries)
+    app = create_app(settings, on_query=queries, on_fatal=on_fatal)
     # httpx's ASGI transport runs no lifespan: `serving` runs it, as `registry serve` does.
     async with serving(app) as served:
         transport = httpx.ASGITransport(app=served)
