@@ -9,7 +9,9 @@ Design
 One server per data dir. `start()` holds an `fcntl.flock` on `<data_dir>.lock` around
 initdb + start, so concurrent callers never both initialise or start. If `postmaster.pid`
 names a live postmaster (another registry process owns it), we attach: read its port and
-return its DSN, and `stop()` leaves it alone.
+return its DSN, and `stop()` leaves it alone. `is_running()` reaps a server of ours that died;
+`start()` then starts it again (or attaches to whoever did first), on the same port when it
+is free, so clients keep their DSN (service/supervisor.py does this for the service).
 
 Never leave a server behind. `postgres` is started directly (`pg_ctl` would daemonise it) as
 our child, and the child sets `prctl(PR_SET_PDEATHSIG, SIGKILL)` before exec: when we die,
