@@ -230,10 +230,17 @@ async def _compare_generated_documents(url: str) -> None:
         await pool.close()
 
 
+# When a root field fails (an unknown slug) and nulls the whole answer, graphql-core leaves the
+# sibling root fields' resolver coroutines unawaited; that is its behaviour, not a divergence.
+_UNAWAITED = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@_UNAWAITED
 async def test_generated_documents_answer_alike_on_the_demo_data(database_url: str) -> None:
     await _compare_generated_documents(database_url)
 
 
+@_UNAWAITED
 async def test_generated_documents_answer_alike_on_the_synthetic_dataset(
     synthetic_url: str,
 ) -> None:
