@@ -66,6 +66,7 @@ from service.inputs import (
     ScoreInput,
     ScoreVerificationInput,
     SourceInput,
+    SourceRef,
     SupersedeScoreInput,
     TargetInput,
     UnlinkInput,
@@ -82,10 +83,51 @@ async def _require(lookup: Awaitable[int | None], field: str, what: str) -> int:
     return found
 
 
-async def _optional_source(conn: Conn, url: str | None, field: str) -> int | None:
-    if url is None:
-        return None
-    return await _require(keys.source_id(conn, url), field, "source (add it first)")
+@dataclass(frozen=True)
+class _Citing:
+    """Resolves the sources one write cites: a recorded one by id, or one given by details.
+
+    Details identical to a recorded source name that source; new ones are recorded in the
+    write's transaction with an audit row of their own (the write's operation, a Source).
+    Details that share a recorded source's identity (its URL, or kind, title, publisher and
+    date without one) but differ otherwise are refused: the client must cite it by id.
+    """
+
+    conn: Conn
+    actor: str
+    operation: str
+
+    async def optional(self, ref: SourceRef | None, field: str) -> int | None:
+        return None if ref is None else await self.required(ref, field)
+
+    async def required(self, ref: SourceRef, field: str) -> int:
+        if ref.id is not None:
+            return await _require(sources.exists(self.conn, ref.id), f"{field}.id", "source")
+        assert ref.new is not None, "SourceRef holds exactly one of id and new"
+        return await self._recorded(ref.new, f"{field}.new")
+
+    async def _recorded(self, data: SourceInput, field: str) -> int:
+        details = data.model_dump()
+        key = f"{field}.url" if data.url is not None else f"{field}.title"
+        found = await sources.with_identity(self.conn, **details)
+        if found is not None:
+            if all(found[column] == details[column] for column in sources.DETAILS):
+                return int(found["id"])
+            raise AlreadyExists(
+                key, "a source with this identity is recorded with other details; cite it by id"
+            )
+        with translated(key):
+            row = await sources.insert(self.conn, **details)
+        await audit.record(
+            self.conn,
+            actor=self.actor,
+            operation=self.operation,
+            entity_type="Source",
+            entity_id=row["id"],
+            before=None,
+            after=dict(row),
+        )
+        return int(row["id"])
 
 
 async def _live_lab(conn: Conn, slug: str, field: str) -> int:
@@ -177,7 +219,11 @@ async def _created(
 
 async def add_source(conn: Conn, actor: str, data: SourceInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
-        with translated("url"):
+        if await sources.with_identity(conn, **data.model_dump()) is not None:
+            field = "url" if data.url is not None else "title"
+            what = "URL" if data.url is not None else "kind, title, publisher and date"
+            raise AlreadyExists(field, f"a source with this {what} is already recorded")
+        with translated("url" if data.url is not None else "title"):
             return await sources.insert(conn, **data.model_dump())
 
     return await _created(conn, actor, "addSource", "Source", write)
@@ -220,7 +266,8 @@ async def create_model(conn: Conn, actor: str, data: ModelInput) -> asyncpg.Reco
 
 async def create_version(conn: Conn, actor: str, data: VersionInput) -> asyncpg.Record:
     async def insert() -> asyncpg.Record:
-        return await _insert_version(conn, data, preview_field="promotedFrom")
+        cite = _Citing(conn, actor, "createVersion")
+        return await _insert_version(conn, cite, data, preview_field="promotedFrom")
 
     return await _created(conn, actor, "createVersion", "Version", insert)
 
@@ -229,17 +276,20 @@ async def promote_version(conn: Conn, actor: str, data: PromoteVersionInput) -> 
     """A new FINAL version pointing back to its PREVIEW; the preview and its scores stay."""
 
     async def insert() -> asyncpg.Record:
-        return await _insert_version(conn, data.as_version(), preview_field="preview")
+        cite = _Citing(conn, actor, "promoteVersion")
+        return await _insert_version(conn, cite, data.as_version(), preview_field="preview")
 
     return await _created(conn, actor, "promoteVersion", "Version", insert)
 
 
-async def _insert_version(conn: Conn, data: VersionInput, *, preview_field: str) -> asyncpg.Record:
+async def _insert_version(
+    conn: Conn, cite: _Citing, data: VersionInput, *, preview_field: str
+) -> asyncpg.Record:
     model_id = await _live_model(conn, data.model, "model")
     promoted_from_id = None
     if data.promoted_from is not None:
         promoted_from_id = await _preview_id(conn, model_id, data.promoted_from, preview_field)
-    source_id = await _optional_source(conn, data.source, "source")
+    source_id = await cite.optional(data.source, "source")
     fields = data.model_dump(exclude={"model", "promoted_from", "source", "hardware_targets"})
     with translated("label"):
         row = await models.insert_version(
@@ -249,17 +299,17 @@ async def _insert_version(conn: Conn, data: VersionInput, *, preview_field: str)
             source_id=source_id,
             **fields,
         )
-    await _insert_hardware(conn, row["id"], data.hardware_targets, "hardwareTargets")
+    await _insert_hardware(conn, cite, row["id"], data.hardware_targets, "hardwareTargets")
     return row
 
 
 async def _insert_hardware(
-    conn: Conn, version_id: int, targets: list[HardwareTargetInput], field: str
+    conn: Conn, cite: _Citing, version_id: int, targets: list[HardwareTargetInput], field: str
 ) -> list[asyncpg.Record]:
     rows = []
     for index, target in enumerate(targets):
         target_field = f"{field}.{index}"
-        target_source = await _optional_source(conn, target.source, f"{target_field}.source")
+        target_source = await cite.optional(target.source, f"{target_field}.source")
         with translated(target_field):
             rows.append(
                 await models.insert_hardware(
@@ -307,7 +357,9 @@ async def create_benchmark_version(
             if component_id == benchmark_id:
                 raise ValidationFailed(field, "an index cannot be its own component")
             weights.append((component_id, component.weight))
-        source_id = await _optional_source(conn, data.source, "source")
+        source_id = await _Citing(conn, actor, "createBenchmarkVersion").optional(
+            data.source, "source"
+        )
         with translated("label"):
             row = await benchmarks.insert_version(
                 conn,
@@ -325,7 +377,8 @@ async def create_benchmark_version(
 
 async def record_score(conn: Conn, actor: str, data: ScoreInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
-        version_id, benchmark_version_id, source_id = await _score_keys(conn, data)
+        version_id, benchmark_version_id = await _score_keys(conn, data)
+        source_id = await _Citing(conn, actor, "recordScore").required(data.source, "source")
         fields = data.model_dump(
             exclude={"model", "version", "benchmark", "benchmark_version", "source"}
         )
@@ -341,7 +394,7 @@ async def record_score(conn: Conn, actor: str, data: ScoreInput) -> asyncpg.Reco
     return await _created(conn, actor, "recordScore", "Score", write)
 
 
-async def _score_keys(conn: Conn, data: ScoreInput) -> tuple[int, int, int]:
+async def _score_keys(conn: Conn, data: ScoreInput) -> tuple[int, int]:
     """Resolve a score's references and check its value against the benchmark's scale."""
     model_id = await _live_model(conn, data.model, "model")
     version_id = await _require(keys.version_id(conn, model_id, data.version), "version", "version")
@@ -353,8 +406,7 @@ async def _score_keys(conn: Conn, data: ScoreInput) -> tuple[int, int, int]:
         lookup = keys.benchmark_version_id(conn, benchmark_id, data.benchmark_version)
     benchmark_version_id = await _require(lookup, "benchmarkVersion", "benchmark version")
     await _check_scale(conn, benchmark_id, data.value)
-    source_id = await _require(keys.source_id(conn, data.source), "source", "source")
-    return version_id, benchmark_version_id, source_id
+    return version_id, benchmark_version_id
 
 
 async def _check_scale(conn: Conn, benchmark_id: int, value: Decimal) -> None:
@@ -378,7 +430,7 @@ async def link_models(conn: Conn, actor: str, data: LineageLinkInput) -> asyncpg
         await lineage.lock_graph(conn)
         if await lineage.reaches(conn, child_id, parent_id):
             raise CycleDetected("child", f"{data.child} is already an ancestor of {data.parent}")
-        source_id = await _optional_source(conn, data.source, "source")
+        source_id = await _Citing(conn, actor, "linkModels").optional(data.source, "source")
         with translated("relation"):
             return await lineage.insert(
                 conn,
@@ -394,7 +446,7 @@ async def link_models(conn: Conn, actor: str, data: LineageLinkInput) -> asyncpg
 
 async def create_program(conn: Conn, actor: str, data: ProgramInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
-        source_id = await _optional_source(conn, data.source, "source")
+        source_id = await _Citing(conn, actor, "createProgram").optional(data.source, "source")
         fields = data.model_dump(exclude={"country", "source"})
         with translated("slug"):
             return await programs.insert(
@@ -411,7 +463,8 @@ async def set_participant_status(
         program_id = await _require(keys.program_id(conn, data.program), "program", "program")
         lab_id = await _live_lab(conn, data.lab, "lab")
         participant_id = await programs.ensure_participant(conn, program_id, lab_id)
-        source_id = await _optional_source(conn, data.source, "source")
+        cite = _Citing(conn, actor, "setParticipantStatus")
+        source_id = await cite.optional(data.source, "source")
         with translated("effectiveOn"):
             return await programs.insert_status(
                 conn,
@@ -435,7 +488,7 @@ async def state_target(conn: Conn, actor: str, data: TargetInput) -> asyncpg.Rec
         model_id = None
         if data.model is not None:
             model_id = await _live_model(conn, data.model, "model")
-        source_id = await _require(keys.source_id(conn, data.source), "source", "source")
+        source_id = await _Citing(conn, actor, "stateTarget").required(data.source, "source")
         fields = data.model_dump(exclude={"lab", "benchmark", "model", "source"})
         with translated("dueOn"):
             return await targets.insert(
@@ -559,7 +612,10 @@ async def update_version(conn: Conn, actor: str, data: VersionPatch) -> asyncpg.
         if "new_label" in changes:
             changes["label"] = changes.pop("new_label")
         if "source" in changes:
-            changes["source_id"] = await _optional_source(conn, changes.pop("source"), "source")
+            # The validated reference, not its dumped dict.
+            changes.pop("source")
+            cite = _Citing(conn, actor, "updateVersion")
+            changes["source_id"] = await cite.optional(data.source, "source")
         fields = _merged(before, _VERSION_COLUMNS, changes)
         # The patch alone may be consistent and still break a rule with what it keeps.
         _rules(fields)
@@ -584,7 +640,8 @@ async def set_hardware_targets(
         )
         _check_revision(before, data.expected_revision)
         removed = await models.delete_hardware(conn, before["id"])
-        added = await _insert_hardware(conn, before["id"], data.targets, "targets")
+        cite = _Citing(conn, actor, "setHardwareTargets")
+        added = await _insert_hardware(conn, cite, before["id"], data.targets, "targets")
         written = _updated(
             before, await models.bump_version(conn, before["id"], before["revision"])
         )
@@ -608,7 +665,7 @@ async def supersede_score(conn: Conn, actor: str, data: SupersedeScoreInput) -> 
         if data.measured_on < old["measured_on"]:
             raise ValidationFailed("measuredOn", "a correction cannot precede the score it fixes")
         await _check_scale(conn, old["benchmark_id"], data.value)
-        source_id = await _require(keys.source_id(conn, data.source), "source", "source")
+        source_id = await _Citing(conn, actor, "supersedeScore").required(data.source, "source")
         fields = data.model_dump(exclude={"score", "source", "provenance"})
         with translated("score"):
             row = await scores.insert_correction(

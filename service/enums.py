@@ -128,3 +128,14 @@ class CrossingGroup(StrEnum):
 class OrderDirection(StrEnum):
     ASC = "ASC"
     DESC = "DESC"
+
+
+class WarningCode(StrEnum):
+    SIMILAR_NAME = "SIMILAR_NAME"
+    KNOWN_EXTERNAL_ID = "KNOWN_EXTERNAL_ID"
+
+
+class ClaimStatus(StrEnum):
+    CONFIRMED = "CONFIRMED"
+    REFUTED = "REFUTED"
+    PENDING = "PENDING"

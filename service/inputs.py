@@ -88,6 +88,9 @@ Text = Annotated[str, Field(max_length=20_000)]
 Count = Annotated[int, Field(gt=0, le=10**15)]
 # The column is a 32-bit integer: a larger window would fail in the database, not here.
 ContextWindow = Annotated[int, Field(gt=0, le=2**31 - 1)]
+Revision = Annotated[int, Field(ge=1)]
+# Scores and sources are named by row id: the GraphQL layer decodes global ids first.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Input(BaseModel):
@@ -101,17 +104,37 @@ class Input(BaseModel):
 
 
 class SourceInput(Input):
-    url: Url
+    """A source's own details; its URL only when a page was actually cited, never guessed."""
+
+    url: Url | None = None
     title: Name
     publisher: Name | None = None
     published_on: dt.date | None = None
     kind: SourceKind
 
 
+class SourceRef(Input):
+    """How a write cites a source: a recorded one by id, or a new one by its details.
+
+    A new source identical to one already recorded is that source, so citing the same
+    article twice never records it twice.
+    """
+
+    id: RowId | None = None
+    new: SourceInput | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SourceRef:
+        if (self.id is None) == (self.new is None):
+            raise FieldError("input", "give exactly one of id (a recorded source) or new")
+        return self
+
+
 class LabInput(Input):
     slug: Slug
     name: Name
-    country: CountryCode
+    # Unknown is storable: a catalog often knows a lab's name but not its country.
+    country: CountryCode | None = None
     founded_year: int | None = Field(default=None, ge=1900, le=2100)
     headquarters: Name | None = None
     website: Url | None = None
@@ -131,7 +154,7 @@ class HardwareTargetInput(Input):
     memory_gb: Decimal | None = Field(default=None, gt=0, lt=1_000_000, decimal_places=2)
     precision: NumericPrecision | None = None
     note: Text | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
 
 
 class ModelInput(Input):
@@ -159,7 +182,7 @@ class VersionInput(Input):
     total_parameters: Count | None = None
     active_parameters: Count | None = None
     context_window: ContextWindow | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
     hardware_targets: list[HardwareTargetInput] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
@@ -199,7 +222,7 @@ class BenchmarkVersionInput(Input):
     label: Name
     effective_on: dt.date
     notes: Text | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
     components: list[ComponentInput] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
@@ -223,7 +246,7 @@ class ScoreInput(Input):
     measured_on: dt.date
     provenance: Provenance
     verification: Verification = Verification.UNVERIFIED
-    source: Url
+    source: SourceRef
     note: Text | None = None
 
 
@@ -231,7 +254,7 @@ class LineageLinkInput(Input):
     parent: Slug
     child: Slug
     relation: LineageRelation
-    source: Url | None = None
+    source: SourceRef | None = None
     note: Text | None = None
 
 
@@ -243,7 +266,7 @@ class ProgramInput(Input):
     started_on: dt.date | None = None
     started_precision: DatePrecision | None = None
     description: Text | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramInput:
@@ -257,7 +280,7 @@ class ParticipantStatusInput(Input):
     status: ParticipantStatus
     effective_on: dt.date
     effective_precision: DatePrecision = DatePrecision.DAY
-    source: Url | None = None
+    source: SourceRef | None = None
     note: Text | None = None
 
 
@@ -269,7 +292,7 @@ class TargetInput(Input):
     due_on: dt.date
     due_precision: DatePrecision
     stated_on: dt.date
-    source: Url
+    source: SourceRef
     note: Text | None = None
 
 
@@ -284,11 +307,6 @@ class ExternalIdInput(Input):
         if (self.lab is None) == (self.model is None):
             raise FieldError("lab", "give exactly one of lab or model")
         return self
-
-
-Revision = Annotated[int, Field(ge=1)]
-# A score is named by its row id: the GraphQL layer decodes the global id before validation.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Patch(Input):
@@ -317,7 +335,7 @@ class Patch(Input):
 
 class LabPatch(Patch):
     KEYS = frozenset({"slug"})
-    REQUIRED = frozenset({"name", "country"})
+    REQUIRED = frozenset({"name"})
 
     slug: Slug
     name: Name | None = None
@@ -357,7 +375,7 @@ class VersionPatch(Patch):
     total_parameters: Count | None = None
     active_parameters: Count | None = None
     context_window: ContextWindow | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
 
 
 class PromoteVersionInput(Input):
@@ -374,7 +392,7 @@ class PromoteVersionInput(Input):
     total_parameters: Count | None = None
     active_parameters: Count | None = None
     context_window: ContextWindow | None = None
-    source: Url | None = None
+    source: SourceRef | None = None
     hardware_targets: list[HardwareTargetInput] = Field(default_factory=list, max_length=50)
 
     def as_version(self) -> VersionInput:
@@ -412,7 +430,7 @@ class SupersedeScoreInput(Input):
     measured_on: dt.date
     # The corrected score's provenance unless the correction comes from elsewhere.
     provenance: Provenance | None = None
-    source: Url
+    source: SourceRef
     note: Text | None = None
 
 

@@ -2,6 +2,10 @@
 
 Seeding is idempotent: every entry is looked up by its natural key first and written only
 when missing, so a second run changes nothing and an interrupted run completes on the next.
+
+Each source in the file has a `key` the file's other entries cite it by; the loader puts the
+source's details in place of the key, as a client citing a new source would, and the
+commands find the recorded source again by those details.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from service import commands, inputs
-from service.db import Conn, external_ids, keys, lineage, programs, scores, targets
+from service.db import Conn, external_ids, keys, lineage, programs, scores, sources, targets
 
 DEMO_DATA = Path(__file__).with_name("demo_data.toml")
 ACTOR = "demo-seed"
@@ -33,7 +37,12 @@ class Section:
 
 
 async def _source_exists(conn: Conn, data: inputs.SourceInput) -> bool:
-    return await keys.source_id(conn, data.url) is not None
+    return await _source_id(conn, data) is not None
+
+
+async def _source_id(conn: Conn, data: inputs.SourceInput) -> int | None:
+    found = await sources.with_identity(conn, **data.model_dump())
+    return None if found is None else int(found["id"])
 
 
 async def _lab_exists(conn: Conn, data: inputs.LabInput) -> bool:
@@ -72,7 +81,9 @@ async def _score_exists(conn: Conn, data: inputs.ScoreInput) -> bool:
     benchmark_version_id = benchmark_id and await keys.benchmark_version_in_effect(
         conn, benchmark_id, data.measured_on
     )
-    source_id = await keys.source_id(conn, data.source)
+    # The file cites every source by its details (see load_file).
+    assert data.source.new is not None
+    source_id = await _source_id(conn, data.source.new)
     if not (version_id and benchmark_version_id and source_id):
         return False
     found = await scores.find_same(
@@ -153,10 +164,33 @@ def load_file(path: Path = DEMO_DATA) -> dict[str, list[inputs.Input]]:
     unknown = set(raw) - {section.name for section in SECTIONS}
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}")
+    keyed: dict[str, dict[str, Any]] = {}
+    for entry in raw.get("sources", []):
+        if not isinstance(entry.get("key"), str):
+            raise ValueError(f"{path}: every source needs a key the other entries cite it by")
+        keyed[entry.pop("key")] = entry
+    for name, entries in raw.items():
+        if name != "sources":
+            raw[name] = [_cited(entry, keyed, path) for entry in entries]
     return {
         section.name: [inputs.parse(section.input, entry) for entry in raw.get(section.name, [])]
         for section in SECTIONS
     }
+
+
+def _cited(value: Any, keyed: dict[str, dict[str, Any]], path: Path) -> Any:
+    """The entry with each `source = "key"` replaced by that source's details."""
+    if isinstance(value, list):
+        return [_cited(item, keyed, path) for item in value]
+    if not isinstance(value, dict):
+        return value
+    entry = {name: _cited(item, keyed, path) for name, item in value.items()}
+    key = entry.get("source")
+    if isinstance(key, str):
+        if key not in keyed:
+            raise ValueError(f"{path}: no source with key {key!r}")
+        entry["source"] = {"new": dict(keyed[key])}
+    return entry
 
 
 async def seed(conn: Conn, path: Path = DEMO_DATA) -> int:

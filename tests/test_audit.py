@@ -10,9 +10,9 @@ import pytest
 from service.db.pool import connect
 from service.enums import Role
 from tests.conftest import Api
-from tests.writing import Writer, issue_token
+from tests.writing import Writer, demo_source, issue_token
 
-SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
 LOG = """
 query Log($entity: ID, $entityType: String, $slug: String, $actor: String,

@@ -9,9 +9,9 @@ import pytest
 from service.enums import Role
 from service.graphql import ids
 from tests.conftest import Api
-from tests.writing import Writer, checksum, issue_token
+from tests.writing import Writer, checksum, demo_source, issue_token
 
-SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
 LAB = {"slug": "new-lab", "name": "New Lab", "country": "KR"}
 MODEL = {"slug": "new-model", "name": "New Model", "lab": "upstage"}
@@ -42,6 +42,7 @@ TARGET = {
     "source": SOURCE,
 }
 LINK = {"parent": "solar-pro-3", "child": "gpt-5.5", "relation": "SUCCESSOR"}
+NO_SUCH_SOURCE = {"id": ids.encode("Source", 10**9)}
 CLAIM_ID = "$claim"  # replaced by the global id of solar-next's LAB_CLAIM score
 
 
@@ -139,8 +140,8 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "createVersion",
         "CreateVersionInput",
-        _with(VERSION, source="https://example.org/unknown"),
-        "source",
+        _with(VERSION, source=NO_SUCH_SOURCE),
+        "source.id",
         "NOT_FOUND",
     ),
     (
@@ -153,8 +154,8 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "createVersion",
         "CreateVersionInput",
-        _with(VERSION, hardwareTargets=[{"accelerator": "H100", "source": "https://nowhere.org"}]),
-        "hardwareTargets.0.source",
+        _with(VERSION, hardwareTargets=[{"accelerator": "H100", "source": NO_SUCH_SOURCE}]),
+        "hardwareTargets.0.source.id",
         "NOT_FOUND",
     ),
     (
@@ -288,9 +289,51 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "recordScore",
         "RecordScoreInput",
-        _with(SCORE, source="https://example.org/none"),
-        "source",
+        _with(SCORE, source=NO_SUCH_SOURCE),
+        "source.id",
         "NOT_FOUND",
+    ),
+    # A citation is exactly one of a recorded source's id and a new source's details.
+    ("recordScore", "RecordScoreInput", _with(SCORE, source={}), "source", "INVALID"),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        _with(SCORE, source={**SOURCE, **NO_SUCH_SOURCE}),
+        "source",
+        "INVALID",
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        _with(SCORE, source={"id": ids.encode("Lab", 1)}),
+        "source.id",
+        "INVALID",
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        _with(SCORE, source={"new": {**SOURCE["new"], "title": "Another title"}}),
+        "source.new.url",
+        "ALREADY_EXISTS",
+    ),
+    (
+        "recordScore",
+        "RecordScoreInput",
+        _with(SCORE, source={"new": {"title": "T", "kind": "NEWS", "url": "ftp://x.org/a"}}),
+        "source.new.url",
+        "INVALID",
+    ),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        _with(
+            VERSION,
+            hardwareTargets=[
+                {"accelerator": "H100", "source": {"new": {"title": " ", "kind": "NEWS"}}}
+            ],
+        ),
+        "hardwareTargets.0.source.new.title",
+        "INVALID",
     ),
     (
         "supersedeScore",
@@ -378,8 +421,15 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "addSource",
         "AddSourceInput",
-        {"url": SOURCE, "title": "Again", "kind": "NEWS"},
+        {"url": "https://artificialanalysis.ai/", "title": "Again", "kind": "NEWS"},
         "url",
+        "ALREADY_EXISTS",
+    ),
+    (
+        "addSource",
+        "AddSourceInput",
+        {"title": "South Korea Breaks Into US-China AI Top Tier", "kind": "NEWS"},
+        "title",
         "ALREADY_EXISTS",
     ),
     (

@@ -81,7 +81,7 @@ async def test_a_lab_claim_counts_for_a_target_only_when_asked(api: Api, databas
         SELECT v.id, bv.id, 51, '2026-06-20', 'LAB_CLAIM', s.id
         FROM model_version v JOIN model m ON m.id = v.model_id, benchmark_version bv, source s
         WHERE m.slug = 'solar-next' AND v.label = 'preview' AND s.kind = 'ANNOUNCEMENT'
-          AND s.url LIKE '%next-solar%'
+          AND s.publisher = 'Upstage CEO'
         """,
     )
     independent = await api.data(TARGETS, asOf="2026-10-01")

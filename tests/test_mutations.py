@@ -10,9 +10,9 @@ import pytest
 from service.enums import Role
 from service.graphql import ids
 from tests.conftest import Api
-from tests.writing import Writer, checksum, fetchval, issue_token, mutation
+from tests.writing import Writer, checksum, demo_source, fetchval, issue_token, mutation
 
-SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
 
 
@@ -305,7 +305,7 @@ async def test_lineage_programmes_targets_sources_and_external_ids(editor: Write
     source = await editor.ok(
         "addSource",
         "AddSourceInput",
-        "source { url kind }",
+        "source { id url kind }",
         {"url": "https://example.org/solar-target", "title": "Upstage roadmap", "kind": "NEWS"},
     )
     assert source["source"]["kind"] == "NEWS"
@@ -320,7 +320,7 @@ async def test_lineage_programmes_targets_sources_and_external_ids(editor: Write
             "dueOn": "2027-12-31",
             "duePrecision": "YEAR",
             "statedOn": "2026-06-01",
-            "source": "https://example.org/solar-target",
+            "source": {"id": source["source"]["id"]},
         },
     )
     assert target["target"]["value"] == 60

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from pydantic.alias_generators import to_camel
 
 from service.auth import display_prefix, generate_token, hash_token
 from service.db import tokens
 from service.enums import Role
+from service.seed import DEMO_DATA
 from tests.conftest import Api
 
 USER_ERRORS = "userErrors { field code message }"
@@ -25,6 +28,17 @@ _TABLE_DIGEST = (
     "SELECT md5(coalesce(string_agg(row_text, '|' ORDER BY row_text), '')) "
     "FROM (SELECT to_jsonb(t)::text AS row_text FROM {table} AS t) AS rows"
 )
+
+
+def demo_source(key: str) -> dict[str, Any]:
+    """A demo source cited by its details, exactly as the seed file holds them: a write that
+    cites it finds the recorded source again instead of recording another."""
+    found = next(
+        entry
+        for entry in tomllib.loads(DEMO_DATA.read_text(encoding="utf-8"))["sources"]
+        if entry["key"] == key
+    )
+    return {"new": {to_camel(name): str(value) for name, value in found.items() if name != "key"}}
 
 
 async def issue_token(database_url: str, name: str, role: Role) -> str:

@@ -38,7 +38,7 @@ def _order_by(columns: dict[str, str], tiebreak: str) -> str:
     return ", ".join([*parts, tiebreak])
 
 
-def _paged(matched: str, order: str) -> str:
+def paged(matched: str, order: str) -> str:
     return f"""
 WITH matched AS (
     SELECT numbered.*, row_number() OVER (ORDER BY {order}) AS position
@@ -54,7 +54,7 @@ FROM counted LEFT JOIN LATERAL (
 """
 
 
-def _numbered(sql: str, names: tuple[str, ...]) -> str:
+def numbered(sql: str, names: tuple[str, ...]) -> str:
     # Named placeholders keep the statements readable; asyncpg wants $1..$n. Longer names
     # go first so "$o" never eats the start of "$offset".
     numbers = {name: index for index, name in enumerate(names, start=1)}
@@ -65,7 +65,7 @@ def _numbered(sql: str, names: tuple[str, ...]) -> str:
 
 _LAB_FILTER = """
 SELECT lab.*, country.name AS country_name
-FROM lab JOIN country ON country.code = lab.country_code
+FROM lab LEFT JOIN country ON country.code = lab.country_code
 WHERE lab.archived_at IS NULL
   AND ($country::text IS NULL OR lab.country_code = $country)
   AND ($search::text IS NULL OR lab.name ILIKE '%' || $search || '%'
@@ -73,7 +73,7 @@ WHERE lab.archived_at IS NULL
 """
 LAB_ORDER = {"SLUG": "slug", "NAME": "name", "FOUNDED_YEAR": "founded_year"}
 _LAB_PARAMS = ("country", "search", "o", "d", "offset", "limit", "from_end")
-LABS = _numbered(_paged(_LAB_FILTER, _order_by(LAB_ORDER, "slug")), _LAB_PARAMS)
+LABS = numbered(paged(_LAB_FILTER, _order_by(LAB_ORDER, "slug")), _LAB_PARAMS)
 
 _MODEL_FILTER = """
 SELECT model.*, stats.max_parameters, stats.latest_release
@@ -132,10 +132,22 @@ _MODEL_PARAMS = (
     "limit",
     "from_end",
 )
-MODELS = _numbered(_paged(_MODEL_FILTER, _order_by(MODEL_ORDER, "slug")), _MODEL_PARAMS)
+MODELS = numbered(paged(_MODEL_FILTER, _order_by(MODEL_ORDER, "slug")), _MODEL_PARAMS)
 
-BENCHMARKS = _numbered(_paged("SELECT * FROM benchmark", "slug"), ("offset", "limit", "from_end"))
-PROGRAMS = _numbered(_paged("SELECT * FROM program", "slug"), ("offset", "limit", "from_end"))
+BENCHMARKS = numbered(paged("SELECT * FROM benchmark", "slug"), ("offset", "limit", "from_end"))
+PROGRAMS = numbered(paged("SELECT * FROM program", "slug"), ("offset", "limit", "from_end"))
+
+# Sources by title (typos tolerated, as lab names), publisher, kind or URL; newest first.
+_SOURCE_FILTER = """
+SELECT * FROM source
+WHERE ($search::text IS NULL OR title ILIKE '%' || $search || '%'
+       OR word_similarity($search, title) > 0.4)
+  AND ($publisher::text IS NULL OR publisher ILIKE '%' || $publisher || '%')
+  AND ($kind::source_kind IS NULL OR kind = $kind)
+  AND ($url::text IS NULL OR url = $url)
+"""
+_SOURCE_PARAMS = ("search", "publisher", "kind", "url", "offset", "limit", "from_end")
+SOURCES = numbered(paged(_SOURCE_FILTER, "published_on DESC NULLS LAST, title, id"), _SOURCE_PARAMS)
 
 BENCHMARK_BY_SLUG = "SELECT * FROM benchmark WHERE slug = $1"
 PROGRAM_BY_SLUG = "SELECT * FROM program WHERE slug = $1"
@@ -188,6 +200,27 @@ async def models(
         where.fits_memory_gb,
         order,
         direction,
+        page.offset,
+        page.limit,
+        page.from_end,
+    )
+
+
+@dataclass(frozen=True)
+class SourceFilter:
+    search: str | None = None
+    publisher: str | None = None
+    kind: str | None = None
+    url: str | None = None
+
+
+async def sources(conn: Conn, where: SourceFilter, page: Page) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        SOURCES,
+        where.search,
+        where.publisher,
+        where.kind,
+        where.url,
         page.offset,
         page.limit,
         page.from_end,

@@ -19,19 +19,19 @@ RETURNING *
 # Reads list the visible (not archived) labs, slug order, with their country joined in.
 LIST = """
 SELECT lab.*, country.name AS country_name
-FROM lab JOIN country ON country.code = lab.country_code
+FROM lab LEFT JOIN country ON country.code = lab.country_code
 WHERE lab.archived_at IS NULL
 ORDER BY lab.slug
 LIMIT $1
 """
 BY_SLUG = """
 SELECT lab.*, country.name AS country_name
-FROM lab JOIN country ON country.code = lab.country_code
+FROM lab LEFT JOIN country ON country.code = lab.country_code
 WHERE lab.slug = $1
 """
 BY_IDS = """
 SELECT lab.*, country.name AS country_name
-FROM lab JOIN country ON country.code = lab.country_code
+FROM lab LEFT JOIN country ON country.code = lab.country_code
 WHERE lab.id = ANY($1::bigint[])
 """
 FAMILIES_BY_IDS = "SELECT * FROM model_family WHERE id = ANY($1::bigint[])"
@@ -58,7 +58,7 @@ async def insert(
     *,
     slug: str,
     name: str,
-    country_code: str,
+    country_code: str | None,
     founded_year: int | None,
     headquarters: str | None,
     website: str | None,
@@ -105,7 +105,7 @@ async def update(
     revision: int,
     *,
     name: str,
-    country_code: str,
+    country_code: str | None,
     founded_year: int | None,
     headquarters: str | None,
     website: str | None,

@@ -4,8 +4,10 @@ A score counts on date D when it was measured on or before D, no correction meas
 before D superseded it, and it was not retracted on or before D. A ranking never mixes method
 versions: without an explicit one it uses the version in effect on D. An AT_LEAST score ranks
 at its bound. Each model (or country) is represented by its best eligible score, and ties
-share a rank. To-one relations (version, model, lab, country) come back in the same statement
-as composite rows, so a page of entries costs one round trip. (The score itself stays flat:
+share a rank. A lab whose country is not known ranks on leaderboards but is left out of
+country rankings and crossings by country, which count how many labs they left out. To-one
+relations (version, model, lab, country) come back in the same statement as composite rows,
+so a page of entries costs one round trip. (The score itself stays flat:
 asyncpg cannot decode a composite holding jsonb once jsonb has a text codec.)
 """
 
@@ -37,7 +39,7 @@ ELIGIBLE = """
     JOIN model_version AS version ON version.id = score.version_id
     JOIN model ON model.id = version.model_id
     JOIN lab ON lab.id = model.lab_id
-    JOIN country ON country.code = lab.country_code
+    LEFT JOIN country ON country.code = lab.country_code
     WHERE score.benchmark_version_id = $1
       AND score.measured_on <= $2
       AND NOT (score.verification = 'RETRACTED'
@@ -93,6 +95,8 @@ def walk_sql(ph: dict[str, str], *, descending: bool = True, by_country: bool = 
     # resumes near where the last one stopped instead of at the top.
     resume = "s.value <= walk.value" if descending else "s.value >= walk.value"
     counts = _COUNTS.format(**ph)
+    if by_country:
+        counts += "  AND l.country_code IS NOT NULL\n"
     key = _KEYS[by_country]
     pick = (
         f"SELECT s.id, s.value, s.measured_on, s.version_id, s.model_id, "
@@ -118,6 +122,14 @@ def total_sql(ph: dict[str, str], *, by_country: bool = False) -> str:
     return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
 
 
+def left_out_sql(ph: dict[str, str]) -> str:
+    """How many labs with a counted score have no known country (a country ranking's gap)."""
+    return (
+        f"SELECT count(DISTINCT l.id) {_SCORED} "
+        f"WHERE {_COUNTS.format(**ph)} AND l.country_code IS NULL"
+    )
+
+
 _PLACEHOLDERS = {
     "bv": "$1",
     "as_of": "$2",
@@ -137,7 +149,7 @@ JOIN score ON score.id = walk.id
 JOIN model_version AS version ON version.id = walk.version_id
 JOIN model ON model.id = walk.model_id
 JOIN lab ON lab.id = walk.lab_id
-JOIN country ON country.code = walk.country_code
+LEFT JOIN country ON country.code = walk.country_code
 WHERE walk.position > $8
 ORDER BY walk.position
 """
@@ -153,18 +165,23 @@ RANKED_DESC = RANKED[(True, False)]
 TOTAL = {
     by_country: total_sql(_PLACEHOLDERS, by_country=by_country) for by_country in (False, True)
 }
+LEFT_OUT = left_out_sql(_PLACEHOLDERS)
 
 
-# The first eligible score at or past the threshold $9 of each country or lab ($8), in the
-# order they got there; an AT_LEAST bound counts at its value, an AT_MOST one never does.
-CROSSINGS = f"""
+# The eligible scores at or past the threshold $9; an AT_LEAST bound counts at its value, an
+# AT_MOST one never does.
+_REACHED = f"""
 WITH eligible AS ({ELIGIBLE}), reached AS (
     SELECT * FROM eligible
     WHERE CASE WHEN $3 THEN value >= $9 AND qualifier <> 'AT_MOST'
                ELSE value <= $9 AND qualifier <> 'AT_LEAST' END
-), first_reached AS (
+)"""
+# The first of them for each country or lab ($8), in the order they got there; a lab with no
+# known country reaches nothing by country.
+CROSSINGS = f"""{_REACHED}, first_reached AS (
     SELECT DISTINCT ON (CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END) *
     FROM reached
+    WHERE $8 <> 'COUNTRY' OR country_code IS NOT NULL
     ORDER BY CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END,
              measured_on, CASE WHEN $3 THEN value ELSE -value END DESC, id
 )
@@ -174,6 +191,10 @@ SELECT first_reached.*,
 FROM first_reached
 ORDER BY rank
 LIMIT 100
+"""
+# Labs that reached the threshold but have no known country: what crossings by country omit.
+CROSSINGS_LEFT_OUT = f"""{_REACHED}
+SELECT count(DISTINCT (lab).id) FROM reached WHERE $8 = 'COUNTRY' AND country_code IS NULL
 """
 
 
@@ -222,11 +243,15 @@ async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, pe
     return found
 
 
-async def crossings(
-    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, threshold: float
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        CROSSINGS,
+async def left_out(conn: Conn, version: asyncpg.Record, where: RankingFilter) -> int:
+    found: int = await conn.fetchval(LEFT_OUT, *_ranking_args(version, where))
+    return found
+
+
+def _crossing_args(
+    version: asyncpg.Record, where: RankingFilter, by: str, threshold: float
+) -> list[object]:
+    return [
         version["id"],
         where.as_of,
         version["higher_is_better"],
@@ -236,4 +261,19 @@ async def crossings(
         where.countries,
         by,
         threshold,
+    ]
+
+
+async def crossings_left_out(
+    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, threshold: float
+) -> int:
+    found: int = await conn.fetchval(
+        CROSSINGS_LEFT_OUT, *_crossing_args(version, where, by, threshold)
     )
+    return found
+
+
+async def crossings(
+    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, threshold: float
+) -> list[asyncpg.Record]:
+    return await conn.fetch(CROSSINGS, *_crossing_args(version, where, by, threshold))

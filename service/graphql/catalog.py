@@ -12,6 +12,7 @@ import strawberry
 from service import enums
 from service.db import Conn, catalog, external_ids, history, labs, models
 from service.graphql import ids, pagination
+from service.graphql.claims import Claim, list_claims
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import Connection, NodeT
@@ -107,33 +108,22 @@ class ModelFilter:
     )
 
 
+@strawberry.input
+class SourceFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the title (typos tolerated)."
+    )
+    publisher: str | None = strawberry.field(default=None, description="Part of the publisher.")
+    kind: enums.SourceKind | None = None
+    url: str | None = strawberry.field(default=None, description="The exact URL cited.")
+
+
 def _country(code: str | None) -> str | None:
     if code is None:
         return None
     if pycountry.countries.get(alpha_2=code.upper()) is None:
         raise ClientError(f"{code!r} is not an ISO 3166-1 alpha-2 code", "INVALID", field="country")
     return code.upper()
-
-
-def _page(
-    first: int | None, after: str | None, last: int | None, before: str | None
-) -> catalog.Page:
-    window = pagination.window(first, after, last, before)
-    return catalog.Page(offset=window.offset, limit=window.limit, from_end=window.from_end)
-
-
-def _connection(
-    rows: Sequence[Row], page: catalog.Page, to_node: Callable[[Row], NodeT]
-) -> Connection[NodeT]:
-    """A page from a catalog statement: its rows carry their 1-based position and the total."""
-    total = int(rows[0]["total"]) if rows else 0
-    page_rows = [row for row in rows if row["id"] is not None]
-    if page_rows:
-        offset = int(page_rows[0]["position"]) - 1
-    else:
-        offset = total if page.from_end else min(page.offset, total)
-    window = pagination.Window(offset=offset, limit=len(page_rows))
-    return pagination.build(page_rows, window, total, to_node)
 
 
 async def _one(
@@ -152,7 +142,7 @@ async def _listed(
 ) -> Connection[NodeT]:
     async with info.context.pool.acquire() as conn:
         rows = await fetch(conn, page)
-    return _connection(rows, page, to_node)
+    return pagination.from_rows(rows, page, to_node)
 
 
 @strawberry.type
@@ -169,7 +159,7 @@ class CatalogQuery:
         before: str | None = None,
     ) -> Connection[Lab]:
         where, order = filter or LabFilter(), order_by or LabOrder()
-        page = _page(first, after, last, before)
+        page = pagination.catalog_page(first, after, last, before)
         async with info.context.pool.acquire() as conn:
             rows = await catalog.labs(
                 conn,
@@ -179,7 +169,7 @@ class CatalogQuery:
                 direction=order.direction.value,
                 page=page,
             )
-        return _connection(rows, page, Lab.from_record)
+        return pagination.from_rows(rows, page, Lab.from_record)
 
     @strawberry.field(description="A lab by its slug, archived or not.")
     async def lab(self, info: Info, slug: str) -> Lab | None:
@@ -197,7 +187,7 @@ class CatalogQuery:
         before: str | None = None,
     ) -> Connection[Model]:
         where, order = filter or ModelFilter(), order_by or ModelOrder()
-        page = _page(first, after, last, before)
+        page = pagination.catalog_page(first, after, last, before)
         conditions = catalog.ModelFilter(
             lab=where.lab,
             country=_country(where.country),
@@ -217,7 +207,7 @@ class CatalogQuery:
                 direction=order.direction.value,
                 page=page,
             )
-        return _connection(rows, page, Model.from_record)
+        return pagination.from_rows(rows, page, Model.from_record)
 
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:
@@ -238,7 +228,7 @@ class CatalogQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Benchmark]:
-        page = _page(first, after, last, before)
+        page = pagination.catalog_page(first, after, last, before)
         return await _listed(info, catalog.benchmarks, page, Benchmark.from_record)
 
     @strawberry.field
@@ -256,7 +246,7 @@ class CatalogQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Program]:
-        page = _page(first, after, last, before)
+        page = pagination.catalog_page(first, after, last, before)
         return await _listed(info, catalog.programs, page, Program.from_record)
 
     @strawberry.field
@@ -264,6 +254,42 @@ class CatalogQuery:
         return await _one(
             info, lambda conn: catalog.program_by_slug(conn, slug), Program.from_record
         )
+
+    @strawberry.field(
+        description="Sources by title, publisher, kind or URL, newest first; a source "
+        "without a URL is found by its details."
+    )
+    async def sources(
+        self,
+        info: Info,
+        filter: SourceFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Source]:
+        where = filter or SourceFilter()
+        conditions = catalog.SourceFilter(
+            search=where.search,
+            publisher=where.publisher,
+            kind=None if where.kind is None else where.kind.value,
+            url=where.url,
+        )
+        page = pagination.catalog_page(first, after, last, before)
+        return await _listed(
+            info,
+            lambda conn, page: catalog.sources(conn, conditions, page),
+            page,
+            Source.from_record,
+        )
+
+    claims: Connection[Claim] = strawberry.field(
+        resolver=list_claims,
+        description="Labs' claims about their own models (LAB_CLAIM scores not superseded) and "
+        "whether independent evidence confirmed or refuted them, newest first: "
+        "claims(status: [PENDING, REFUTED], minValue: 40) are the claims past 40 never "
+        "independently confirmed.",
+    )
 
     @strawberry.field(description="Stated targets, by due date; status is derived from scores.")
     async def targets(

@@ -13,34 +13,81 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from pydantic.alias_generators import to_camel
 from strawberry.scalars import JSON
 
 from service import enums
+from service.errors import ValidationFailed
+from service.graphql import ids
 from service.graphql.scalars import BigInt
 
 UNSET: Any = strawberry.UNSET
 
 
-def raw(value: Any) -> Any:
-    """An input object as plain data for service.inputs.parse, without its UNSET fields."""
+def raw(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """An input object as plain data for service.inputs.parse, without its UNSET fields.
+
+    Fields that name a row by global id (GLOBAL_IDS) become row ids; an id of another type
+    is an INVALID user error naming the field where it was given.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: raw(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if getattr(value, field.name) is not strawberry.UNSET
-        }
+        global_ids = GLOBAL_IDS.get(type(value), {})
+        data = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if item is strawberry.UNSET:
+                continue
+            here = (*path, field.name)
+            if field.name in global_ids and item is not None:
+                data[field.name] = _row_id(item, global_ids[field.name], here)
+            else:
+                data[field.name] = raw(item, here)
+        return data
     if isinstance(value, list):
-        return [raw(item) for item in value]
+        return [raw(item, (*path, str(index))) for index, item in enumerate(value)]
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _row_id(global_id: str, type_name: str, path: tuple[str, ...]) -> int:
+    decoded = ids.decode(global_id)
+    if decoded is None or decoded[0] != type_name:
+        field = ".".join(to_camel(part) for part in path)
+        raise ValidationFailed(field, f"is not the id of a {type_name}")
+    return decoded[1]
+
+
+@strawberry.input(description="A source's details: a URL only for a page actually cited.")
+class AddSourceInput:
+    title: str = strawberry.field(
+        description="The headline or title; a description in [square brackets] when the "
+        "source has none of its own or it was not recorded."
+    )
+    kind: enums.SourceKind
+    url: str | None = strawberry.field(
+        default=UNSET, description="The page cited; left out when none was recorded."
+    )
+    publisher: str | None = UNSET
+    published_on: dt.date | None = UNSET
+
+
+@strawberry.input(
+    description="Cite a source: exactly one of id (a recorded source) or new (its details; an "
+    "identical source already recorded is reused, never duplicated)."
+)
+class SourceRefInput:
+    id: strawberry.ID | None = UNSET
+    new: AddSourceInput | None = UNSET
 
 
 @strawberry.input
 class CreateLabInput:
     slug: str
     name: str
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    country: str | None = strawberry.field(
+        default=UNSET, description="ISO 3166-1 alpha-2 code; left out when not known."
+    )
     founded_year: int | None = UNSET
     headquarters: str | None = UNSET
     website: str | None = UNSET
@@ -92,7 +139,7 @@ class HardwareTargetInput:
     memory_gb: float | None = UNSET
     precision: enums.NumericPrecision | None = UNSET
     note: str | None = UNSET
-    source: str | None = strawberry.field(default=UNSET, description="A source's URL.")
+    source: SourceRefInput | None = UNSET
 
 
 @strawberry.input(description="Dates coarser than a day hold the period's last day.")
@@ -111,7 +158,7 @@ class CreateVersionInput:
     total_parameters: BigInt | None = UNSET
     active_parameters: BigInt | None = UNSET
     context_window: int | None = UNSET
-    source: str | None = strawberry.field(default=UNSET, description="A source's URL.")
+    source: SourceRefInput | None = UNSET
     hardware_targets: list[HardwareTargetInput] | None = UNSET
 
 
@@ -129,7 +176,7 @@ class UpdateVersionInput:
     total_parameters: BigInt | None = UNSET
     active_parameters: BigInt | None = UNSET
     context_window: int | None = UNSET
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
 
 
 @strawberry.input(description="A FINAL version released from a PREVIEW, which stays.")
@@ -145,7 +192,7 @@ class PromoteVersionInput:
     total_parameters: BigInt | None = UNSET
     active_parameters: BigInt | None = UNSET
     context_window: int | None = UNSET
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
     hardware_targets: list[HardwareTargetInput] | None = UNSET
 
 
@@ -183,7 +230,7 @@ class CreateBenchmarkVersionInput:
     label: str
     effective_on: dt.date
     notes: str | None = UNSET
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
     components: list[ComponentInput] | None = UNSET
 
 
@@ -195,7 +242,7 @@ class RecordScoreInput:
     value: float
     measured_on: dt.date
     provenance: enums.Provenance
-    source: str = strawberry.field(description="A source's URL (add it first).")
+    source: SourceRefInput
     benchmark_version: str | None = strawberry.field(
         default=UNSET, description="The method version's label; default: in effect on measuredOn."
     )
@@ -211,7 +258,7 @@ class SupersedeScoreInput:
     score: strawberry.ID
     value: float
     measured_on: dt.date
-    source: str
+    source: SourceRefInput
     qualifier: enums.ScoreQualifier | None = UNSET
     uncertainty: float | None = UNSET
     run_configuration: JSON | None = UNSET
@@ -237,7 +284,7 @@ class LinkModelsInput:
     parent: str
     child: str
     relation: enums.LineageRelation
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
     note: str | None = UNSET
 
 
@@ -257,7 +304,7 @@ class CreateProgramInput:
     started_on: dt.date | None = UNSET
     started_precision: enums.DatePrecision | None = UNSET
     description: str | None = UNSET
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
 
 
 @strawberry.input
@@ -267,7 +314,7 @@ class SetParticipantStatusInput:
     status: enums.ParticipantStatus
     effective_on: dt.date
     effective_precision: enums.DatePrecision | None = UNSET
-    source: str | None = UNSET
+    source: SourceRefInput | None = UNSET
     note: str | None = UNSET
 
 
@@ -279,18 +326,9 @@ class StateTargetInput:
     due_on: dt.date
     due_precision: enums.DatePrecision
     stated_on: dt.date
-    source: str
+    source: SourceRefInput
     model: str | None = UNSET
     note: str | None = UNSET
-
-
-@strawberry.input
-class AddSourceInput:
-    url: str
-    title: str
-    kind: enums.SourceKind
-    publisher: str | None = UNSET
-    published_on: dt.date | None = UNSET
 
 
 @strawberry.input(description="Give exactly one of lab or model.")
@@ -307,3 +345,11 @@ class ArchiveInput:
     expected_revision: int | None = strawberry.field(
         default=UNSET, description="When given, a stale revision is a CONFLICT."
     )
+
+
+# Fields naming a row by its global id, per input: decoded by raw() before validation.
+GLOBAL_IDS: dict[type, dict[str, str]] = {
+    SourceRefInput: {"id": "Source"},
+    SupersedeScoreInput: {"score": "Score"},
+    SetScoreVerificationInput: {"score": "Score", "evidence": "Score"},
+}

@@ -7,19 +7,18 @@ audit row) and answers with a payload. Refusals the client can fix come back as
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
 import strawberry
 
-from service import commands
+from service import commands, matching
 from service import inputs as checked
 from service.auth import IsEditor
 from service.db import Conn
-from service.errors import InputRejected, UserError, ValidationFailed
-from service.graphql import ids
+from service.errors import InputRejected, UserError
 from service.graphql import inputs as gql
 from service.graphql.context import Info
 from service.graphql.loaders import Loaders
@@ -37,6 +36,7 @@ from service.graphql.payloads import (
     TargetPayload,
     UserErrorType,
     VersionPayload,
+    WarningType,
 )
 from service.graphql.types import (
     Benchmark,
@@ -57,27 +57,18 @@ from service.graphql.types import (
 InputT = TypeVar("InputT", bound=checked.Input)
 T = TypeVar("T")
 Command = Callable[[Conn, str, InputT], Awaitable[asyncpg.Record]]
+Duplicates = Callable[[Conn, asyncpg.Record], Awaitable[list[matching.ProbableDuplicate]]]
 
 
 @dataclass(frozen=True)
 class Outcome:
     row: asyncpg.Record | None = None
     errors: list[UserErrorType] = field(default_factory=list)
+    warnings: list[WarningType] = field(default_factory=list)
 
     @property
     def revision(self) -> int | None:
         return None if self.row is None else int(self.row["revision"])
-
-
-def _decoded(data: dict[str, Any], global_ids: Mapping[str, str]) -> dict[str, Any]:
-    # Scores have no human key: inputs name them by global id, the commands by row id.
-    for name, type_name in global_ids.items():
-        if data.get(name) is not None:
-            decoded = ids.decode(data[name])
-            if decoded is None or decoded[0] != type_name:
-                raise ValidationFailed(name, f"is not the id of a {type_name}")
-            data[name] = decoded[1]
-    return data
 
 
 async def _write(
@@ -85,19 +76,31 @@ async def _write(
     model: type[InputT],
     given: object,
     command: Command[InputT],
-    global_ids: Mapping[str, str] | None = None,
+    duplicates: Duplicates | None = None,
 ) -> Outcome:
     try:
-        data = checked.parse(model, _decoded(gql.raw(given), global_ids or {}))
+        # Global ids (scores, sources) become row ids on the way: service.graphql.inputs.
+        data = checked.parse(model, gql.raw(given))
         async with info.context.pool.acquire() as conn:
             row = await command(conn, info.context.principal.name, data)
+            found = [] if duplicates is None else await duplicates(conn, row)
     except InputRejected as exc:
         return Outcome(errors=[UserErrorType.of(error) for error in exc.errors])
     except UserError as exc:
         return Outcome(errors=[UserErrorType.of(exc)])
     # Whatever this request loaded before the write may be stale now.
     info.context.loaders = Loaders(info.context.pool)
-    return Outcome(row=row)
+    warnings = [
+        WarningType(
+            code=duplicate.code,
+            field=duplicate.field,
+            message=duplicate.message,
+            existing_type=duplicate.type_name,
+            existing_id=duplicate.row_id,
+        )
+        for duplicate in found
+    ]
+    return Outcome(row=row, warnings=warnings)
 
 
 async def _node(
@@ -119,7 +122,9 @@ def _editor(description: str) -> Any:
 class Mutation:
     @_editor("Add a lab.")
     async def create_lab(self, info: Info, input: gql.CreateLabInput) -> LabPayload:
-        outcome = await _write(info, checked.LabInput, input, commands.create_lab)
+        outcome = await _write(
+            info, checked.LabInput, input, commands.create_lab, matching.lab_duplicates
+        )
         return await _lab(info, outcome)
 
     @_editor("Change a lab; a stale expectedRevision is a CONFLICT.")
@@ -139,7 +144,9 @@ class Mutation:
 
     @_editor("Add a model under a lab that is not archived.")
     async def create_model(self, info: Info, input: gql.CreateModelInput) -> ModelPayload:
-        outcome = await _write(info, checked.ModelInput, input, commands.create_model)
+        outcome = await _write(
+            info, checked.ModelInput, input, commands.create_model, matching.model_duplicates
+        )
         return await _model(info, outcome)
 
     @_editor("Change a model; a stale expectedRevision is a CONFLICT.")
@@ -206,13 +213,7 @@ class Mutation:
 
     @_editor("Correct a score: a new score supersedes it; the old one stays in history.")
     async def supersede_score(self, info: Info, input: gql.SupersedeScoreInput) -> ScorePayload:
-        outcome = await _write(
-            info,
-            checked.SupersedeScoreInput,
-            input,
-            commands.supersede_score,
-            global_ids={"score": "Score"},
-        )
+        outcome = await _write(info, checked.SupersedeScoreInput, input, commands.supersede_score)
         return await _score(info, outcome)
 
     @_editor("Verify, dispute or retract a score, optionally naming the evidence.")
@@ -220,11 +221,7 @@ class Mutation:
         self, info: Info, input: gql.SetScoreVerificationInput
     ) -> ScorePayload:
         outcome = await _write(
-            info,
-            checked.ScoreVerificationInput,
-            input,
-            commands.set_score_verification,
-            global_ids={"score": "Score", "evidence": "Score"},
+            info, checked.ScoreVerificationInput, input, commands.set_score_verification
         )
         return await _score(info, outcome)
 
@@ -262,7 +259,10 @@ class Mutation:
         target = await _node(info, "Target", Target.from_record, outcome.row)
         return TargetPayload(target=target, user_errors=outcome.errors)
 
-    @_editor("Add a source; facts refer to it by URL.")
+    @_editor(
+        "Record a source: its kind, title, publisher and date, and a URL only for a page "
+        "actually cited. Facts cite it by id (or by its details, which find it again)."
+    )
     async def add_source(self, info: Info, input: gql.AddSourceInput) -> SourcePayload:
         outcome = await _write(info, checked.SourceInput, input, commands.add_source)
         source = await _node(info, "Source", Source.from_record, outcome.row)
@@ -277,12 +277,19 @@ class Mutation:
 
 async def _lab(info: Info, outcome: Outcome) -> LabPayload:
     lab = await _node(info, "Lab", Lab.from_record, outcome.row)
-    return LabPayload(lab=lab, revision=outcome.revision, user_errors=outcome.errors)
+    return LabPayload(
+        lab=lab, revision=outcome.revision, user_errors=outcome.errors, warnings=outcome.warnings
+    )
 
 
 async def _model(info: Info, outcome: Outcome) -> ModelPayload:
     model = await _node(info, "Model", Model.from_record, outcome.row)
-    return ModelPayload(model=model, revision=outcome.revision, user_errors=outcome.errors)
+    return ModelPayload(
+        model=model,
+        revision=outcome.revision,
+        user_errors=outcome.errors,
+        warnings=outcome.warnings,
+    )
 
 
 async def _version(info: Info, outcome: Outcome) -> VersionPayload:

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from service.db.catalog import Page
 from service.graphql import ids
 from service.graphql.errors import ClientError
 
@@ -126,3 +127,24 @@ def build(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+def catalog_page(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> Page:
+    """The page arguments of a list as service.db.catalog's statements take them."""
+    found = window(first, after, last, before)
+    return Page(offset=found.offset, limit=found.limit, from_end=found.from_end)
+
+
+def from_rows(
+    rows: Sequence[Any], page: Page, to_node: Callable[[Any], NodeT]
+) -> Connection[NodeT]:
+    """A page from a catalog statement: its rows carry their 1-based position and the total."""
+    total = int(rows[0]["total"]) if rows else 0
+    page_rows = [row for row in rows if row["id"] is not None]
+    if page_rows:
+        offset = int(page_rows[0]["position"]) - 1
+    else:
+        offset = total if page.from_end else min(page.offset, total)
+    return build(page_rows, Window(offset=offset, limit=len(page_rows)), total, to_node)

@@ -2,14 +2,18 @@
 
 Payloads are shared by the mutations that return the same kind of object (createLab,
 updateLab, archiveLab and restoreLab all return a LabPayload). Updatable objects come with
-their new `revision`, the `expectedRevision` of the next update.
+their new `revision`, the `expectedRevision` of the next update. `warnings` are what a write
+did not refuse but the client should look at: a new lab or model that probably duplicates a
+recorded one.
 """
 
 from __future__ import annotations
 
 import strawberry
 
+from service.enums import WarningCode
 from service.errors import ErrorCode, UserError
+from service.graphql.context import Info
 from service.graphql.types import (
     Benchmark,
     BenchmarkVersion,
@@ -17,6 +21,7 @@ from service.graphql.types import (
     Lab,
     LineageLink,
     Model,
+    Node,
     ParticipantStatusChange,
     Program,
     Score,
@@ -41,11 +46,34 @@ class UserErrorType:
         return cls(field=error.field, code=error.code, message=error.message)
 
 
+strawberry.enum(WarningCode, description="Why a write was let through with a warning.")
+
+
+@strawberry.type(name="Warning", description="A write let through that deserves a look.")
+class WarningType:
+    code: WarningCode
+    field: str = strawberry.field(description="The input field that resembles, camelCase.")
+    message: str
+    existing_type: strawberry.Private[str]
+    existing_id: strawberry.Private[int]
+
+    @strawberry.field(description="The recorded lab or model this one probably duplicates.")
+    async def existing(self, info: Info) -> Node | None:
+        loader = info.context.loaders.by_type(self.existing_type)
+        row = None if loader is None else await loader.load(self.existing_id)
+        if row is None:
+            return None
+        return Lab.from_record(row) if self.existing_type == "Lab" else Model.from_record(row)
+
+
 @strawberry.type
 class LabPayload:
     lab: Lab | None
     revision: int | None
     user_errors: list[UserErrorType]
+    warnings: list[WarningType] = strawberry.field(
+        description="createLab: labs this one probably duplicates (the lab was created)."
+    )
 
 
 @strawberry.type
@@ -53,6 +81,9 @@ class ModelPayload:
     model: Model | None
     revision: int | None
     user_errors: list[UserErrorType]
+    warnings: list[WarningType] = strawberry.field(
+        description="createModel: models this one probably duplicates (the model was created)."
+    )
 
 
 @strawberry.type

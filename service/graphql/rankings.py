@@ -25,7 +25,7 @@ class LeaderboardEntry:
     version: Version
     model: Model
     lab: Lab
-    country: Country
+    country: Country | None = strawberry.field(description="Null when the lab's is not known.")
 
     @classmethod
     def from_record(cls, row: Row) -> LeaderboardEntry:
@@ -83,6 +83,14 @@ class Leaderboard(_Ranking):
 @strawberry.type(description="One standing per country on one benchmark version as of one date.")
 class CountryRanking(_Ranking):
     edges: list[CountryStandingEdge]
+
+    @strawberry.field(
+        description="Labs with a counted score that this ranking left out because their "
+        "country is not known (counted on request)."
+    )
+    async def labs_left_out(self, info: Info) -> int:
+        async with info.context.pool.acquire() as conn:
+            return await rankings.left_out(conn, self.version_row, self.where)
 
 
 async def _version(conn: Conn, benchmark: str, label: str | None, as_of: dt.date) -> asyncpg.Record:
@@ -186,6 +194,7 @@ async def country_ranking(
     edges = []
     for i, row in enumerate(shown):
         entry = LeaderboardEntry.from_record(row)
+        assert entry.country is not None, "a country ranking walks labs with a country"
         standing = CountryStanding(rank=entry.rank, country=entry.country, entry=entry)
         edges.append(CountryStandingEdge(cursor=cursor(offset + i + 1), node=standing))
     return CountryRanking(
@@ -212,6 +221,19 @@ class ThresholdCrossings:
     as_of: dt.date
     threshold: float
     crossings: list[Crossing]
+    version_row: strawberry.Private[asyncpg.Record]
+    where: strawberry.Private[rankings.RankingFilter]
+    by: strawberry.Private[enums.CrossingGroup]
+
+    @strawberry.field(
+        description="By COUNTRY: labs that reached the threshold but were left out because "
+        "their country is not known (0 by LAB; counted on request)."
+    )
+    async def labs_left_out(self, info: Info) -> int:
+        async with info.context.pool.acquire() as conn:
+            return await rankings.crossings_left_out(
+                conn, self.version_row, self.where, by=self.by.value, threshold=self.threshold
+            )
 
 
 async def threshold_crossings(
@@ -237,6 +259,9 @@ async def threshold_crossings(
         as_of=where.as_of,
         threshold=threshold,
         crossings=crossings,
+        version_row=version,
+        where=where,
+        by=by,
     )
 
 

@@ -105,8 +105,13 @@ class Country:
 @strawberry.type(description="Where a fact came from.")
 class Source(Node):
     id: strawberry.ID
-    url: str
-    title: str
+    url: str | None = strawberry.field(
+        description="The page cited; null when none was recorded (never a guessed address)."
+    )
+    title: str = strawberry.field(
+        description="The headline or title; in [square brackets], a description of a source "
+        "that has no title of its own or whose title was not recorded."
+    )
     publisher: str | None
     published_on: dt.date | None
     kind: enums.SourceKind
@@ -135,7 +140,9 @@ class Lab(Node):
     id: strawberry.ID
     slug: str
     name: str
-    country: Country
+    country: Country | None = strawberry.field(
+        description="Null when not known; such a lab is left out of country rankings."
+    )
     founded_year: int | None
     headquarters: str | None
     website: str | None
@@ -152,7 +159,9 @@ class Lab(Node):
             id=strawberry.ID(ids.encode("Lab", row["id"])),
             slug=row["slug"],
             name=row["name"],
-            country=Country(code=row["country_code"], name=row["country_name"]),
+            country=None
+            if row["country_code"] is None
+            else Country(code=row["country_code"], name=row["country_name"]),
             founded_year=row["founded_year"],
             headquarters=row["headquarters"],
             website=row["website"],

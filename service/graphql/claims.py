@@ -1,0 +1,107 @@
+"""Claims: what labs said about their own models, and whether independent evidence agreed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from service import enums
+from service.db import claims as claim_rows
+from service.graphql.context import Info
+from service.graphql.pagination import Connection, catalog_page, from_rows
+from service.graphql.types import Lab, Model, Row, Score
+
+strawberry.enum(
+    enums.ClaimStatus,
+    description="CONFIRMED: the evidence lies within the claim; REFUTED: outside it; PENDING: "
+    "no independent evidence yet, or evidence that can tell neither.",
+)
+
+
+@strawberry.type(description="A lab's claim about its own model, and the evidence on it.")
+class Claim:
+    status: enums.ClaimStatus
+    gap: float | None = strawberry.field(
+        description="Measured minus claimed value (41 against 'at least 40' is 1.0); null "
+        "while there is no counted evidence."
+    )
+    days_to_evidence: int | None = strawberry.field(
+        description="Days from the claim's date to the evidence's measurement; null without."
+    )
+    row: strawberry.Private[Row]
+
+    @classmethod
+    def from_record(cls, row: Row) -> Claim:
+        days = row["days_to_evidence"] if row["evidence_id"] is not None else None
+        return cls(
+            status=enums.ClaimStatus(row["status"]),
+            gap=row["gap"] if row["evidence_id"] is not None else None,
+            days_to_evidence=days,
+            row=row,
+        )
+
+    @strawberry.field(description="The claim itself: a LAB_CLAIM score.")
+    def score(self) -> Score:
+        return Score.from_record(self.row)
+
+    @strawberry.field(
+        description="The independent measurement that decides it, as it stood on the date "
+        "(the linked score or its latest correction); null while there is none."
+    )
+    async def evidence(self, info: Info) -> Score | None:
+        evidence_id = self.row["evidence_id"]
+        if evidence_id is None:
+            return None
+        found = await info.context.loaders.score.load(evidence_id)
+        return None if found is None else Score.from_record(found)
+
+    @strawberry.field
+    async def model(self, info: Info) -> Model:
+        found = await info.context.loaders.model.load(self.row["model_id"])
+        assert found is not None, "score.model_id is a foreign key"
+        return Model.from_record(found)
+
+    @strawberry.field
+    async def lab(self, info: Info) -> Lab:
+        found = await info.context.loaders.lab.load(self.row["lab_id"])
+        assert found is not None, "model.lab_id is a foreign key"
+        return Lab.from_record(found)
+
+
+async def list_claims(
+    info: Info,
+    status: list[enums.ClaimStatus] | None = None,
+    lab: str | None = None,
+    benchmark: str | None = None,
+    min_value: Annotated[
+        float | None,
+        strawberry.argument(
+            description="Only claims asserting at least this value (an AT_MOST claim asserts "
+            "nothing upwards): 'claims past 40'."
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.date | None,
+        strawberry.argument(
+            description="Judge the claims and evidence recorded as of this date (default today)."
+        ),
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[Claim]:
+    page = catalog_page(first, after, last, before)
+    where = claim_rows.ClaimFilter(
+        as_of=as_of or dt.date.today(),
+        lab=lab,
+        benchmark=benchmark,
+        statuses=None if status is None else [s.value for s in status],
+        min_value=None if min_value is None else Decimal(str(min_value)),
+    )
+    async with info.context.pool.acquire() as conn:
+        rows = await claim_rows.claims(conn, where, page)
+    return from_rows(rows, page, Claim.from_record)
