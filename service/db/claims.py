@@ -51,9 +51,12 @@ _APART = f"""
 """
 
 # $as_of the date; $lab, $benchmark slugs; $statuses; $min_value: claims asserting at least it.
-_CLAIMS = f"""
+# Every claim is judged (the status filter and the total need it) on narrow rows; only the
+# page's rows are joined back to their whole score.
+_JUDGED = f"""
 WITH RECURSIVE claim AS (
-    SELECT score.*, model.lab_id
+    SELECT score.id, score.measured_on, score.value, score.qualifier, score.uncertainty,
+           score.evidence_score_id
     FROM score
     JOIN model ON model.id = score.model_id
     JOIN lab ON lab.id = model.lab_id
@@ -69,18 +72,25 @@ WITH RECURSIVE claim AS (
       AND ($min_value::numeric IS NULL
            OR (score.value >= $min_value AND score.qualifier <> 'AT_MOST'))
 ), chain AS (
-    -- The linked evidence and the corrections of it measured by the date, nearest first.
+    -- The linked evidence and the corrections of it measured by the date, nearest first:
+    -- a primary-key (or supersedes) probe per link, however many scores there are (OFFSET 0
+    -- keeps the planner from hashing every score for the few claims that have evidence).
     SELECT claim.id AS claim_id, linked.id, 0 AS depth
-    FROM claim JOIN score AS linked ON linked.id = claim.evidence_score_id
-    WHERE linked.measured_on <= $as_of
+    FROM claim CROSS JOIN LATERAL (
+        SELECT id FROM score
+        WHERE score.id = claim.evidence_score_id AND score.measured_on <= $as_of OFFSET 0
+    ) AS linked
+    WHERE claim.evidence_score_id IS NOT NULL
   UNION ALL
     SELECT chain.claim_id, correction.id, chain.depth + 1
-    FROM chain JOIN score AS correction ON correction.supersedes_id = chain.id
-    WHERE correction.measured_on <= $as_of
+    FROM chain CROSS JOIN LATERAL (
+        SELECT id FROM score
+        WHERE score.supersedes_id = chain.id AND score.measured_on <= $as_of OFFSET 0
+    ) AS correction
 ), standing AS (
     SELECT DISTINCT ON (claim_id) claim_id, id FROM chain ORDER BY claim_id, depth DESC
 ), judged AS (
-    SELECT claim.*, {SUPERSEDED.format(score="claim")} AS superseded,
+    SELECT claim.id, claim.measured_on,
            evidence.id AS evidence_id,
            (evidence.value - claim.value)::float8 AS gap,
            evidence.measured_on - claim.measured_on AS days_to_evidence,
@@ -109,8 +119,20 @@ _PARAMS = (
     "limit",
     "from_end",
 )
-# Newest claim first.
-CLAIMS = numbered(paged(_CLAIMS, "measured_on DESC, id DESC"), _PARAMS)
+# Newest claim first; the page's claims with their whole score, its lab and whether a later
+# correction (recorded since) superseded it.
+CLAIMS = numbered(
+    f"""
+SELECT judged.position, judged.total, judged.status, judged.evidence_id, judged.gap,
+       judged.days_to_evidence, score.*, model.lab_id,
+       {SUPERSEDED.format(score="score")} AS superseded
+FROM ({paged(_JUDGED, "measured_on DESC, id DESC")}) AS judged
+LEFT JOIN score ON score.id = judged.id
+LEFT JOIN model ON model.id = score.model_id
+ORDER BY judged.position
+""",
+    _PARAMS,
+)
 
 
 @dataclass(frozen=True)
