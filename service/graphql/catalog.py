@@ -108,13 +108,13 @@ class ModelFilter:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Which sources: every condition given must hold.")
 class SourceFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the title (typos tolerated)."
     )
     publisher: str | None = strawberry.field(default=None, description="Part of the publisher.")
-    kind: enums.SourceKind | None = None
+    kind: enums.SourceKind | None = strawberry.field(default=None, description="Only this kind.")
     url: str | None = strawberry.field(default=None, description="The exact URL cited.")
 
 

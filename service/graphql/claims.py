@@ -23,7 +23,9 @@ strawberry.enum(
 
 @strawberry.type(description="A lab's claim about its own model, and the evidence on it.")
 class Claim:
-    status: enums.ClaimStatus
+    status: enums.ClaimStatus = strawberry.field(
+        description="What the evidence, as it stood on the date, says of the claim."
+    )
     gap: float | None = strawberry.field(
         description="Measured minus claimed value (41 against 'at least 40' is 1.0); null "
         "while there is no counted evidence."
@@ -58,13 +60,13 @@ class Claim:
         found = await info.context.loaders.score.load(evidence_id)
         return None if found is None else Score.from_record(found)
 
-    @strawberry.field
+    @strawberry.field(description="The model the claim is about.")
     async def model(self, info: Info) -> Model:
         found = await info.context.loaders.model.load(self.row["model_id"])
         assert found is not None, "score.model_id is a foreign key"
         return Model.from_record(found)
 
-    @strawberry.field
+    @strawberry.field(description="The lab that made the claim.")
     async def lab(self, info: Info) -> Lab:
         found = await info.context.loaders.lab.load(self.row["lab_id"])
         assert found is not None, "model.lab_id is a foreign key"
@@ -73,9 +75,14 @@ class Claim:
 
 async def list_claims(
     info: Info,
-    status: list[enums.ClaimStatus] | None = None,
-    lab: str | None = None,
-    benchmark: str | None = None,
+    status: Annotated[
+        list[enums.ClaimStatus] | None,
+        strawberry.argument(description="Only claims in these statuses (default: any)."),
+    ] = None,
+    lab: Annotated[str | None, strawberry.argument(description="Only this lab's (slug).")] = None,
+    benchmark: Annotated[
+        str | None, strawberry.argument(description="Only on this benchmark (slug).")
+    ] = None,
     min_value: Annotated[
         float | None,
         strawberry.argument(

@@ -64,12 +64,16 @@ class AddSourceInput:
         description="The headline or title; a description in [square brackets] when the "
         "source has none of its own or it was not recorded."
     )
-    kind: enums.SourceKind
+    kind: enums.SourceKind = strawberry.field(description="What sort of source it is.")
     url: str | None = strawberry.field(
         default=UNSET, description="The page cited; left out when none was recorded."
     )
-    publisher: str | None = UNSET
-    published_on: dt.date | None = UNSET
+    publisher: str | None = strawberry.field(
+        default=UNSET, description="Who published it; left out when not known."
+    )
+    published_on: dt.date | None = strawberry.field(
+        default=UNSET, description="The day it was published; left out when not known."
+    )
 
 
 @strawberry.input(
@@ -77,8 +81,12 @@ class AddSourceInput:
     "identical source already recorded is reused, never duplicated)."
 )
 class SourceRefInput:
-    id: strawberry.ID | None = UNSET
-    new: AddSourceInput | None = UNSET
+    id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="A recorded source's id (sources(filter:) finds it)."
+    )
+    new: AddSourceInput | None = strawberry.field(
+        default=UNSET, description="A source's details; recorded unless already there."
+    )
 
 
 @strawberry.input

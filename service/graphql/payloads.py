@@ -51,9 +51,12 @@ strawberry.enum(WarningCode, description="Why a write was let through with a war
 
 @strawberry.type(name="Warning", description="A write let through that deserves a look.")
 class WarningType:
-    code: WarningCode
+    code: WarningCode = strawberry.field(
+        description="KNOWN_EXTERNAL_ID: the slug or name is another registry's key for a "
+        "recorded row; SIMILAR_NAME: it resembles a recorded row's."
+    )
     field: str = strawberry.field(description="The input field that resembles, camelCase.")
-    message: str
+    message: str = strawberry.field(description="What it resembles, for a person to read.")
     existing_type: strawberry.Private[str]
     existing_id: strawberry.Private[int]
 
