@@ -1,4 +1,4 @@
-"""Resolve the human keys of the API (slugs, labels, URLs) to row ids."""
+"""Resolve the human keys of the API (slugs and labels) to row ids."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ WHERE benchmark_id = $1 AND effective_on <= $2
 ORDER BY effective_on DESC
 LIMIT 1
 """
-SOURCE_ID = "SELECT id FROM source WHERE url = $1"
 PROGRAM_ID = "SELECT id FROM program WHERE slug = $1"
 PARTICIPANT_ID = "SELECT id FROM program_participant WHERE program_id = $1 AND lab_id = $2"
 # Writers under a lab or model hold a share lock on it until they commit, so an archive
@@ -63,10 +62,6 @@ async def benchmark_version_id(conn: Conn, benchmark_id: int, label: str) -> int
 
 async def benchmark_version_in_effect(conn: Conn, benchmark_id: int, on: dt.date) -> int | None:
     return await conn.fetchval(BENCHMARK_VERSION_IN_EFFECT, benchmark_id, on)  # type: ignore[no-any-return]
-
-
-async def source_id(conn: Conn, url: str) -> int | None:
-    return await conn.fetchval(SOURCE_ID, url)  # type: ignore[no-any-return]
 
 
 async def program_id(conn: Conn, slug: str) -> int | None:
