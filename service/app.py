@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import asyncpg
 import orjson
+from cross_web import HTTPException
+from graphql import OperationType
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -27,15 +30,18 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
 from service import changes, database, idempotency, migrate, seed
-from service.auth import ANONYMOUS, UNAUTHENTICATED, Principal, Unauthenticated, authenticate
+from service.auth import ANONYMOUS, Principal, Unauthenticated, authenticate
 from service.cache import ResponseCache
 from service.config import Settings
 from service.database import Database
 from service.db import labs
 from service.db.pool import QueryHook, create_pool, reconnect
 from service.graphql.context import Context
-from service.graphql.errors import ClientError
-from service.graphql.schema import build_schema
+from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
+from service.graphql.limits import Limits, check_variables
+from service.graphql.schema import RegistrySchema, build_schema
+from service.throttle import AuthThrottle
+from service.transport import BoundedRequests, PayloadTooLarge, error_response
 
 if TYPE_CHECKING:
     # strawberry's own HTTP adapter layer, named here only to type the override below.
@@ -52,11 +58,78 @@ class State(TypedDict):
     database: Database
 
 
+def _request_id(request: Request) -> str:
+    found: str | None = getattr(request.state, "request_id", None)
+    if found is None:
+        found = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = found
+    return found
+
+
+# The view's HTTP refusals (strawberry raises HTTPException) and their codes.
+_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.BAD_REQUEST, 413: Code.PAYLOAD_TOO_LARGE}
+
+
+class _BadVariables(HTTPException):
+    code = Code.BAD_USER_INPUT
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, reason)
+
+
 class RegistryGraphQL(GraphQL[Context, None]):
+    schema: RegistrySchema
+
+    def __init__(self, schema: RegistrySchema, *, throttle: AuthThrottle, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.throttle = throttle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # The registry serves no subscriptions: refuse the handshake (HTTP 403).
+            await WebSocket(scope, receive, send).close()
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # Every refusal is GraphQL JSON with a code, never strawberry's plain text.
+            code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
+            logger.info("request %s: %s: %s", _request_id(request), code, exc.reason)
+            response = error_response(exc.status_code, exc.reason, code)
+        except PayloadTooLarge:
+            raise  # service.transport answers it
+        except Exception:
+            # A fault outside GraphQL execution: logged once, masked, and still JSON.
+            request_id = _request_id(request)
+            logger.exception("request %s: unexpected error", request_id)
+            response = error_response(500, "Internal server error.", Code.INTERNAL)
+            response.headers["x-request-id"] = request_id
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what is not JSON (invalid UTF-8, NaN, nesting past 1024) with a
+        # JSONDecodeError, which strawberry answers with 400.
+        return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            found = await super().parse_http_body(request)
+        except (AttributeError, TypeError) as exc:
+            # A JSON body that is not an object (`42`, `"x"`, `null`).
+            raise HTTPException(400, "the body must be a JSON object") from exc
+        for data in found if isinstance(found, list) else [found]:
+            if not isinstance(data.operation_name, str | None):
+                raise HTTPException(400, "operationName must be a string or null")
+            problem = check_variables(data.variables, self.schema.limits)
+            if problem is not None:
+                raise _BadVariables(problem)
+        return found
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert isinstance(request, Request), "the registry serves no websockets"
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        principal, refusal = await _principal(request)
+        request_id = _request_id(request)
+        principal, refusal = await _principal(request, self.throttle)
         return Context(
             request=request,
             response=response,
@@ -75,10 +148,27 @@ class RegistryGraphQL(GraphQL[Context, None]):
         root_value: None,
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
-        # Refused credentials end the request here, as a GraphQL error (HTTP 200) that nothing
-        # masks, before any resolver runs; GraphiQL itself is served before this point.
+        result = await self._execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        _set_status(result, sub_response)
+        return result
+
+    async def _execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # Refused credentials end the request here, as a GraphQL error that nothing masks,
+        # before any resolver runs; GraphiQL itself is served before this point.
         if context.refusal is not None:
-            refused = _refused(context.refusal)
+            refusal = context.refusal
+            logger.info("request %s: %s: %s", context.request_id, code_of(refusal), refusal)
+            refused = PreExecutionError(data=None, errors=[refusal])
             return [refused for _ in request_data] if isinstance(request_data, list) else refused
 
         async def execute() -> Any:
@@ -91,7 +181,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
             key is None
             or isinstance(request_data, list)
             or not context.principal.is_authenticated
-            or not idempotency.is_mutation(request_data)
+            or not self._is_mutation(request_data)
         ):
             return await execute()  # type: ignore[no-any-return]
 
@@ -104,33 +194,72 @@ class RegistryGraphQL(GraphQL[Context, None]):
             )
         except idempotency.KeyRefused as exc:
             return PreExecutionError(data=None, errors=[ClientError(str(exc), exc.code)])
+        except Exception as exc:
+            unavailable = database_error(exc)
+            if unavailable is None:
+                raise
+            return PreExecutionError(data=None, errors=[unavailable])
         if replayed:
             sub_response.headers[idempotency.REPLAYED_HEADER] = "true"
         return result
+
+    def _is_mutation(self, data: GraphQLRequestData) -> bool:
+        # The same checked document every path uses: limits apply before anything is stored,
+        # and a refused document takes the normal path, which reports why.
+        checked = self.schema.documents.check(data.query or "")
+        operation = None if checked.errors else checked.operation(data.operation_name)
+        return operation is not None and operation.operation is OperationType.MUTATION
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 
-async def _principal(request: Request) -> tuple[Principal, Unauthenticated | None]:
+def _set_status(
+    result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult,
+    sub_response: Response,
+) -> None:
+    """503 while the database cannot answer, 429 when throttled; other GraphQL errors: 200."""
+    results = result if isinstance(result, list) else [result]
+    for single in results:
+        for error in getattr(single, "errors", None) or ():
+            status = HTTP_STATUS.get(code_of(error))
+            if status is None:
+                continue
+            sub_response.status_code = status
+            retry_after = (error.extensions or {}).get("retryAfter", 1)
+            sub_response.headers["retry-after"] = str(retry_after)
+            return
+
+
+async def _principal(
+    request: Request, throttle: AuthThrottle
+) -> tuple[Principal, ClientError | None]:
     header = request.headers.get("authorization")
     settings: Settings = request.state.settings
     if header is None:
         # Anonymous requests cost no database round trip.
         if settings.require_reader_token:
-            return ANONYMOUS, Unauthenticated("this registry needs an API token")
+            return ANONYMOUS, ClientError("this registry needs an API token", Code.UNAUTHENTICATED)
         return ANONYMOUS, None
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        # Checked before the lookup: a guesser past the limit costs no database round trip.
+        message = f"too many failed authentications; retry in {wait} s"
+        return ANONYMOUS, ClientError(message, Code.RATE_LIMITED, retryAfter=wait)
     try:
         async with request.state.pool.acquire() as conn:
             principal = await authenticate(conn, header)
     except Unauthenticated as exc:
         # A wrong token is refused even for public reads: its sender should learn it is wrong.
-        return ANONYMOUS, exc
+        throttle.failed(address)
+        return ANONYMOUS, ClientError(str(exc), Code.UNAUTHENTICATED)
+    except Exception as exc:
+        unavailable = database_error(exc)
+        if unavailable is None:
+            raise
+        return ANONYMOUS, unavailable
     return principal, None
-
-
-def _refused(error: Unauthenticated) -> ExecutionResult:
-    return PreExecutionError(data=None, errors=[ClientError(str(error), UNAUTHENTICATED)])
 
 
 async def healthz(request: Request) -> Response:
@@ -184,6 +313,8 @@ def create_app(
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
                 on_query=on_query,
+                statement_timeout_ms=settings.statement_timeout_ms,
+                acquire_timeout=settings.pool_acquire_timeout,
             )
             stack.push_async_callback(pool.close)
             if db.supervisor is not None:
@@ -197,9 +328,17 @@ def create_app(
             gc.freeze()
             yield {"pool": pool, "settings": settings, "database": db}
 
+    schema = build_schema(
+        compiled=settings.compiled_queries,
+        cache=cache,
+        limits=Limits(max_cost=settings.max_query_cost),
+        production=settings.production,
+        introspection=settings.serves_introspection,
+    )
     graphql_app = RegistryGraphQL(
-        build_schema(compiled=settings.compiled_queries, cache=cache),
-        graphql_ide="graphiql" if settings.graphiql else None,
+        schema,
+        throttle=AuthThrottle(settings.auth_failures_per_minute),
+        graphql_ide="graphiql" if settings.serves_graphiql else None,
     )
     routes = [
         Route("/", lambda request: RedirectResponse("/graphql")),
@@ -207,8 +346,14 @@ def create_app(
         Route("/readyz", readyz),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    bounded = Middleware(
+        BoundedRequests,
+        max_body=settings.max_body_bytes,
+        max_headers=settings.max_header_bytes,
+    )
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[bounded])
     app.state.response_cache = cache  # for operators and tests: hits, misses, generation
+    app.state.documents = schema.documents  # for tests: what the document cache holds
     return app
 
 

@@ -85,10 +85,14 @@ async def authenticate(conn: Conn, authorization_header: str | None) -> Principa
     row = await tokens.by_hash(conn, digest)
     # The lookup is by digest, so its timing says nothing about the secret; comparing the
     # stored digest in constant time as well keeps that true whatever the index does.
-    if row is None or not hmac.compare_digest(bytes(row["token_hash"]), digest):
+    # A revoked token and an unknown one get the same answer: the caller learns nothing
+    # about which tokens once existed.
+    if (
+        row is None
+        or not hmac.compare_digest(bytes(row["token_hash"]), digest)
+        or row["revoked_at"] is not None
+    ):
         raise Unauthenticated("the token is not valid")
-    if row["revoked_at"] is not None:
-        raise Unauthenticated("the token has been revoked")
     if row["touch_due"]:
         # At most one write a minute per token, not one per request.
         await tokens.touch(conn, row["id"])

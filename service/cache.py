@@ -22,6 +22,11 @@ from service import clock
 MAX_ENTRY_BYTES = 256 * 1024
 
 
+def _texts(key: Hashable) -> list[str | bytes]:
+    parts = key if isinstance(key, tuple) else (key,)
+    return [part for part in parts if isinstance(part, str | bytes)]
+
+
 class ResponseCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -54,7 +59,8 @@ class ResponseCache:
     def put(self, generation: int, key: Hashable, data: Any) -> None:
         if not self.enabled or generation != self.generation:
             return
-        size = len(orjson.dumps(data))
+        # The key holds the document text: it counts as much as the answer does.
+        size = len(orjson.dumps(data)) + sum(len(part) for part in _texts(key))
         if size > MAX_ENTRY_BYTES:
             return
         self._entries[(generation, key)] = (data, size)

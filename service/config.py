@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import AfterValidator, Field, PostgresDsn, TypeAdapter
@@ -47,7 +47,38 @@ class Settings(BaseSettings):
     )
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
-    graphiql: bool = True
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production turns GraphiQL, introspection and field suggestions off.",
+    )
+    graphiql: bool | None = Field(
+        default=None, description="Serve GraphiQL at /graphql; default: in development only."
+    )
+    introspection: bool | None = Field(
+        default=None, description="Answer introspection queries; default: in development only."
+    )
+    max_query_cost: int = Field(
+        default=50_000,
+        ge=1,
+        description="Budget of one request: lists weigh their first/last (service.graphql.limits).",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest total of request headers; else 431."
+    )
+    statement_timeout_ms: int = Field(
+        default=5_000, ge=0, description="PostgreSQL statement_timeout of every statement."
+    )
+    pool_acquire_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a free connection before TIMEOUT."
+    )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications one client address may make a minute; then 429.",
+    )
     compiled_queries: bool = Field(
         default=True,
         description="Answer the documents the compiler covers with one SQL statement.",
@@ -66,3 +97,15 @@ class Settings(BaseSettings):
     @property
     def dsn(self) -> str | None:
         return self.database_url
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def serves_graphiql(self) -> bool:
+        return not self.production if self.graphiql is None else self.graphiql
+
+    @property
+    def serves_introspection(self) -> bool:
+        return not self.production if self.introspection is None else self.introspection

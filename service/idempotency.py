@@ -7,8 +7,11 @@ header `Idempotent-Replayed: true`; the same key with another request is refused
 IDEMPOTENCY_KEY_REUSED. A retry that arrives while the first request still runs is refused
 with CONFLICT, as Stripe does, rather than waiting: the client retries a moment later.
 
-Only responses without GraphQL errors are stored (a refused token or role, a malformed
-document, an internal error): those wrote nothing, so a retry runs again. `userErrors` are
+Only mutations whose document passed every limit and validation rule take this path (the
+caller asks service.graphql.documents, the same check every path uses), so a document is
+never parsed or stored here before the limits ran. Only responses without GraphQL errors
+are stored (a refused token or role, a malformed document, an internal error): those wrote
+nothing, so a retry runs again. `userErrors` are
 data, so a refused input is stored and replayed like a success. Expired keys are purged
 lazily, whenever a key is used.
 """
@@ -21,7 +24,6 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
@@ -43,15 +45,6 @@ class KeyRefused(RegistryError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def is_mutation(data: GraphQLRequestData) -> bool:
-    try:
-        document = parse(data.query or "")
-    except GraphQLError:
-        return False  # the normal path reports the syntax error
-    operation = get_operation_ast(document, data.operation_name)
-    return operation is not None and operation.operation is OperationType.MUTATION
 
 
 def request_hash(data: GraphQLRequestData) -> bytes:
@@ -101,7 +94,10 @@ async def run_once(
     stored = await _claim_or_replay(pool, key, actor, request_hash(data))
     if stored is not None:
         body = orjson.loads(stored)
-        return ExecutionResult(data=body.get("data"), errors=None, extensions=None), True
+        replay = ExecutionResult(
+            data=body.get("data"), errors=None, extensions=body.get("extensions")
+        )
+        return replay, True
     try:
         result = await execute()
     except BaseException:

@@ -111,9 +111,9 @@ async def test_solar_pro_targets_a_single_gpu(api: Api) -> None:
 
 async def test_sql_statements_do_not_grow_with_rows(api: Api, database_url: str) -> None:
     query = """
-    { labs(first: 100) { nodes { slug models { slug lab { slug } family { slug }
-      versions { label hardwareTargets { accelerator }
-        scores { value source { title } benchmarkVersion { label } } } } } } }
+    { labs(first: 100) { nodes { slug models(first: 5) { slug lab { slug } family { slug }
+      versions(first: 5) { label hardwareTargets { accelerator }
+        scores(first: 5) { value source { title } benchmarkVersion { label } } } } } } }
     """
     await api.data(query)  # warm: asyncpg introspects enum types once per connection
     api.queries.clear()

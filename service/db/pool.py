@@ -1,4 +1,4 @@
-"""The asyncpg connection pool, with the codecs every connection needs."""
+"""The asyncpg connection pool, with the codecs every connection needs and its time limits."""
 
 from __future__ import annotations
 
@@ -23,12 +23,19 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 QueryHook = Callable[[str], None]
 
-_CONNECT_ARGS: dict[str, Any] = {
-    # Short statements: JIT compilation would cost more than it saves, and planning them
-    # anew on every execution (what "auto" settles on for the ranking walk, whose custom
-    # plans look cheaper on paper) costs ~2.5 ms against ~1 ms of execution.
-    "server_settings": {"jit": "off", "plan_cache_mode": "force_generic_plan"},
-}
+
+def _connect_args(statement_timeout_ms: int) -> dict[str, Any]:
+    return {
+        # Short statements: JIT compilation would cost more than it saves, and planning them
+        # anew on every execution (what "auto" settles on for the ranking walk, whose custom
+        # plans look cheaper on paper) costs ~2.5 ms against ~1 ms of execution. Every
+        # statement is bounded (0: not), so one expensive request cannot hold a backend.
+        "server_settings": {
+            "jit": "off",
+            "plan_cache_mode": "force_generic_plan",
+            "statement_timeout": str(statement_timeout_ms),
+        }
+    }
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -38,20 +45,67 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     return None
 
 
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool, where acquire() waits at most `acquire_timeout` seconds by default.
+
+    Every caller (resolvers, loaders, the compiled path, the idempotency path) gets the bound
+    without passing it; a request that cannot get a connection fails with TimeoutError, which
+    the GraphQL layer answers as TIMEOUT, instead of queueing forever behind a stuck pool.
+    """
+
+    __slots__ = ("_acquire_timeout", "connect_args")
+
+    def __init__(
+        self,
+        *args: Any,
+        acquire_timeout: float | None = None,
+        connect_args: dict[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **connect_args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+        self.connect_args = connect_args
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, on_query: QueryHook | None = None
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    on_query: QueryHook | None = None,
+    statement_timeout_ms: int = 0,
+    acquire_timeout: float | None = None,
 ) -> asyncpg.Pool:
-    """A pool whose connections decode jsonb; `on_query` sees every statement (tests count)."""
+    """A pool whose connections decode jsonb; `on_query` sees every statement (tests count).
+
+    `statement_timeout_ms` (0: none) bounds every statement on the server; `acquire_timeout`
+    bounds the wait for a connection.
+    """
 
     async def init(connection: asyncpg.Connection) -> None:
         await _init_connection(connection)
         if on_query is not None:
             connection.add_query_logger(lambda logged: on_query(logged.query))
 
-    pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init, reset=_keep_session, **_CONNECT_ARGS
+    # asyncpg.create_pool's defaults, with our subclass (create_pool cannot be given one).
+    pool = BoundedPool(
+        dsn,
+        acquire_timeout=acquire_timeout,
+        connect_args=_connect_args(statement_timeout_ms),
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
+        init=init,
+        reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
     )
-    assert pool is not None
+    await pool
     return pool
 
 
@@ -61,7 +115,9 @@ async def reconnect(pool: asyncpg.Pool, dsn: str) -> None:
     A connection the server closed is replaced on its next acquire anyway; expiring them all
     also replaces those whose loss the client has not noticed yet.
     """
-    pool.set_connect_args(dsn, **_CONNECT_ARGS)
+    # The same settings (statement_timeout included) as the pool was created with.
+    args = pool.connect_args if isinstance(pool, BoundedPool) else _connect_args(0)
+    pool.set_connect_args(dsn, **args)
     await pool.expire_connections()
 
 

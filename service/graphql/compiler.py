@@ -44,6 +44,7 @@ from service import clock
 from service.db import graph, models, rankings, scores
 from service.graphql import ids, lineage, pagination
 from service.graphql.errors import ClientError
+from service.graphql.limits import NESTED_LIST_CAP
 
 
 class NotCompilable(Exception):
@@ -343,14 +344,16 @@ class _Builder:
         name = node.name.value
         if name == "__typename":
             return f"'{type_name}'"
-        if node.arguments:
+        rule = rules.get(name)
+        # A nested list's `first` (its cap) is the one argument compiled; others are not.
+        capped = isinstance(rule, ToMany) and not (overrides and name in overrides)
+        if any(arg.name.value != "first" or not capped for arg in node.arguments or ()):
             raise NotCompilable(f"arguments on {type_name}.{name}")
         graphql_type = self.schema.get_type(type_name)
         fields = getattr(graphql_type, "fields", {})
         _check_unguarded(fields.get(name), f"{type_name}.{name}")
         if overrides and name in overrides:
             return overrides[name]
-        rule = rules.get(name)
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
@@ -362,6 +365,11 @@ class _Builder:
             return f"(SELECT {inner} FROM {source})"
         inner = self.object(node.selection_set, rule.type_name, child)
         order = rule.order.format(c=child)
+        definition = getattr(self.schema.get_type(type_name), "fields", {})[name]
+        if "first" in definition.args:
+            get_first = self.argument(node, "first", definition.args["first"])
+            first = self.param(lambda v: _nested_first(get_first(v)), "int")
+            source = f"(SELECT {child}.* FROM {source} ORDER BY {order} LIMIT {first}) AS {child}"
         return f"(SELECT COALESCE(json_agg({inner} ORDER BY {order}), '[]'::json) FROM {source})"
 
     def argument(self, node: FieldNode, name: str, definition: Any) -> Callable[..., Any]:
@@ -405,6 +413,13 @@ def _renumbered(sql: str, mapping: Mapping[int, str]) -> str:
 
 def _enum_values(values: Any) -> list[str] | None:
     return None if values is None else [str(getattr(v, "value", v)) for v in values]
+
+
+def _nested_first(first: Any) -> int:
+    """A nested list's `first` as the resolver takes it; what it refuses is not compiled."""
+    if not isinstance(first, int) or not 0 <= first <= NESTED_LIST_CAP:
+        raise NotCompilable("the resolver reports this first")
+    return first
 
 
 def _page(first: Any, after: Any) -> tuple[int, int]:

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
-from service.auth import ANONYMOUS, Principal, Unauthenticated
+from service.auth import ANONYMOUS, Principal
+from service.graphql.errors import ClientError
 from service.graphql.loaders import Loaders
 
 
@@ -22,7 +23,7 @@ class Context:
     principal: Principal = ANONYMOUS
     # Set when the request's credentials were refused (or a required token is missing): the
     # view answers with this error instead of executing anything.
-    refusal: Unauthenticated | None = None
+    refusal: ClientError | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

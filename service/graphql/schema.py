@@ -1,67 +1,90 @@
-"""The GraphQL schema: root fields, extensions and error masking."""
+"""The GraphQL schema: root fields, the checked-document gate, and the error policy."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, located_error
 from graphql import OperationType as DocumentOperation
-from strawberry.extensions import (
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.exceptions import MissingQueryError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from service.cache import ResponseCache
+from service.graphql import errors
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
-from service.graphql.errors import ClientError
-from service.graphql.fastpath import FastPath, operation_kind
+from service.graphql.documents import Documents
+from service.graphql.fastpath import FastPath
+from service.graphql.limits import Limits
 from service.graphql.lineage import LineageQuery
 from service.graphql.mutations import Mutation
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
 from service.graphql.search import SearchQuery
 
-logger = logging.getLogger("service.graphql")
-
-MASKED_MESSAGE = "Internal server error."
-
-
 # The root Query is assembled from one class per concern; each module owns its fields.
 Query = merge_types("Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery, AdminQuery))
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    # Parse and validation errors carry no original error and are safe to show; errors we
-    # raise for clients are meant to be read; anything else is an unexpected failure.
-    original = error.original_error
-    return original is not None and not isinstance(original, ClientError)
+class CheckedDocument(SchemaExtension):
+    """Hands graphql-core execution the document RegistrySchema.execute already checked."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        schema = context.schema
+        if isinstance(schema, RegistrySchema) and context.query:
+            context.graphql_document = schema.documents.check(context.query).document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        # Only documents without errors get this far: nothing is left to validate.
+        self.execution_context.pre_execution_errors = []
+        yield
 
 
 class RegistrySchema(strawberry.Schema):
-    """The schema, with the compiled path in front of graphql-core's execution."""
+    """The schema: limits and validation first, then the compiled path or execution."""
 
     def __init__(
         self,
         *args: Any,
         compiled: bool = True,
         cache: ResponseCache | None = None,
+        limits: Limits | None = None,
+        production: bool = False,
+        introspection: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fast_path = FastPath(self._schema) if compiled else None
+        self.limits = limits or Limits()
+        self.production = production
+        self.documents = Documents(
+            self._schema, self.limits, introspection=introspection, suggestions=not production
+        )
+        self.fast_path = FastPath(self.documents) if compiled else None
         self.response_cache = cache
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # strawberry would log every error with a traceback; execute() logs each error once,
+        # as the error policy says (service.graphql.errors.log).
+        return None
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        # graphql-core words "Did you mean ...?" into coercion errors; not in production.
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.production}
 
     async def execute(
         self,
@@ -72,6 +95,46 @@ class RegistrySchema(strawberry.Schema):
         operation_name: str | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        request_id = str(getattr(context_value, "request_id", "-"))
+        checked = self.documents.check(query) if query else None
+        if checked is not None and checked.errors:
+            result = ExecutionResult(data=None, errors=list(checked.errors))
+        else:
+            try:
+                result = await self._cached(
+                    query,
+                    variable_values,
+                    context_value,
+                    root_value,
+                    operation_name,
+                    allowed_operation_types,
+                    operation_extensions,
+                )
+            except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+                raise  # the view answers these with HTTP 400
+            except Exception as exc:  # noqa: BLE001 - the policy below decides what is shown
+                result = ExecutionResult(data=None, errors=[located_error(exc)])
+        if result.errors:
+            shown = [errors.for_client(error, request_id) for error in result.errors]
+            for original, client in zip(result.errors, shown, strict=True):
+                errors.log(original, client, request_id)
+            result.errors = shown
+        if checked is not None and checked.cost is not None:
+            # What the request was charged, as GitHub's rateLimit.cost: frontends can see it.
+            cost = {"requested": checked.cost, "budget": self.limits.max_cost}
+            result.extensions = {**(result.extensions or {}), "cost": cost}
+        return result
+
+    async def _cached(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType] | None,
+        operation_extensions: dict[str, Any] | None,
     ) -> ExecutionResult:
         answer = partial(
             self._answer,
@@ -86,15 +149,14 @@ class RegistrySchema(strawberry.Schema):
         cache = self.response_cache
         if cache is None or not query:
             return await answer()
-        kind = operation_kind(query, operation_name)
-        if kind is None:
+        operation = self.documents.check(query).operation(operation_name)
+        if operation is None:
             return await answer()
-        if kind is DocumentOperation.MUTATION:
+        if operation.operation is DocumentOperation.MUTATION:
             result = await answer()
             # This replica's own writes are known at once, before their notification arrives.
             cache.invalidate()
             return result
-        assert query is not None
         principal = getattr(context_value, "principal", None)
         generation = cache.generation
         key = cache.key(
@@ -134,20 +196,26 @@ class RegistrySchema(strawberry.Schema):
         )
 
 
-def build_schema(*, compiled: bool = True, cache: ResponseCache | None = None) -> RegistrySchema:
+def build_schema(
+    *,
+    compiled: bool = True,
+    cache: ResponseCache | None = None,
+    limits: Limits | None = None,
+    production: bool = False,
+    introspection: bool = True,
+) -> RegistrySchema:
     return RegistrySchema(
         compiled=compiled,
         cache=cache,
+        limits=limits,
+        production=production,
+        introspection=introspection,
         query=Query,
         mutation=Mutation,
         # Every Node type, also those a query reaches only through node(id:).
         types=list(NODE_TYPES.values()),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[
-            partial(ParserCache, maxsize=1024),
-            partial(ValidationCache, maxsize=1024),
-            partial(QueryDepthLimiter, max_depth=12),
-            partial(MaxTokensLimiter, max_token_count=5000),
-            partial(MaskErrors, should_mask_error=_should_mask, error_message=MASKED_MESSAGE),
-        ],
+        # Parsing, limits and validation happen once per document in Documents, for every
+        # path; the error policy is applied in RegistrySchema.execute, also for every path.
+        extensions=[CheckedDocument],
     )

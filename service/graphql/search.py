@@ -9,11 +9,13 @@ import strawberry
 
 from service.db import search
 from service.graphql.context import Info
-from service.graphql.errors import ClientError
+from service.graphql.errors import ClientError, Code
 from service.graphql.types import Benchmark, Lab, Model
 
 SearchResult = Annotated[Lab | Model | Benchmark, strawberry.union("SearchResult")]
 MAX_RESULTS = 100
+# Trigram similarity costs PostgreSQL time in proportion to the text: names are short.
+MAX_TEXT = 200
 
 
 @strawberry.type
@@ -29,6 +31,12 @@ class SearchQuery:
             )
         if not text.strip():
             raise ClientError("text must not be empty", "INVALID", field="text")
+        if len(text) > MAX_TEXT:
+            raise ClientError(
+                f"text has {len(text)} characters; at most {MAX_TEXT}",
+                Code.BAD_USER_INPUT,
+                field="text",
+            )
         async with info.context.pool.acquire() as conn:
             hits = await search.search(conn, text.strip(), first)
         loaders = info.context.loaders

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import pycountry
@@ -19,6 +19,8 @@ from strawberry.scalars import JSON
 from service import clock, enums, memory
 from service.graphql import ids
 from service.graphql.context import Info
+from service.graphql.errors import ClientError
+from service.graphql.limits import NESTED_LIST_CAP
 from service.graphql.scalars import BigInt
 
 # A database record, or a composite row joined into one (asyncpg decodes both as mappings).
@@ -47,6 +49,18 @@ for _vocabulary in (
     enums.OrderDirection,
 ):
     strawberry.enum(_vocabulary)
+
+
+def _capped(first: int) -> int:
+    """`first` of a nested list, which may not exceed the cap its cost is counted with."""
+    if not 0 <= first <= NESTED_LIST_CAP:
+        raise ClientError(
+            f"first must be between 0 and {NESTED_LIST_CAP}", "OUT_OF_RANGE", field="first"
+        )
+    return first
+
+
+_FIRST = strawberry.argument(description=f"At most this many (at most {NESTED_LIST_CAP}).")
 
 
 def _precise(on: dt.date | None, precision: str | None) -> PreciseDate | None:
@@ -172,9 +186,12 @@ class Lab(Node):
         )
 
     @strawberry.field(description="The lab's models that are not archived, by slug.")
-    async def models(self, info: Info) -> list[Model]:
+    async def models(
+        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+    ) -> list[Model]:
+        shown = _capped(first)
         rows = await info.context.loaders.models_by_lab.load(self.row_id)
-        return [Model.from_record(row) for row in rows]
+        return [Model.from_record(row) for row in rows[:shown]]
 
     @strawberry.field(description="Programmes the lab has taken part in.")
     async def programs(self, info: Info) -> list[Program]:
@@ -257,9 +274,12 @@ class Model(Node):
         return None if row is None else ModelFamily.from_record(row)
 
     @strawberry.field(description="Versions in release order.")
-    async def versions(self, info: Info) -> list[Version]:
+    async def versions(
+        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+    ) -> list[Version]:
+        shown = _capped(first)
         rows = await info.context.loaders.versions_by_model.load(self.row_id)
-        return [Version.from_record(row) for row in rows]
+        return [Version.from_record(row) for row in rows[:shown]]
 
     @strawberry.field(description="The last FINAL version in release order, if any.")
     async def latest_final_version(self, info: Info) -> Version | None:
@@ -385,9 +405,12 @@ class Version(Node):
         return [HardwareTarget.from_record(row) for row in rows]
 
     @strawberry.field(description="Every observation of this version, newest first.")
-    async def scores(self, info: Info) -> list[Score]:
+    async def scores(
+        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+    ) -> list[Score]:
+        shown = _capped(first)
         rows = await info.context.loaders.scores_by_version.load(self.row_id)
-        return [Score.from_record(row) for row in rows]
+        return [Score.from_record(row) for row in rows[:shown]]
 
 
 @strawberry.type(

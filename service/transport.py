@@ -1,0 +1,84 @@
+"""Limits on the HTTP request itself, before any of it is parsed: headers and body size.
+
+A body announced larger than the cap (Content-Length) is refused at once, unread; a body
+streamed without a length is counted as it arrives and refused as soon as it passes the cap,
+so at most `max_body` bytes are ever read. Refusals are GraphQL-shaped JSON with a code.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.graphql.errors import Code
+
+
+class PayloadTooLarge(Exception):
+    """Raised from `receive` when a streamed body passes the cap; this middleware answers."""
+
+
+def error_response(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class BoundedRequests:
+    def __init__(self, app: ASGIApp, *, max_body: int, max_headers: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise PayloadTooLarge
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, tracking_send)
+        except PayloadTooLarge:
+            if started:
+                raise
+            await self._too_large()(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if sum(len(name) + len(value) for name, value in headers) > self.max_headers:
+            return error_response(
+                431,
+                f"the request headers exceed {self.max_headers} bytes",
+                Code.HEADERS_TOO_LARGE,
+            )
+        length = next((value for name, value in headers if name == b"content-length"), None)
+        if length is None:
+            return None
+        if not length.isdigit():
+            return error_response(400, "Content-Length is not a number", Code.BAD_REQUEST)
+        return self._too_large() if int(length) > self.max_body else None
+
+    def _too_large(self) -> Response:
+        return error_response(
+            413, f"the request body exceeds {self.max_body} bytes", Code.PAYLOAD_TOO_LARGE
+        )
