@@ -263,6 +263,19 @@ async def test_a_malformed_request_is_a_400_in_graphql_json(
     assert body["errors"][0]["message"]
 
 
+async def test_a_get_request_meets_the_same_refusals(api: Api) -> None:
+    for params, code in [
+        ({"query": "mutation { __typename }"}, "BAD_REQUEST"),  # writes are POST only
+        ({"query": "{ __typename }", "variables": "{not json"}, "BAD_REQUEST"),
+        ({"query": "{ __typename }", "variables": '{"x": "\\u0000"}'}, "BAD_USER_INPUT"),
+    ]:
+        api.queries.clear()
+        response = await api.http.get("/graphql", params=params)
+        assert response.status_code == 400, response.text
+        assert codes(response.json()) == [code]
+        assert api.queries.statements == []
+
+
 def codes_for_malformed(what: str) -> str:
     return "BAD_USER_INPUT" if "nested 500" in what else "BAD_REQUEST"
 
