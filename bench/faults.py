@@ -30,7 +30,11 @@ from bench.procs import Child
 from service.embedded import EmbeddedPostgres
 
 QUERY = b'{"query": "{ lab(slug: \\"upstage\\") { country { code } } }"}'
-ANSWER = b'{"data":{"lab":{"country":{"code":"KR"}}}}'
+# Every answer states its cost (extensions.cost); a lab and its country are no list: 0.
+ANSWER = (
+    b'{"data":{"lab":{"country":{"code":"KR"}}},'
+    b'"extensions":{"cost":{"requested":0,"budget":50000}}}'
+)
 POLL_SECONDS = 0.005
 BOUND_SECONDS = 60.0
 

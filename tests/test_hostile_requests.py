@@ -8,9 +8,12 @@ belong to scripts/abuse, not here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -280,21 +283,52 @@ def codes_for_malformed(what: str) -> str:
     return "BAD_USER_INPUT" if "nested 500" in what else "BAD_REQUEST"
 
 
-async def test_compiled_queries_while_the_database_is_down_get_503() -> None:
-    # Nothing listens on port 9: every connection attempt is refused.
-    settings = Settings(
-        database_url="postgresql://postgres@127.0.0.1:9/none",
-        migrate_on_start=False,
-        seed_demo=False,
-        response_cache=False,
-        pool_min_size=0,
-    )
-    async with running_api(settings) as api:
-        compiled = await api.http.post(
-            "/graphql", json={"query": '{ model(slug: "gpt-5.5") { name } }'}
+@asynccontextmanager
+async def proxied(dsn: str) -> AsyncIterator[tuple[str, Callable[[], None]]]:
+    """A TCP proxy in front of the database, and a function that takes it down for good."""
+    target = urlsplit(dsn)
+    streams: list[asyncio.StreamWriter] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream = await asyncio.open_connection(target.hostname, target.port)
+        streams.extend([writer, upstream])
+        await asyncio.gather(pipe(reader, upstream), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    def down() -> None:
+        server.close()  # no new connections: refused
+        for stream in streams:  # and every open one cut, as when the server goes away
+            stream.close()
+
+    try:
+        yield target._replace(netloc=f"{target.username}@127.0.0.1:{port}").geturl(), down
+    finally:
+        down()
+
+
+async def test_compiled_queries_while_the_database_is_down_get_503(database_url: str) -> None:
+    async with proxied(database_url) as (url, down):
+        settings = Settings(
+            database_url=url, migrate_on_start=False, seed_demo=False, response_cache=False
         )
-        resolved = await api.http.post("/graphql", json={"query": "{ labs { totalCount } }"})
-    for response in (compiled, resolved):
+        async with running_api(settings) as api:
+            compiled = '{ model(slug: "gpt-5.5") { name } }'
+            assert (await api.data(compiled))["model"] == {"name": "GPT-5.5"}
+            down()
+            answers = [
+                await api.http.post("/graphql", json={"query": compiled}),
+                await api.http.post("/graphql", json={"query": "{ labs { totalCount } }"}),
+            ]
+    for response in answers:
         assert response.status_code == 503, response.text
         assert codes(response.json()) == ["DATABASE_UNAVAILABLE"]
         assert response.headers["retry-after"]

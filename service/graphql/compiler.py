@@ -417,6 +417,8 @@ def _enum_values(values: Any) -> list[str] | None:
 
 def _nested_first(first: Any) -> int:
     """A nested list's `first` as the resolver takes it; what it refuses is not compiled."""
+    if first is None:
+        return NESTED_LIST_CAP
     if not isinstance(first, int) or not 0 <= first <= NESTED_LIST_CAP:
         raise NotCompilable("the resolver reports this first")
     return first

@@ -60,14 +60,14 @@ class ClientError(GraphQLError):
         super().__init__(message, nodes=nodes, extensions={"code": str(code), **extensions})
 
 
-# Connection-level failures: the server is down, restarting, or the connection broke.
+# Connection-level failures: the server is down, restarting, or the connection broke; class
+# 57 (operator intervention: shutdown, crash, "starting up") but for a cancelled statement.
 _UNAVAILABLE = (
     OSError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionFailureError,
-    asyncpg.TooManyConnectionsError,
     asyncpg.PostgresConnectionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.OperatorInterventionError,
 )
 
 

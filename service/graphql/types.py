@@ -51,8 +51,10 @@ for _vocabulary in (
     strawberry.enum(_vocabulary)
 
 
-def _capped(first: int) -> int:
+def _capped(first: int | None) -> int:
     """`first` of a nested list, which may not exceed the cap its cost is counted with."""
+    if first is None:
+        return NESTED_LIST_CAP
     if not 0 <= first <= NESTED_LIST_CAP:
         raise ClientError(
             f"first must be between 0 and {NESTED_LIST_CAP}", "OUT_OF_RANGE", field="first"
@@ -187,7 +189,7 @@ class Lab(Node):
 
     @strawberry.field(description="The lab's models that are not archived, by slug.")
     async def models(
-        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+        self, info: Info, first: Annotated[int | None, _FIRST] = NESTED_LIST_CAP
     ) -> list[Model]:
         shown = _capped(first)
         rows = await info.context.loaders.models_by_lab.load(self.row_id)
@@ -275,7 +277,7 @@ class Model(Node):
 
     @strawberry.field(description="Versions in release order.")
     async def versions(
-        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+        self, info: Info, first: Annotated[int | None, _FIRST] = NESTED_LIST_CAP
     ) -> list[Version]:
         shown = _capped(first)
         rows = await info.context.loaders.versions_by_model.load(self.row_id)
@@ -406,7 +408,7 @@ class Version(Node):
 
     @strawberry.field(description="Every observation of this version, newest first.")
     async def scores(
-        self, info: Info, first: Annotated[int, _FIRST] = NESTED_LIST_CAP
+        self, info: Info, first: Annotated[int | None, _FIRST] = NESTED_LIST_CAP
     ) -> list[Score]:
         shown = _capped(first)
         rows = await info.context.loaders.scores_by_version.load(self.row_id)
