@@ -40,6 +40,8 @@ from service.graphql.context import Context
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.graphql.limits import Limits, check_variables
 from service.graphql.schema import RegistrySchema, build_schema
+from service.metrics import Metrics
+from service.observability import Observability, note_token
 from service.throttle import AuthThrottle
 from service.transport import BoundedRequests, PayloadTooLarge, error_response
 
@@ -130,6 +132,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
         assert isinstance(request, Request), "the registry serves no websockets"
         request_id = _request_id(request)
         principal, refusal = await _principal(request, self.throttle)
+        note_token(request, principal.name if principal.is_authenticated else None)
         return Context(
             request=request,
             response=response,
@@ -300,6 +303,7 @@ def create_app(
     cache = (
         ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache else None
     )
+    metrics = Metrics(cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -315,6 +319,7 @@ def create_app(
                 on_query=on_query,
                 statement_timeout_ms=settings.statement_timeout_ms,
                 acquire_timeout=settings.pool_acquire_timeout,
+                on_statement=metrics.observe_statement,
             )
             stack.push_async_callback(pool.close)
             if db.supervisor is not None:
@@ -346,12 +351,16 @@ def create_app(
         Route("/readyz", readyz),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics.endpoint))
     bounded = Middleware(
         BoundedRequests,
         max_body=settings.max_body_bytes,
         max_headers=settings.max_header_bytes,
     )
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[bounded])
+    # Outermost, so that requests the limits refuse are counted, logged and given an id too.
+    observed = Middleware(Observability, metrics=metrics)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[observed, bounded])
     app.state.response_cache = cache  # for operators and tests: hits, misses, generation
     app.state.documents = schema.documents  # for tests: what the document cache holds
     return app

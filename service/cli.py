@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 import signal
 import sys
 import traceback
@@ -21,7 +20,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from service import auth, database, migrate, seed
+from service import auth, database, logs, migrate, seed
 from service.config import Settings
 from service.db import tokens
 from service.db.pool import connect
@@ -106,6 +105,10 @@ async def _serve_async(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            # Logging is set up once in main(): uvicorn's loggers propagate to that handler,
+            # and the service writes its own access line per request (service/observability.py).
+            log_config=None,
+            access_log=False,
             lifespan="off",  # run by `serving` above
         )
         server = uvicorn.Server(config)
@@ -349,9 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings is None:
         return 2
     args = build_parser(settings).parse_args(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     try:
         code: int = args.run(settings, args)
     except RegistryError as exc:

@@ -9,6 +9,8 @@ import platformdirs
 from pydantic import AfterValidator, Field, PostgresDsn, TypeAdapter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.logs import LogFormat
+
 _POSTGRES_DSN = TypeAdapter(PostgresDsn)
 
 
@@ -93,6 +95,13 @@ class Settings(BaseSettings):
         description="Refuse GraphQL requests without at least a READER token (reads included).",
     )
     log_level: str = "info"
+
+    # Operating it: logs and metrics (service/logs.py, service/metrics.py).
+    log_format: LogFormat = Field(
+        default="json",
+        description="`json`: a JSON object per line, request logs included; `text` for a terminal.",
+    )
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
 
     @property
     def dsn(self) -> str | None:

@@ -22,6 +22,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 
 QueryHook = Callable[[str], None]
+StatementHook = Callable[[float], None]
 
 
 def _connect_args(statement_timeout_ms: int) -> dict[str, Any]:
@@ -78,8 +79,10 @@ async def create_pool(
     on_query: QueryHook | None = None,
     statement_timeout_ms: int = 0,
     acquire_timeout: float | None = None,
+    on_statement: StatementHook | None = None,
 ) -> asyncpg.Pool:
-    """A pool whose connections decode jsonb; `on_query` sees every statement (tests count).
+    """A pool whose connections decode jsonb; `on_query` sees every statement (tests count),
+    `on_statement` every statement's duration in seconds (metrics).
 
     `statement_timeout_ms` (0: none) bounds every statement on the server; `acquire_timeout`
     bounds the wait for a connection.
@@ -89,6 +92,8 @@ async def create_pool(
         await _init_connection(connection)
         if on_query is not None:
             connection.add_query_logger(lambda logged: on_query(logged.query))
+        if on_statement is not None:
+            connection.add_query_logger(lambda logged: on_statement(logged.elapsed))
 
     # asyncpg.create_pool's defaults, with our subclass (create_pool cannot be given one).
     pool = BoundedPool(

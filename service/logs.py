@@ -1,0 +1,79 @@
+"""Logging for the service and the `registry` command: JSON lines (or text), set up once.
+
+Every record becomes one line on stderr. A record's structured fields travel in
+`extra={"fields": {...}}`; the request id of the request being served is added to every
+record logged while it runs, so a traceback and the request's access line can be joined.
+uvicorn's loggers propagate to the same handler, and its own access log is off (the service
+writes one line per request itself, service/observability.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from contextvars import ContextVar
+from typing import Any, Literal
+
+import orjson
+
+LogFormat = Literal["json", "text"]
+
+# Set by the request middleware for the duration of one request.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(getattr(record, "fields", None) or {})
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        fields.setdefault("request_id", request_id)
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, then the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """For a person at a terminal: the message, then the fields as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = " ".join(
+            f"{key}={orjson.dumps(value, default=str).decode()}"
+            for key, value in _fields(record).items()
+        )
+        return f"{line} {fields}" if fields else line
+
+
+def configure(level: str, log_format: LogFormat) -> None:
+    """Route every logger (uvicorn's too) to one stderr handler; call once per process."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
