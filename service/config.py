@@ -33,22 +33,26 @@ class Settings(BaseSettings):
     database_url: Annotated[str, AfterValidator(_postgres_url)] | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
-        description="PostgreSQL server to use; unset starts the embedded PostgreSQL.",
+        description="PostgreSQL server to use (`postgresql://user:pass@host:5432/db`); unset "
+        "starts the embedded PostgreSQL.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
-        description="Data directory of the embedded PostgreSQL.",
+        description="Data directory of the embedded PostgreSQL; by default the platform's user "
+        "data directory (`~/.local/share/model-release-registry/postgres` on Linux).",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", description="Address `registry serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `registry serve` binds.")
     migrate_on_start: bool = Field(
-        default=True, description="Apply migrations when the service starts."
+        default=True,
+        description="Apply migrations when the service starts (`false` where a separate step "
+        "migrates).",
     )
     seed_demo: bool = Field(
         default=True, description="Load the demo data when the service starts on an empty registry."
     )
-    pool_min_size: int = Field(default=1, ge=0)
-    pool_max_size: int = Field(default=10, ge=1)
+    pool_min_size: int = Field(default=1, ge=0, description="Connections the pool keeps open.")
+    pool_max_size: int = Field(default=10, ge=1, description="The most connections the pool opens.")
     environment: Literal["development", "production"] = Field(
         default="development",
         description="production turns GraphiQL, introspection and field suggestions off.",
@@ -87,14 +91,16 @@ class Settings(BaseSettings):
     )
     response_cache: bool = Field(
         default=True,
-        description="Cache query answers until the data changes (any replica's write).",
+        description="Cache query answers until any replica writes (PostgreSQL NOTIFY); needs a "
+        "direct connection for LISTEN, so `false` behind a transaction-pooling proxy.",
     )
     response_cache_mb: int = Field(default=32, ge=1, description="Memory for cached answers.")
     require_reader_token: bool = Field(
         default=False,
-        description="Refuse GraphQL requests without at least a READER token (reads included).",
+        description="Refuse GraphQL requests without at least a READER token (reads included); "
+        "`/healthz`, `/readyz` and `/metrics` stay open.",
     )
-    log_level: str = "info"
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     # Operating it: logs and metrics (service/logs.py, service/metrics.py).
     log_format: LogFormat = Field(

@@ -9,9 +9,10 @@ writes one line per request itself, service/observability.py).
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import logging
 import sys
+import time
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -33,14 +34,23 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
+def _timestamp(created: float) -> str:
+    # A line per request: the date part is formatted once a second, not once a line.
+    second = int(created)
+    return f"{_utc_second(second)}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, then the record's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -70,6 +80,8 @@ def configure(level: str, log_format: LogFormat) -> None:
     """Route every logger (uvicorn's too) to one stderr handler; call once per process."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    # No formatter here prints threads or processes: skip looking them up for every record.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

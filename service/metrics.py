@@ -23,6 +23,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -87,6 +88,9 @@ class _CacheCollector(Collector):
 
 class Metrics:
     def __init__(self, cache: ResponseCache | None = None) -> None:
+        # No `*_created` series beside every counter and histogram: they double the series
+        # and Prometheus reads resets from the counters themselves.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         self.registry = CollectorRegistry()
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(collector)
@@ -128,6 +132,7 @@ class Metrics:
             "The most connections the pool opens.",
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.operation_label = BoundedLabels(MAX_OPERATIONS, OPERATION_NAME)
         self.code_label = BoundedLabels(MAX_CODES, ERROR_CODE)
 
@@ -144,8 +149,18 @@ class Metrics:
             operation = OTHER
         else:
             operation = ANONYMOUS if name is None else self.operation_label(name)
-        self.requests.labels(operation, kind, str(status)).inc()
-        self.latency.labels(operation, kind).observe(seconds)
+        key = (operation, kind, status)
+        children = self._children.get(key)
+        if children is None:
+            # labels() validates and looks up under a lock on every call; the bounded label
+            # values make it safe to keep the children it returns.
+            children = (
+                self.requests.labels(operation, kind, str(status)),
+                self.latency.labels(operation, kind),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         for code in codes:
             self.errors.labels("none" if code is None else self.code_label(code)).inc()
 

@@ -15,9 +15,9 @@ A pure ASGI middleware (it never buffers what the app reads or writes, it only l
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -56,7 +56,8 @@ def request_id(header: str | None) -> str:
         cleaned = _UNSAFE.sub("", header)[:MAX_REQUEST_ID]
         if cleaned:
             return cleaned
-    return uuid.uuid4().hex
+    # Unique, not secret: the process's seeded generator, without a system call per request.
+    return f"{random.getrandbits(128):032x}"
 
 
 @dataclass
@@ -234,15 +235,13 @@ class Observability:
             fields["kind"] = kind
             fields["error_codes"] = sorted({code or "none" for code in codes})
             fields["token"] = observation.token
-        access_log.log(
-            level,
-            "%s %s %d %.1f ms",
-            scope["method"],
-            scope["path"],
-            status,
-            seconds * 1000,
-            extra={"fields": fields},
+        message = "%s %s %d %.1f ms"
+        args = (scope["method"], scope["path"], status, seconds * 1000)
+        # The record is made directly: Logger.log would walk the stack for a caller no one reads.
+        record = access_log.makeRecord(
+            access_log.name, level, __file__, 0, message, args, None, extra={"fields": fields}
         )
+        access_log.handle(record)
 
 
 def _header(scope: Scope, name: str) -> str | None:
