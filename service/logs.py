@@ -24,6 +24,7 @@ LogFormat = Literal["json", "text"]
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+_OURS = "_registry_handler"
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -83,7 +84,11 @@ def configure(level: str, log_format: LogFormat) -> None:
     # No formatter here prints threads or processes: skip looking them up for every record.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace our own handler if an earlier call installed one; leave anyone else's alone.
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    setattr(handler, _OURS, True)
+    root.addHandler(handler)
     root.setLevel(level.upper())
     for name in _UVICORN_LOGGERS:
         logger = logging.getLogger(name)

@@ -192,7 +192,9 @@ class Observability:
         except Exception:
             # The last line of defence: whatever escaped the app is logged once, with the
             # request id, and the client gets a bare 500 that still carries that id.
-            logger.exception("unhandled error")
+            logger.exception(
+                "unhandled error", extra={"fields": {"request_id": observation.request_id}}
+            )
             observation.status = 500
             if not response_started:
                 await _internal_error(send, observation.request_id)

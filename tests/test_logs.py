@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -15,9 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from service.enums import Role
 from service.logs import JsonFormatter, TextFormatter
+from service.metrics import Metrics
+from service.observability import Observability
 from tests.conftest import Api
 from tests.writing import issue_token
 
@@ -113,6 +117,42 @@ def test_text_logs_keep_the_fields_readable() -> None:
     record.fields = {"request_id": "r1", "status": 200}
     line = TextFormatter().format(record)
     assert line == 'INFO service.access GET /x 200 request_id="r1" status=200'
+
+
+async def test_an_escaped_exception_is_one_logged_500_with_the_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        logging.getLogger("tests.app").warning("about to fail")
+        raise RuntimeError("a bug")
+
+    app = Observability(broken, metrics=Metrics())
+    caplog.set_level(logging.INFO)
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("tests.app").addHandler(handler)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://r") as http:
+            response = await http.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"X-Request-Id": "boom"}
+            )
+    finally:
+        logging.getLogger("tests.app").removeHandler(handler)
+
+    # A line logged while the request ran carries its id without being told.
+    assert json.loads(written.getvalue())["request_id"] == "boom"
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "boom"
+    assert response.json() == {"errors": [{"message": "Internal server error."}]}
+    assert "a bug" not in response.text
+    [failure] = [r for r in caplog.records if r.name == "service.observability"]
+    line = json.loads(JsonFormatter().format(failure))
+    assert line["request_id"] == "boom" and "RuntimeError: a bug" in line["exception"]
+    [access] = _access_records(caplog)
+    assert access.levelno == logging.ERROR and _fields(access)["status"] == 500
 
 
 def _free_port() -> int:
