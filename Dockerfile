@@ -40,12 +40,14 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r requirements.lock
 
 # The project itself: a wheel (hatchling force-includes migrations/ as service/_migrations),
-# installed without re-resolving dependencies (the lock has them all), then checked.
+# installed without re-resolving dependencies (the lock has them all), then checked: pip check
+# fails if the lock lacks a dependency of the project.
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY migrations ./migrations
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
+ && /opt/venv/bin/pip check \
  && /opt/venv/bin/python -c "import pathlib, service; assert (pathlib.Path(service.__file__).parent / '_migrations' / 'env.py').is_file(), 'wheel lacks migrations'" \
  && /opt/venv/bin/registry --help >/dev/null
 
