@@ -97,7 +97,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             # Every refusal is GraphQL JSON with a code, never strawberry's plain text.
             code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
-            logger.info("request %s: %s: %s", _request_id(request), code, exc.reason)
+            logger.debug("request %s: %s: %s", _request_id(request), code, exc.reason)
             response = error_response(exc.status_code, exc.reason, code)
         except PayloadTooLarge:
             raise  # service.transport answers it
@@ -170,7 +170,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
         # before any resolver runs; GraphiQL itself is served before this point.
         if context.refusal is not None:
             refusal = context.refusal
-            logger.info("request %s: %s: %s", context.request_id, code_of(refusal), refusal)
+            logger.debug("request %s: %s: %s", context.request_id, code_of(refusal), refusal)
             refused = PreExecutionError(data=None, errors=[refusal])
             return [refused for _ in request_data] if isinstance(request_data, list) else refused
 

@@ -3,13 +3,14 @@
 A pure ASGI middleware (it never buffers what the app reads or writes, it only looks):
 - `X-Request-Id` is honoured when it carries a usable id (kept characters, bounded length)
   and made up otherwise; the request's header is rewritten to that value, so everything
-  downstream (the GraphQL context, audit rows) sees the same id, and every response carries it.
+  downstream (the GraphQL context, error logs) sees the same id, and every response carries it.
 - For GraphQL requests it notes the body the app read and the answer it wrote, and after the
   answer has gone out works out the operation name and kind, and the error codes
   (`errors[].extensions.code`) of the answer.
 - One log line per request (service.access): request id, method, path, status, duration,
   operation, kind, error codes and the token's name; never the token, the document or the
-  variables. Probes and scrapes log at DEBUG, so INFO shows clients' requests only.
+  variables. It is the request's one line at INFO (client errors' reasons are at DEBUG, a
+  fault adds its traceback at ERROR); probes and scrapes log at DEBUG.
 """
 
 from __future__ import annotations
@@ -219,9 +220,8 @@ class Observability:
             codes = error_codes(b"".join(observation.answer))
             self.metrics.observe_request(name, kind, observation.status, seconds, codes)
         status = observation.status
-        level = logging.ERROR if status >= 500 else logging.INFO
-        if scope["path"] in QUIET_PATHS and status < 500:
-            level = logging.DEBUG
+        # INFO whatever the status: a fault has its own ERROR line with the traceback.
+        level = logging.DEBUG if scope["path"] in QUIET_PATHS and status < 500 else logging.INFO
         if not access_log.isEnabledFor(level):
             return
         fields: dict[str, Any] = {

@@ -124,7 +124,8 @@ def code_of(error: GraphQLError) -> str:
 
 
 def log(original: GraphQLError, shown: GraphQLError, request_id: str) -> None:
-    """Once per error: client errors in one INFO line, faults with their traceback."""
+    """Once per error: faults with their traceback; client errors at DEBUG, since the request's
+    access line (INFO, service.observability) already carries their codes."""
     code = code_of(shown)
     if code == Code.INTERNAL:
         cause = original.original_error or original
@@ -137,4 +138,4 @@ def log(original: GraphQLError, shown: GraphQLError, request_id: str) -> None:
     elif code in HTTP_STATUS:
         logger.warning("request %s: %s: %s", request_id, code, original.message)
     else:
-        logger.info("request %s: %s: %s", request_id, code, shown.message)
+        logger.debug("request %s: %s: %s", request_id, code, shown.message)
