@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from service import ids
 from service.enums import Role
-from service.graphql import ids
 from tests.conftest import Api
 from tests.writing import Writer, checksum, demo_source, issue_token
 

@@ -13,9 +13,9 @@ import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
+from service import ids
 from service.auth import IsAdmin
 from service.db import Conn, audit, keys
-from service.graphql import ids
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import MAX_PAGE, Edge, PageInfo

@@ -9,9 +9,9 @@ from enum import StrEnum
 import pycountry
 import strawberry
 
-from service import enums
+from service import enums, ids
 from service.db import Conn, catalog, external_ids, history, labs, models
-from service.graphql import ids, pagination
+from service.graphql import pagination
 from service.graphql.claims import Claim, list_claims
 from service.graphql.context import Info
 from service.graphql.errors import ClientError

@@ -40,9 +40,9 @@ from graphql import (
     value_from_ast,
 )
 
-from service import clock
+from service import clock, ids
 from service.db import graph, models, rankings, scores
-from service.graphql import ids, lineage, pagination
+from service.graphql import lineage, pagination
 from service.graphql.errors import ClientError
 from service.graphql.limits import NESTED_LIST_CAP
 

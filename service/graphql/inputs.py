@@ -16,9 +16,8 @@ import strawberry
 from pydantic.alias_generators import to_camel
 from strawberry.scalars import JSON
 
-from service import enums
+from service import enums, ids
 from service.errors import ValidationFailed
-from service.graphql import ids
 from service.graphql.scalars import BigInt
 
 UNSET: Any = strawberry.UNSET

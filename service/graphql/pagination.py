@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from service import ids
 from service.db.catalog import Page
-from service.graphql import ids
 from service.graphql.errors import ClientError
 
 MAX_PAGE = 100

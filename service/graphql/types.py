@@ -16,8 +16,7 @@ import pycountry
 import strawberry
 from strawberry.scalars import JSON
 
-from service import clock, enums, memory
-from service.graphql import ids
+from service import clock, enums, ids, memory
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.limits import NESTED_LIST_CAP

@@ -1,4 +1,8 @@
-"""Opaque global ids: "Type:row id" in URL-safe base64, stable when slugs and names change."""
+"""The registry's public ids: "Type:row id" in URL-safe base64, stable when slugs and names change.
+
+Every entry point names a row by this id: GraphQL nodes, the ids inputs take (service.inputs
+decodes them), and the compiled SQL that builds them where the row is.
+"""
 
 from __future__ import annotations
 
