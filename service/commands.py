@@ -506,10 +506,10 @@ async def state_target(conn: Conn, actor: str, data: TargetInput) -> asyncpg.Rec
 async def set_external_id(conn: Conn, actor: str, data: ExternalIdInput) -> asyncpg.Record:
     async def write() -> asyncpg.Record:
         lab_id = model_id = None
-        if data.lab is not None:
-            lab_id = await _live_lab(conn, data.lab, "lab")
-        if data.model is not None:
-            model_id = await _live_model(conn, data.model, "model")
+        if data.subject.lab is not None:
+            lab_id = await _live_lab(conn, data.subject.lab, "subject.lab")
+        if data.subject.model is not None:
+            model_id = await _live_model(conn, data.subject.model, "subject.model")
         with translated("externalKey"):
             return await external_ids.insert(
                 conn,

@@ -1,21 +1,44 @@
-"""Validated inputs of every write, checked by pydantic before any SQL runs.
+"""Validated inputs of every write: the one definition of each, checked before any SQL runs.
 
-Field names are snake_case in Python and camelCase in error paths, so a user error names the
-field exactly as the GraphQL input spells it. The same models validate the demo data file.
+Each model is the contract of one kind of write. The mutations take it as their GraphQL input
+(service.graphql.input_types registers it under its GraphQL name; its fields, nullability,
+defaults and descriptions come from here), and the demo data file is validated by it too.
+What a field means, its default and its constraints are written here once; the constraints are
+added to each field's description (`Input`), so the SDL states them.
+
+Field names are snake_case in Python and camelCase in error paths and GraphQL, so a user error
+names the field exactly as the GraphQL input spells it.
+
+A field a client may leave out with a meaning of its own ("keep the current value", one branch
+of an exactly-one input) is declared with `omitted()`: it shows no default in the SDL, and being
+left out is not the same as being sent as null (`model_fields_set` tells them apart).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, NewType, Self, TypeVar, get_args, get_origin
 
+import annotated_types
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
+from service import ids
 from service.enums import (
     DatePrecision,
     ExternalSystem,
@@ -37,20 +60,31 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 class FieldError(ValueError):
-    """A rule across fields broken: names the one field to blame (snake_case), not the input."""
+    """A rule across fields broken: names the one field to blame (snake_case), or "input"."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
+    def located(self) -> ValidationError:
+        """This error as pydantic reports a bad field: located at the field it blames."""
+        location = () if self.field == "input" else (self.field,)
+        detail = InitErrorDetails(
+            type=PydanticCustomError("invalid", str(self)), loc=location, input=None
+        )
+        return ValidationError.from_exception_data("input", [detail])
 
+
+# The docstring of each rule below is what a field's description says of it.
 def _slug(value: str) -> str:
+    """lower-case letters and digits joined by single '-' or '.'"""
     if not _SLUG.fullmatch(value):
         raise ValueError("must be lower-case letters and digits joined by single '-' or '.'")
     return value
 
 
 def _country(value: str) -> str:
+    """an ISO 3166-1 alpha-2 code, any case"""
     code = value.upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
@@ -58,6 +92,7 @@ def _country(value: str) -> str:
 
 
 def _url(value: str) -> str:
+    """an absolute http(s) URL"""
     if not _URL.fullmatch(value):
         raise ValueError("must be an absolute http(s) URL")
     return value
@@ -80,17 +115,122 @@ def version_rules(values: Mapping[str, Any]) -> None:
         raise FieldError("active_parameters", "cannot exceed totalParameters")
 
 
+class PublicId(int):
+    """A row named by its public id (service.ids), decoded to the row id on validation.
+
+    A subclass per type of row names the type it must be; an id of another type, or no id at
+    all, is an error at the field. The GraphQL layer shows these fields as `ID`.
+    """
+
+    type_name: ClassVar[str]
+
+    @classmethod
+    def _decoded(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        decoded = ids.decode(value)
+        if decoded is None or decoded[0] != cls.type_name:
+            raise ValueError(f"is not the id of a {cls.type_name}")
+        return decoded[1]
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        # A row id is a positive 64-bit integer; a larger one is OUT_OF_RANGE, not a crash.
+        row_id = core_schema.int_schema(ge=1, le=2**63 - 1)
+        return core_schema.no_info_before_validator_function(
+            cls._decoded, core_schema.no_info_after_validator_function(cls, row_id)
+        )
+
+
+class ScoreId(PublicId):
+    type_name = "Score"
+
+
+class SourceId(PublicId):
+    type_name = "Source"
+
+
+# Parameter counts pass 2^31; the GraphQL layer shows them as its BigInt scalar.
+ParameterCount = NewType("ParameterCount", int)
+# A free-form object (e.g. reasoning effort); the GraphQL layer shows it as JSON.
+RunConfiguration = NewType("RunConfiguration", dict[str, Any])
+
 Slug = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_slug)]
 CountryCode = Annotated[str, AfterValidator(_country)]
 Url = Annotated[str, Field(max_length=2000), AfterValidator(_url)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=20_000)]
-Count = Annotated[int, Field(gt=0, le=10**15)]
+Count = Annotated[ParameterCount, Field(gt=0, le=10**15)]
 # The column is a 32-bit integer: a larger window would fail in the database, not here.
 ContextWindow = Annotated[int, Field(gt=0, le=2**31 - 1)]
 Revision = Annotated[int, Field(ge=1)]
-# Scores and sources are named by row id: the GraphQL layer decodes global ids first.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _left_out() -> None:
+    return None
+
+
+def omitted(description: str, **constraints: Any) -> Any:
+    """A field that may be left out, which then holds None without counting as sent.
+
+    pydantic leaves a default factory's value out of `model_fields_set`, and strawberry shows
+    such a field nullable with no default: left out and null can mean different things.
+    """
+    return Field(default_factory=_left_out, description=description, **constraints)
+
+
+def _metadata(annotation: Any) -> Iterator[Any]:
+    """The constraints inside an annotation, e.g. within `Slug | None`."""
+    if get_origin(annotation) is Annotated:
+        for item in get_args(annotation)[1:]:
+            yield from item.metadata if isinstance(item, FieldInfo) else (item,)
+        yield from _metadata(get_args(annotation)[0])
+    elif get_origin(annotation) is not list:
+        for arg in get_args(annotation):
+            yield from _metadata(arg)
+
+
+def _number(value: Any) -> str:
+    # Years and lengths read plainly; large bounds get thousands separators.
+    return f"{value:,}" if isinstance(value, int) and value >= 100_000 else str(value)
+
+
+def _constraints(info: FieldInfo) -> list[str]:
+    """What a field's own constraints say, in words, in a stable order."""
+    found: dict[type, Any] = {}
+    rules: list[str] = []
+    for item in [*info.metadata, *_metadata(info.annotation)]:
+        if isinstance(item, AfterValidator) and item.func.__doc__:
+            rules.append(item.func.__doc__)
+        elif getattr(item, "decimal_places", None) is not None:
+            found[Decimal] = item.decimal_places
+        else:
+            found[type(item)] = item
+    unit = "items" if get_origin(info.annotation) is list else "characters"
+    low, high = found.get(annotated_types.MinLen), found.get(annotated_types.MaxLen)
+    if low and high:
+        rules.append(f"{_number(low.min_length)} to {_number(high.max_length)} {unit}")
+    elif high:
+        rules.append(f"at most {_number(high.max_length)} {unit}")
+    bounds = {
+        annotated_types.Gt: ("greater than", "gt"),
+        annotated_types.Ge: ("at least", "ge"),
+        annotated_types.Lt: ("less than", "lt"),
+        annotated_types.Le: ("at most", "le"),
+    }
+    words = [
+        f"{phrase} {_number(getattr(found[kind], attribute))}"
+        for kind, (phrase, attribute) in bounds.items()
+        if kind in found
+    ]
+    if annotated_types.Ge in found and annotated_types.Le in found and len(words) == 2:
+        low_bound, high_bound = found[annotated_types.Ge].ge, found[annotated_types.Le].le
+        words = [f"from {_number(low_bound)} to {_number(high_bound)}"]
+    if words:
+        rules.append(", ".join(words))
+    if Decimal in found:
+        rules.append(f"at most {found[Decimal]} decimal places")
+    return rules
 
 
 class Input(BaseModel):
@@ -102,298 +242,183 @@ class Input(BaseModel):
         str_strip_whitespace=True,
     )
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Each field's description ends with its constraints, written once in its type.
+        for name in inspect.get_annotations(cls):
+            info = cls.model_fields.get(name)
+            rules = [] if info is None else _constraints(info)
+            if info is not None and rules:
+                sentence = "; ".join(rules)
+                described = f"{info.description or ''} {sentence[0].upper()}{sentence[1:]}."
+                info.description = described.strip()
+
+    # Exactly one field is given (GraphQL's @oneOf): a choice between ways to say one thing.
+    ONE_OF: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _rules_hold(self) -> Self:
+        try:
+            if self.ONE_OF:
+                self._one_given()
+            self.rules()
+        except FieldError as exc:
+            raise exc.located() from None
+        return self
+
+    def _one_given(self) -> None:
+        names = list(type(self).model_fields)
+        if sum(getattr(self, name) is not None for name in names) != 1:
+            choices = " or ".join(to_camel(name) for name in names)
+            raise FieldError("input", f"give exactly one of {choices}")
+
+    def rules(self) -> None:
+        """Rules across fields: raise FieldError naming the field to blame."""
+
 
 class SourceInput(Input):
-    """A source's own details; its URL only when a page was actually cited, never guessed."""
+    """A source's details: a URL only for a page actually cited, never a guessed one."""
 
-    url: Url | None = None
-    title: Name
-    publisher: Name | None = None
-    published_on: dt.date | None = None
-    kind: SourceKind
+    url: Url | None = Field(None, description="The page cited; null when none was recorded.")
+    title: Name = Field(
+        description="The headline or title; a description in [square brackets] when the "
+        "source has none of its own or it was not recorded."
+    )
+    publisher: Name | None = Field(None, description="Who published it; null when not known.")
+    published_on: dt.date | None = Field(
+        None, description="The day it was published; null when not known."
+    )
+    kind: SourceKind = Field(description="What sort of source it is.")
 
 
 class SourceRef(Input):
-    """How a write cites a source: a recorded one by id, or a new one by its details.
+    """Cite a source: exactly one of id (a recorded source) or new (its details).
 
     A new source identical to one already recorded is that source, so citing the same
     article twice never records it twice.
     """
 
-    id: RowId | None = None
-    new: SourceInput | None = None
+    ONE_OF = True
 
-    @model_validator(mode="after")
-    def _one_way(self) -> SourceRef:
-        if (self.id is None) == (self.new is None):
-            raise FieldError("input", "give exactly one of id (a recorded source) or new")
-        return self
+    id: SourceId | None = omitted("A recorded source's id (sources(filter:) finds it).")
+    new: SourceInput | None = omitted("A source's details; recorded unless already there.")
+
+
+_SOURCE = "Where the fact comes from; null when no source is cited."
 
 
 class LabInput(Input):
-    slug: Slug
-    name: Name
+    """A new lab."""
+
+    slug: Slug = Field(description="The lab's key, used by every reference to it.")
+    name: Name = Field(description="The lab's name.")
     # Unknown is storable: a catalog often knows a lab's name but not its country.
-    country: CountryCode | None = None
-    founded_year: int | None = Field(default=None, ge=1900, le=2100)
-    headquarters: Name | None = None
-    website: Url | None = None
-    description: Text | None = None
+    country: CountryCode | None = Field(None, description="Its country; null when not known.")
+    founded_year: int | None = Field(
+        None, ge=1900, le=2100, description="The year it was founded; null when not known."
+    )
+    headquarters: Name | None = Field(None, description="Its headquarters' city.")
+    website: Url | None = Field(None, description="Its website.")
+    description: Text | None = Field(None, description="What it is, for a person to read.")
 
 
 class ModelFamilyInput(Input):
-    slug: Slug
-    name: Name
-    lab: Slug | None = None
-    description: Text | None = None
+    """A product line grouping models (demo data only)."""
+
+    slug: Slug = Field(description="The family's key.")
+    name: Name = Field(description="The family's name.")
+    lab: Slug | None = Field(None, description="The lab's slug; null for a cross-lab family.")
+    description: Text | None = Field(None, description="What it is, for a person to read.")
 
 
 class HardwareTargetInput(Input):
-    accelerator: Name
-    accelerator_count: int = Field(default=1, gt=0, le=100_000)
-    memory_gb: Decimal | None = Field(default=None, gt=0, lt=1_000_000, decimal_places=2)
-    precision: NumericPrecision | None = None
-    note: Text | None = None
-    source: SourceRef | None = None
+    """What a version is built to run on."""
+
+    accelerator: Name = Field(description="The accelerator, e.g. 'H100 80GB'.")
+    accelerator_count: int = Field(1, gt=0, le=100_000, description="How many of them.")
+    memory_gb: Decimal | None = Field(
+        None,
+        gt=0,
+        lt=1_000_000,
+        decimal_places=2,
+        description="Memory in GB they provide in all; null when not stated.",
+    )
+    precision: NumericPrecision | None = Field(
+        None, description="The numeric precision the weights run at; null when not stated."
+    )
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
+    source: SourceRef | None = Field(None, description=_SOURCE)
 
 
 class ModelInput(Input):
-    slug: Slug
-    name: Name
-    lab: Slug
-    family: Slug | None = None
-    modality: Modality = Modality.TEXT
-    open_weights: bool = False
-    license: Name | None = None
-    training_origin: TrainingOrigin | None = None
-    description: Text | None = None
+    """A new model, under a lab that is not archived."""
+
+    slug: Slug = Field(description="The model's key, used by every reference to it.")
+    name: Name = Field(description="The model's name.")
+    lab: Slug = Field(description="The lab's slug.")
+    family: Slug | None = Field(None, description="The family's slug; null for none.")
+    modality: Modality = Field(Modality.TEXT, description="What it takes in and puts out.")
+    open_weights: bool = Field(False, description="Whether its weights are published.")
+    license: Name | None = Field(None, description="Its licence, e.g. 'Apache-2.0'.")
+    training_origin: TrainingOrigin | None = Field(
+        None, description="Trained from scratch or derived; null when not known."
+    )
+    description: Text | None = Field(None, description="What it is, for a person to read.")
 
 
-class VersionInput(Input):
-    model: Slug
-    label: Name
-    stage: VersionStage
-    promoted_from: Name | None = None
-    announced_on: dt.date | None = None
-    released_on: dt.date | None = None
-    released_precision: DatePrecision | None = None
-    planned_on: dt.date | None = None
-    planned_precision: DatePrecision | None = None
-    total_parameters: Count | None = None
-    active_parameters: Count | None = None
-    context_window: ContextWindow | None = None
-    source: SourceRef | None = None
-    hardware_targets: list[HardwareTargetInput] = Field(default_factory=list, max_length=50)
+class VersionFacts(Input):
+    """What a new version states about itself: shared by createVersion and promoteVersion."""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> VersionInput:
+    model: Slug = Field(description="The model's slug.")
+    label: Name = Field(description="The new version's label, unique within its model.")
+    announced_on: dt.date | None = Field(None, description="The day it was announced.")
+    released_on: dt.date | None = Field(
+        None, description="When it was released (the last day of releasedPrecision's period)."
+    )
+    released_precision: DatePrecision | None = Field(
+        None, description="How exact releasedOn is; given with it."
+    )
+    planned_on: dt.date | None = Field(
+        None, description="When its release is planned (the last day of plannedPrecision's period)."
+    )
+    planned_precision: DatePrecision | None = Field(
+        None, description="How exact plannedOn is; given with it."
+    )
+    total_parameters: Count | None = Field(
+        None, description="Its parameters; null when not published."
+    )
+    active_parameters: Count | None = Field(
+        None,
+        description="Parameters active per token (mixture of experts); at most totalParameters.",
+    )
+    context_window: ContextWindow | None = Field(None, description="Its context window, in tokens.")
+    source: SourceRef | None = Field(None, description=_SOURCE)
+    hardware_targets: list[HardwareTargetInput] = Field(
+        default=[], max_length=50, description="What it is built to run on."
+    )
+
+    def rules(self) -> None:
         version_rules(self.model_dump())
+
+
+class VersionInput(VersionFacts):
+    """A new PREVIEW or FINAL version of a model."""
+
+    stage: VersionStage = Field(description="PREVIEW or FINAL.")
+    promoted_from: Name | None = Field(
+        None, description="The label of the PREVIEW a FINAL is released from; null for none."
+    )
+
+    def rules(self) -> None:
+        super().rules()
         if self.promoted_from is not None and self.stage is not VersionStage.FINAL:
             raise FieldError("promoted_from", "only a FINAL version can be promoted from a preview")
-        return self
 
 
-class BenchmarkInput(Input):
-    slug: Slug
-    name: Name
-    publisher: Name | None = None
-    url: Url | None = None
-    scale_min: Decimal
-    scale_max: Decimal
-    higher_is_better: bool = True
-    is_independent: bool
-    is_index: bool = False
-    methodology: Text | None = None
-
-    @model_validator(mode="after")
-    def _scale(self) -> BenchmarkInput:
-        if self.scale_max <= self.scale_min:
-            raise FieldError("scale_max", "must be greater than scaleMin")
-        return self
-
-
-class ComponentInput(Input):
-    benchmark: Slug
-    weight: Decimal = Field(gt=0, le=1)
-
-
-class BenchmarkVersionInput(Input):
-    benchmark: Slug
-    label: Name
-    effective_on: dt.date
-    notes: Text | None = None
-    source: SourceRef | None = None
-    components: list[ComponentInput] = Field(default_factory=list, max_length=100)
-
-    @model_validator(mode="after")
-    def _weights(self) -> BenchmarkVersionInput:
-        if self.components and sum(c.weight for c in self.components) != 1:
-            raise FieldError("components", "component weights must sum to 1")
-        if len({c.benchmark for c in self.components}) != len(self.components):
-            raise FieldError("components", "a component benchmark is listed twice")
-        return self
-
-
-class ScoreInput(Input):
-    model: Slug
-    version: Name
-    benchmark: Slug
-    benchmark_version: Name | None = None
-    value: Decimal
-    qualifier: ScoreQualifier = ScoreQualifier.EXACT
-    uncertainty: Decimal | None = Field(default=None, ge=0)
-    run_configuration: dict[str, Any] = Field(default_factory=dict)
-    measured_on: dt.date
-    provenance: Provenance
-    verification: Verification = Verification.UNVERIFIED
-    source: SourceRef
-    note: Text | None = None
-
-
-class LineageLinkInput(Input):
-    parent: Slug
-    child: Slug
-    relation: LineageRelation
-    source: SourceRef | None = None
-    note: Text | None = None
-
-
-class ProgramInput(Input):
-    slug: Slug
-    name: Name
-    sponsor: Name
-    country: CountryCode
-    started_on: dt.date | None = None
-    started_precision: DatePrecision | None = None
-    description: Text | None = None
-    source: SourceRef | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ProgramInput:
-        _paired(self.started_on, self.started_precision, "started")
-        return self
-
-
-class ParticipantStatusInput(Input):
-    program: Slug
-    lab: Slug
-    status: ParticipantStatus
-    effective_on: dt.date
-    effective_precision: DatePrecision = DatePrecision.DAY
-    source: SourceRef | None = None
-    note: Text | None = None
-
-
-class TargetInput(Input):
-    lab: Slug
-    benchmark: Slug
-    model: Slug | None = None
-    value: Decimal
-    due_on: dt.date
-    due_precision: DatePrecision
-    stated_on: dt.date
-    source: SourceRef
-    note: Text | None = None
-
-
-class ExternalIdInput(Input):
-    system: ExternalSystem
-    external_key: Name
-    lab: Slug | None = None
-    model: Slug | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ExternalIdInput:
-        if (self.lab is None) == (self.model is None):
-            raise FieldError("lab", "give exactly one of lab or model")
-        return self
-
-
-class Patch(Input):
-    """An update: only the fields sent change, `null` clears one that may be empty.
-
-    `expected_revision` is the revision the client last read; a stale one is a CONFLICT.
-    """
-
-    expected_revision: Revision
-    # Fields naming the row to change, and columns that can never be cleared.
-    KEYS: ClassVar[frozenset[str]] = frozenset()
-    REQUIRED: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _some_change(self) -> Patch:
-        for name in sorted(self.REQUIRED & self.model_fields_set):
-            if getattr(self, name) is None:
-                raise FieldError(name, "cannot be null")
-        if not self.changes():
-            raise FieldError("input", "changes nothing: send at least one field to change")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(include=self.model_fields_set - self.KEYS - {"expected_revision"})
-
-
-class LabPatch(Patch):
-    KEYS = frozenset({"slug"})
-    REQUIRED = frozenset({"name"})
-
-    slug: Slug
-    name: Name | None = None
-    country: CountryCode | None = None
-    founded_year: int | None = Field(default=None, ge=1900, le=2100)
-    headquarters: Name | None = None
-    website: Url | None = None
-    description: Text | None = None
-
-
-class ModelPatch(Patch):
-    KEYS = frozenset({"slug"})
-    REQUIRED = frozenset({"name", "modality", "open_weights"})
-
-    slug: Slug
-    name: Name | None = None
-    family: Slug | None = None
-    modality: Modality | None = None
-    open_weights: bool | None = None
-    license: Name | None = None
-    training_origin: TrainingOrigin | None = None
-    description: Text | None = None
-
-
-class VersionPatch(Patch):
-    KEYS = frozenset({"model", "label"})
-    REQUIRED = frozenset({"new_label"})
-
-    model: Slug
-    label: Name
-    new_label: Name | None = None
-    announced_on: dt.date | None = None
-    released_on: dt.date | None = None
-    released_precision: DatePrecision | None = None
-    planned_on: dt.date | None = None
-    planned_precision: DatePrecision | None = None
-    total_parameters: Count | None = None
-    active_parameters: Count | None = None
-    context_window: ContextWindow | None = None
-    source: SourceRef | None = None
-
-
-class PromoteVersionInput(Input):
+class PromoteVersionInput(VersionFacts):
     """A FINAL version released from a PREVIEW, which stays with its scores."""
 
-    model: Slug
-    preview: Name
-    label: Name
-    announced_on: dt.date | None = None
-    released_on: dt.date | None = None
-    released_precision: DatePrecision | None = None
-    planned_on: dt.date | None = None
-    planned_precision: DatePrecision | None = None
-    total_parameters: Count | None = None
-    active_parameters: Count | None = None
-    context_window: ContextWindow | None = None
-    source: SourceRef | None = None
-    hardware_targets: list[HardwareTargetInput] = Field(default_factory=list, max_length=50)
+    preview: Name = Field(description="The PREVIEW's label.")
 
     def as_version(self) -> VersionInput:
         fields = self.model_dump(exclude={"preview", "hardware_targets"})
@@ -404,60 +429,299 @@ class PromoteVersionInput(Input):
             hardware_targets=self.hardware_targets,
         )
 
-    @model_validator(mode="after")
-    def _consistent(self) -> PromoteVersionInput:
-        version_rules(self.model_dump())
-        return self
+
+class BenchmarkInput(Input):
+    """A new benchmark or index."""
+
+    slug: Slug = Field(description="The benchmark's key, used by every reference to it.")
+    name: Name = Field(description="The benchmark's name.")
+    publisher: Name | None = Field(None, description="Who runs it.")
+    url: Url | None = Field(None, description="Its page.")
+    scale_min: Decimal = Field(description="The lowest score possible.")
+    scale_max: Decimal = Field(description="The highest score possible; above scaleMin.")
+    higher_is_better: bool = Field(True, description="Whether a higher score is better.")
+    is_independent: bool = Field(description="Whether it is run independently of the labs.")
+    is_index: bool = Field(False, description="Whether it is a weighted average of benchmarks.")
+    methodology: Text | None = Field(None, description="How it is measured.")
+
+    def rules(self) -> None:
+        if self.scale_max <= self.scale_min:
+            raise FieldError("scale_max", "must be greater than scaleMin")
+
+
+class ComponentInput(Input):
+    """One benchmark of an index and its weight."""
+
+    benchmark: Slug = Field(description="The component benchmark's slug.")
+    weight: Decimal = Field(gt=0, le=1, description="Its weight; an index's weights sum to 1.")
+
+
+class BenchmarkVersionInput(Input):
+    """A method version of a benchmark; an index's component weights sum to 1."""
+
+    benchmark: Slug = Field(description="The benchmark's slug.")
+    label: Name = Field(description="The method version's label, e.g. 'v4'.")
+    effective_on: dt.date = Field(description="The day it took effect.")
+    notes: Text | None = Field(None, description="What changed, for a person to read.")
+    source: SourceRef | None = Field(None, description=_SOURCE)
+    components: list[ComponentInput] = Field(
+        default=[], max_length=100, description="An index's components; empty for a benchmark."
+    )
+
+    def rules(self) -> None:
+        if self.components and sum(c.weight for c in self.components) != 1:
+            raise FieldError("components", "component weights must sum to 1")
+        if len({c.benchmark for c in self.components}) != len(self.components):
+            raise FieldError("components", "a component benchmark is listed twice")
+
+
+class ScoreInput(Input):
+    """A score: one observation of a version on a benchmark, inside the benchmark's scale."""
+
+    model: Slug = Field(description="The model's slug.")
+    version: Name = Field(description="The version's label.")
+    benchmark: Slug = Field(description="The benchmark's slug.")
+    benchmark_version: Name | None = Field(
+        None, description="The method version's label; null: the one in effect on measuredOn."
+    )
+    value: Decimal = Field(description="The score, within the benchmark's scale.")
+    qualifier: ScoreQualifier = Field(
+        ScoreQualifier.EXACT, description="How the value bounds the score."
+    )
+    uncertainty: Decimal | None = Field(None, ge=0, description="Plus or minus; null when none.")
+    run_configuration: RunConfiguration = Field(
+        default=RunConfiguration({}), description="How it was run, e.g. reasoning effort."
+    )
+    measured_on: dt.date = Field(description="The day it was measured.")
+    provenance: Provenance = Field(description="Who measured it.")
+    verification: Verification = Field(
+        Verification.UNVERIFIED, description="Whether it has been verified."
+    )
+    source: SourceRef = Field(description="Where the score comes from.")
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
+
+
+class LineageLinkInput(Input):
+    """A link from a parent model to a child; a link closing a cycle is refused."""
+
+    parent: Slug = Field(description="The parent model's slug.")
+    child: Slug = Field(description="The child model's slug.")
+    relation: LineageRelation = Field(description="How the child comes from the parent.")
+    source: SourceRef | None = Field(None, description=_SOURCE)
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
+
+
+class ProgramInput(Input):
+    """A new public programme that selects labs."""
+
+    slug: Slug = Field(description="The programme's key, used by every reference to it.")
+    name: Name = Field(description="The programme's name.")
+    sponsor: Name = Field(description="Who runs it.")
+    country: CountryCode = Field(description="Its country.")
+    started_on: dt.date | None = Field(
+        None, description="When it started (the last day of startedPrecision's period)."
+    )
+    started_precision: DatePrecision | None = Field(
+        None, description="How exact startedOn is; given with it."
+    )
+    description: Text | None = Field(None, description="What it is, for a person to read.")
+    source: SourceRef | None = Field(None, description=_SOURCE)
+
+    def rules(self) -> None:
+        _paired(self.started_on, self.started_precision, "started")
+
+
+class ParticipantStatusInput(Input):
+    """A lab's status in a programme from a date on."""
+
+    program: Slug = Field(description="The programme's slug.")
+    lab: Slug = Field(description="The lab's slug.")
+    status: ParticipantStatus = Field(description="Its status from effectiveOn on.")
+    effective_on: dt.date = Field(description="The day the status took effect.")
+    effective_precision: DatePrecision = Field(
+        DatePrecision.DAY, description="How exact effectiveOn is."
+    )
+    source: SourceRef | None = Field(None, description=_SOURCE)
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
+
+
+class TargetInput(Input):
+    """A target a lab stated: a value on a benchmark by a date."""
+
+    lab: Slug = Field(description="The lab's slug.")
+    benchmark: Slug = Field(description="The benchmark's slug.")
+    model: Slug | None = Field(None, description="The model's slug, when the target names one.")
+    value: Decimal = Field(description="The value targeted.")
+    due_on: dt.date = Field(description="When it is due (the last day of duePrecision's period).")
+    due_precision: DatePrecision = Field(description="How exact dueOn is.")
+    stated_on: dt.date = Field(description="The day the lab stated it.")
+    source: SourceRef = Field(description="Where the lab stated it.")
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
+
+
+class ExternalIdSubject(Input):
+    """Whose key it is: exactly one of a lab or a model."""
+
+    ONE_OF = True
+
+    lab: Slug | None = omitted("The lab's slug.")
+    model: Slug | None = omitted("The model's slug.")
+
+
+class ExternalIdInput(Input):
+    """Another registry's key for a lab or a model."""
+
+    system: ExternalSystem = Field(description="The other registry.")
+    external_key: Name = Field(description="The lab's or model's key there.")
+    subject: ExternalIdSubject = Field(description="The lab or model it names.")
+
+
+_KEPT = "Left out: unchanged."
+_CLEARED = f"{_KEPT} Null clears it."
+_NOT_NULL = f"{_KEPT} Cannot be null."
+
+
+class Patch(Input):
+    """An update: only the fields sent change, `null` clears one that may be empty.
+
+    `expected_revision` is the revision the client last read; a stale one is a CONFLICT.
+    """
+
+    expected_revision: Revision = Field(
+        description="The revision last read (a payload's revision); a stale one is a CONFLICT."
+    )
+    # Fields naming the row to change, and columns that can never be cleared.
+    KEYS: ClassVar[frozenset[str]] = frozenset()
+    REQUIRED: ClassVar[frozenset[str]] = frozenset()
+
+    def rules(self) -> None:
+        for name in sorted(self.REQUIRED & self.model_fields_set):
+            if getattr(self, name) is None:
+                raise FieldError(name, "cannot be null")
+        if not self.changes():
+            raise FieldError("input", "changes nothing: send at least one field to change")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set - self.KEYS - {"expected_revision"})
+
+
+class LabPatch(Patch):
+    """Change a lab: only the fields sent change; null clears an optional one."""
+
+    KEYS = frozenset({"slug"})
+    REQUIRED = frozenset({"name"})
+
+    slug: Slug = Field(description="The lab's slug.")
+    name: Name | None = omitted(f"The lab's name. {_NOT_NULL}")
+    country: CountryCode | None = omitted(f"Its country. {_CLEARED}")
+    founded_year: int | None = omitted(f"The year it was founded. {_CLEARED}", ge=1900, le=2100)
+    headquarters: Name | None = omitted(f"Its headquarters' city. {_CLEARED}")
+    website: Url | None = omitted(f"Its website. {_CLEARED}")
+    description: Text | None = omitted(f"What it is. {_CLEARED}")
+
+
+class ModelPatch(Patch):
+    """Change a model: only the fields sent change; null clears an optional one."""
+
+    KEYS = frozenset({"slug"})
+    REQUIRED = frozenset({"name", "modality", "open_weights"})
+
+    slug: Slug = Field(description="The model's slug.")
+    name: Name | None = omitted(f"The model's name. {_NOT_NULL}")
+    family: Slug | None = omitted(f"The family's slug. {_CLEARED}")
+    modality: Modality | None = omitted(f"What it takes in and puts out. {_NOT_NULL}")
+    open_weights: bool | None = omitted(f"Whether its weights are published. {_NOT_NULL}")
+    license: Name | None = omitted(f"Its licence. {_CLEARED}")
+    training_origin: TrainingOrigin | None = omitted(f"From scratch or derived. {_CLEARED}")
+    description: Text | None = omitted(f"What it is. {_CLEARED}")
+
+
+class VersionPatch(Patch):
+    """Change a version: only the fields sent change; null clears an optional one."""
+
+    KEYS = frozenset({"model", "label"})
+    REQUIRED = frozenset({"new_label"})
+
+    model: Slug = Field(description="The model's slug.")
+    label: Name = Field(description="The version's current label.")
+    new_label: Name | None = omitted(f"Its new label. {_NOT_NULL}")
+    announced_on: dt.date | None = omitted(f"The day it was announced. {_CLEARED}")
+    released_on: dt.date | None = omitted(f"When it was released. {_CLEARED}")
+    released_precision: DatePrecision | None = omitted(f"How exact releasedOn is. {_CLEARED}")
+    planned_on: dt.date | None = omitted(f"When its release is planned. {_CLEARED}")
+    planned_precision: DatePrecision | None = omitted(f"How exact plannedOn is. {_CLEARED}")
+    total_parameters: Count | None = omitted(f"Its parameters. {_CLEARED}")
+    active_parameters: Count | None = omitted(f"Parameters active per token. {_CLEARED}")
+    context_window: ContextWindow | None = omitted(f"Its context window. {_CLEARED}")
+    source: SourceRef | None = omitted(f"Where its facts come from. {_CLEARED}")
 
 
 class HardwareTargetsInput(Input):
     """Replaces every hardware target of a version (an empty list removes them all)."""
 
-    model: Slug
-    version: Name
-    expected_revision: Revision
-    targets: list[HardwareTargetInput] = Field(max_length=50)
+    model: Slug = Field(description="The model's slug.")
+    version: Name = Field(description="The version's label.")
+    expected_revision: Revision = Field(
+        description="The version's revision last read; a stale one is a CONFLICT."
+    )
+    targets: list[HardwareTargetInput] = Field(
+        max_length=50, description="The version's hardware targets from now on."
+    )
 
 
 class SupersedeScoreInput(Input):
     """A correction of a score: a new observation that replaces it; the old one stays."""
 
-    score: RowId
-    value: Decimal
-    qualifier: ScoreQualifier = ScoreQualifier.EXACT
-    uncertainty: Decimal | None = Field(default=None, ge=0)
-    run_configuration: dict[str, Any] = Field(default_factory=dict)
-    measured_on: dt.date
-    # The corrected score's provenance unless the correction comes from elsewhere.
-    provenance: Provenance | None = None
-    source: SourceRef
-    note: Text | None = None
+    score: ScoreId = Field(description="The id of the score corrected.")
+    value: Decimal = Field(description="The corrected score, within the benchmark's scale.")
+    qualifier: ScoreQualifier = Field(
+        ScoreQualifier.EXACT, description="How the value bounds the score."
+    )
+    uncertainty: Decimal | None = Field(None, ge=0, description="Plus or minus; null when none.")
+    run_configuration: RunConfiguration = Field(
+        default=RunConfiguration({}), description="How it was run, e.g. reasoning effort."
+    )
+    measured_on: dt.date = Field(description="The day it was measured; not before the score's.")
+    provenance: Provenance | None = Field(
+        None, description="Who measured it; null: the corrected score's provenance."
+    )
+    source: SourceRef = Field(description="Where the correction comes from.")
+    note: Text | None = Field(None, description="Anything else, for a person to read.")
 
 
 class ScoreVerificationInput(Input):
-    score: RowId
-    verification: Verification
-    changed_on: dt.date
-    # The measurement that confirms or refutes the claim; left out keeps the current one.
-    evidence: RowId | None = None
+    """Verify, dispute or retract a score, optionally naming the evidence."""
 
-    @model_validator(mode="after")
-    def _not_itself(self) -> ScoreVerificationInput:
+    score: ScoreId = Field(description="The id of the score.")
+    verification: Verification = Field(description="Its verification from changedOn on.")
+    changed_on: dt.date = Field(description="The day it changed; not before the score's.")
+    # The measurement that confirms or refutes the claim.
+    evidence: ScoreId | None = omitted(
+        "The id of the score that confirms or refutes this one, measuring the same model on "
+        f"the same benchmark. {_CLEARED}"
+    )
+
+    def rules(self) -> None:
         if self.evidence == self.score:
             raise FieldError("evidence", "a score cannot be its own evidence")
-        return self
 
 
 class UnlinkInput(Input):
-    parent: Slug
-    child: Slug
-    relation: LineageRelation
+    """The lineage link to remove."""
+
+    parent: Slug = Field(description="The parent model's slug.")
+    child: Slug = Field(description="The child model's slug.")
+    relation: LineageRelation = Field(description="The link's relation.")
 
 
 class ArchiveInput(Input):
-    slug: Slug
+    """Archive or restore a lab or model by slug."""
+
+    slug: Slug = Field(description="The lab's or model's slug.")
     # Optional: archiving is a state change clients may make without reading first.
-    expected_revision: Revision | None = None
+    expected_revision: Revision | None = Field(
+        None, description="The revision last read, checked when given: a stale one is a CONFLICT."
+    )
 
 
 InputT = TypeVar("InputT", bound=Input)
@@ -470,15 +734,18 @@ def parse(model: type[InputT], data: Any) -> InputT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputRejected([_user_error(error) for error in exc.errors()]) from exc
+        raise InputRejected([_refused(error) for error in exc.errors()]) from exc
 
 
-def _user_error(error: Any) -> UserError:
-    path = [str(part) for part in error["loc"]]
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, FieldError) and cause.field != "input":
-        path.append(cause.field)
-    field = ".".join(to_camel(part) for part in path) or "input"
-    code = ErrorCode.OUT_OF_RANGE if error["type"] in _OUT_OF_RANGE else ErrorCode.INVALID
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return UserError(field, message, code)
+def _refused(error: Any) -> UserError:
+    path = [to_camel(str(part)) for part in error["loc"]]
+    return user_error(path, error["type"], str(error["msg"]).removeprefix("Value error, "))
+
+
+def user_error(path: Sequence[str], kind: str, message: str) -> UserError:
+    """A refused field as a user error: its camelCase path, a stable code, pydantic's message.
+
+    `kind` is pydantic's error type: a bound broken is OUT_OF_RANGE, anything else INVALID.
+    """
+    code = ErrorCode.OUT_OF_RANGE if kind in _OUT_OF_RANGE else ErrorCode.INVALID
+    return UserError(".".join(path) or "input", message, code)
