@@ -9,7 +9,7 @@ import pytest
 from service import ids
 from service.enums import Role
 from tests.conftest import Api
-from tests.writing import Writer, checksum, demo_source, issue_token
+from tests.writing import Writer, checksum, demo_source, issue_token, mutation
 
 SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
@@ -293,15 +293,6 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
         "source.id",
         "NOT_FOUND",
     ),
-    # A citation is exactly one of a recorded source's id and a new source's details.
-    ("recordScore", "RecordScoreInput", _with(SCORE, source={}), "source", "INVALID"),
-    (
-        "recordScore",
-        "RecordScoreInput",
-        _with(SCORE, source={**SOURCE, **NO_SUCH_SOURCE}),
-        "source",
-        "INVALID",
-    ),
     (
         "recordScore",
         "RecordScoreInput",
@@ -435,16 +426,20 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "setExternalId",
         "SetExternalIdInput",
-        {"system": "LMARENA", "externalKey": "x", "lab": "upstage", "model": "solar-next"},
-        "lab",
-        "INVALID",
+        {
+            "system": "HUGGING_FACE",
+            "externalKey": "upstage/SOLAR-10.7B-v1.0",
+            "subject": {"lab": "upstage"},
+        },
+        "externalKey",
+        "ALREADY_EXISTS",
     ),
     (
         "setExternalId",
         "SetExternalIdInput",
-        {"system": "HUGGING_FACE", "externalKey": "upstage/SOLAR-10.7B-v1.0", "lab": "upstage"},
-        "externalKey",
-        "ALREADY_EXISTS",
+        {"system": "LMARENA", "externalKey": "x", "subject": {"model": "nope"}},
+        "subject.model",
+        "NOT_FOUND",
     ),
     ("restoreLab", "ArchiveInput", {"slug": "upstage"}, "slug", "INVALID"),
     (
@@ -492,4 +487,42 @@ async def test_a_bad_input_is_refused_and_nothing_changes(
     errors = [(error["field"], error["code"]) for error in payload["userErrors"]]
     assert (field, code) in errors, payload["userErrors"]
     assert all(error["message"] for error in payload["userErrors"])
+    assert await checksum(database_url) == before
+
+
+# (mutation, input type, input): inputs whose type already says they cannot be, refused by
+# GraphQL before any resolver runs: a GraphQL error BAD_USER_INPUT, never a user error.
+BAD_BY_TYPE: list[tuple[str, str, dict[str, Any]]] = [
+    # A citation is exactly one of a recorded source's id and a new source's details (@oneOf).
+    ("recordScore", "RecordScoreInput", _with(SCORE, source={})),
+    ("recordScore", "RecordScoreInput", _with(SCORE, source={**SOURCE, **NO_SUCH_SOURCE})),
+    (
+        "setExternalId",
+        "SetExternalIdInput",
+        {
+            "system": "LMARENA",
+            "externalKey": "x",
+            "subject": {"lab": "upstage", "model": "solar-next"},
+        },
+    ),
+    # A field with a server default is non-null: left out, it is the default; null is no value.
+    ("createModel", "CreateModelInput", _with(MODEL, modality=None)),
+    ("recordScore", "RecordScoreInput", _with(SCORE, qualifier=None)),
+    (
+        "createVersion",
+        "CreateVersionInput",
+        _with(VERSION, hardwareTargets=[{"accelerator": "H100", "acceleratorCount": None}]),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "input_type", "data"), BAD_BY_TYPE)
+async def test_an_input_its_type_forbids_is_a_graphql_error_and_nothing_changes(
+    api: Api, database_url: str, name: str, input_type: str, data: dict[str, Any]
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+    before = await checksum(database_url)
+    body = await editor.run(mutation(name, input_type, "__typename"), {"input": data})
+    assert body.get("data") is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
     assert await checksum(database_url) == before

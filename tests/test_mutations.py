@@ -328,7 +328,11 @@ async def test_lineage_programmes_targets_sources_and_external_ids(editor: Write
         "setExternalId",
         "SetExternalIdInput",
         "externalId { system externalKey }",
-        {"system": "OPENROUTER", "externalKey": "upstage/solar-pro-3", "model": "solar-pro-3"},
+        {
+            "system": "OPENROUTER",
+            "externalKey": "upstage/solar-pro-3",
+            "subject": {"model": "solar-pro-3"},
+        },
     )
     assert external["externalId"] == {"system": "OPENROUTER", "externalKey": "upstage/solar-pro-3"}
 
@@ -531,7 +535,7 @@ ROLE_CASES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "setExternalId",
         "SetExternalIdInput",
-        {"system": "LMARENA", "externalKey": "x", "lab": "upstage"},
+        {"system": "LMARENA", "externalKey": "x", "subject": {"lab": "upstage"}},
     ),
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 from graphql import GraphQLError, Node, VariableDefinitionNode
+from strawberry.exceptions import StrawberryInputCoercionError
 
 logger = logging.getLogger("service.graphql")
 
@@ -85,6 +86,8 @@ def _request_error_code(error: GraphQLError) -> str | None:
     nodes = error.nodes or ()
     if any(isinstance(node, VariableDefinitionNode) for node in nodes):
         return Code.BAD_USER_INPUT  # a variable's value does not coerce; the message names it
+    if isinstance(error, StrawberryInputCoercionError):
+        return Code.BAD_USER_INPUT  # a variable strawberry refused: a @oneOf input not one of
     if error.original_error is not None or error.path is not None:
         return None
     if error.message.startswith("Syntax Error") or "tokens. Parsing aborted" in error.message:

@@ -95,7 +95,6 @@ _NAMES: dict[type[inputs.Input], str] = {
 }
 
 
-
 def _described(model: type[inputs.Input]) -> str:
     """The model's docstring as one description: its paragraphs, each on one line."""
     paragraphs = inspect.cleandoc(model.__doc__ or "").split("\n\n")
