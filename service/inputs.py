@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, NewType, Self, TypeVar, get_args, get_origin
 
-import annotated_types
 import pycountry
 from pydantic import (
     AfterValidator,
@@ -195,41 +194,33 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and value >= 100_000 else str(value)
 
 
+# The constraint objects pydantic keeps per field (annotated_types), by the attribute each has.
+_BOUNDS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"))
+_CONSTRAINTS = ("min_length", "max_length", "decimal_places", *(name for name, _ in _BOUNDS))
+
+
 def _constraints(info: FieldInfo) -> list[str]:
     """What a field's own constraints say, in words, in a stable order."""
-    found: dict[type, Any] = {}
+    found: dict[str, Any] = {}
     rules: list[str] = []
     for item in [*info.metadata, *_metadata(info.annotation)]:
         if isinstance(item, AfterValidator) and item.func.__doc__:
             rules.append(item.func.__doc__)
-        elif getattr(item, "decimal_places", None) is not None:
-            found[Decimal] = item.decimal_places
-        else:
-            found[type(item)] = item
+        for name in _CONSTRAINTS:
+            if getattr(item, name, None) is not None:
+                found[name] = getattr(item, name)
     unit = "items" if get_origin(info.annotation) is list else "characters"
-    low, high = found.get(annotated_types.MinLen), found.get(annotated_types.MaxLen)
-    if low and high:
-        rules.append(f"{_number(low.min_length)} to {_number(high.max_length)} {unit}")
-    elif high:
-        rules.append(f"at most {_number(high.max_length)} {unit}")
-    bounds = {
-        annotated_types.Gt: ("greater than", "gt"),
-        annotated_types.Ge: ("at least", "ge"),
-        annotated_types.Lt: ("less than", "lt"),
-        annotated_types.Le: ("at most", "le"),
-    }
-    words = [
-        f"{phrase} {_number(getattr(found[kind], attribute))}"
-        for kind, (phrase, attribute) in bounds.items()
-        if kind in found
-    ]
-    if annotated_types.Ge in found and annotated_types.Le in found and len(words) == 2:
-        low_bound, high_bound = found[annotated_types.Ge].ge, found[annotated_types.Le].le
-        words = [f"from {_number(low_bound)} to {_number(high_bound)}"]
+    if "min_length" in found and "max_length" in found:
+        rules.append(f"{_number(found['min_length'])} to {_number(found['max_length'])} {unit}")
+    elif "max_length" in found:
+        rules.append(f"at most {_number(found['max_length'])} {unit}")
+    words = [f"{phrase} {_number(found[name])}" for name, phrase in _BOUNDS if name in found]
+    if found.keys() & {"ge", "le"} == {"ge", "le"} and len(words) == 2:
+        words = [f"from {_number(found['ge'])} to {_number(found['le'])}"]
     if words:
         rules.append(", ".join(words))
-    if Decimal in found:
-        rules.append(f"at most {found[Decimal]} decimal places")
+    if "decimal_places" in found:
+        rules.append(f"at most {found['decimal_places']} decimal places")
     return rules
 
 
