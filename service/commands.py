@@ -51,7 +51,6 @@ from service.inputs import (
     BenchmarkInput,
     BenchmarkVersionInput,
     ExternalIdInput,
-    FieldError,
     HardwareTargetInput,
     HardwareTargetsInput,
     LabInput,
@@ -74,6 +73,7 @@ from service.inputs import (
     VersionPatch,
     version_rules,
 )
+from service.validation import FieldError
 
 
 async def _require(lookup: Awaitable[int | None], field: str, what: str) -> int:

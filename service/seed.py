@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from service import commands, inputs
+from service import commands, inputs, validation
 from service.db import Conn, external_ids, keys, lineage, programs, scores, sources, targets
 
 DEMO_DATA = Path(__file__).with_name("demo_data.toml")
@@ -31,7 +31,7 @@ Write = Callable[[Conn, str, Any], Awaitable[asyncpg.Record]]
 @dataclass(frozen=True)
 class Section:
     name: str
-    input: type[inputs.Input]
+    input: type[validation.Input]
     exists: Exists
     write: Write
 
@@ -158,7 +158,7 @@ SECTIONS = (
 )
 
 
-def load_file(path: Path = DEMO_DATA) -> dict[str, list[inputs.Input]]:
+def load_file(path: Path = DEMO_DATA) -> dict[str, list[validation.Input]]:
     """Parse and validate the whole file before anything is written."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     unknown = set(raw) - {section.name for section in SECTIONS}
@@ -173,7 +173,9 @@ def load_file(path: Path = DEMO_DATA) -> dict[str, list[inputs.Input]]:
         if name != "sources":
             raw[name] = [_cited(entry, keyed, path) for entry in entries]
     return {
-        section.name: [inputs.parse(section.input, entry) for entry in raw.get(section.name, [])]
+        section.name: [
+            validation.parse(section.input, entry) for entry in raw.get(section.name, [])
+        ]
         for section in SECTIONS
     }
 

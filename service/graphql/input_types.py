@@ -25,7 +25,7 @@ from strawberry.pydantic import InputValidationError
 from strawberry.pydantic.conversion import build_pydantic_model
 from strawberry.types.arguments import InputContext
 
-from service import inputs
+from service import inputs, validation
 from service.errors import UserError
 
 
@@ -36,7 +36,7 @@ class Refused:
     errors: list[UserError]
 
 
-InputT = TypeVar("InputT", bound=inputs.Input)
+InputT = TypeVar("InputT", bound=validation.Input)
 
 if TYPE_CHECKING:
     Given: TypeAlias = InputT | Refused
@@ -45,7 +45,7 @@ else:
     class Given:
         """`Given[Model]`: an argument of GraphQL input type Model, a Refused when refused."""
 
-        def __class_getitem__(cls, model: type[inputs.Input]) -> object:
+        def __class_getitem__(cls, model: type[validation.Input]) -> object:
             return Annotated[model | Refused, strawberry.argument(graphql_type=model)]
 
 
@@ -59,14 +59,14 @@ def _checked(
         start = len(context.path)
         return Refused(
             [
-                inputs.user_error(detail.location[start:], detail.type, detail.message)
+                validation.user_error(detail.location[start:], detail.type, detail.message)
                 for detail in exc.errors
             ]
         )
 
 
 # Each model under its GraphQL name; nested ones before the inputs that hold them.
-_NAMES: dict[type[inputs.Input], str] = {
+_NAMES: dict[type[validation.Input], str] = {
     inputs.SourceInput: "AddSourceInput",
     inputs.SourceRef: "SourceRefInput",
     inputs.HardwareTargetInput: "HardwareTargetInput",
@@ -95,7 +95,7 @@ _NAMES: dict[type[inputs.Input], str] = {
 }
 
 
-def _described(model: type[inputs.Input]) -> str:
+def _described(model: type[validation.Input]) -> str:
     """The model's docstring as one description: its paragraphs, each on one line."""
     paragraphs = inspect.cleandoc(model.__doc__ or "").split("\n\n")
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import asyncpg
 import strawberry
 
-from service import commands, inputs, matching
+from service import commands, inputs, matching, validation
 from service.auth import IsEditor
 from service.db import Conn
 from service.errors import UserError
@@ -54,7 +54,7 @@ from service.graphql.types import (
     Version,
 )
 
-InputT = TypeVar("InputT", bound=inputs.Input)
+InputT = TypeVar("InputT", bound=validation.Input)
 T = TypeVar("T")
 Command = Callable[[Conn, str, InputT], Awaitable[asyncpg.Record]]
 Duplicates = Callable[[Conn, asyncpg.Record], Awaitable[list[matching.ProbableDuplicate]]]

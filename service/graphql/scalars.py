@@ -1,4 +1,4 @@
-"""Custom scalars, and the GraphQL scalar each type of service.inputs travels as.
+"""Custom scalars, and the GraphQL scalar each input field type (service.validation) travels as.
 
 GraphQL's Int is 32-bit; parameter counts need more. The inputs' own types map onto scalars
 the schema already has, by the very same definition, so they add no scalar of their own.
@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 from strawberry.types.scalar import ScalarDefinition
 
-from service import inputs
+from service import validation
 
 BigInt = NewType("BigInt", int)
 
@@ -35,11 +35,11 @@ _ID = DEFAULT_SCALAR_REGISTRY[strawberry.ID]
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {
     BigInt: _BIG_INT,
-    inputs.ParameterCount: _BIG_INT,
+    validation.ParameterCount: _BIG_INT,
     # Scores, scales and weights are decimals in the registry and Floats on the read side.
     Decimal: DEFAULT_SCALAR_REGISTRY[float],
-    inputs.RunConfiguration: DEFAULT_SCALAR_REGISTRY[JSON],
-    # A public id is an `ID`; the input decodes it (service.inputs.PublicId).
-    inputs.ScoreId: _ID,
-    inputs.SourceId: _ID,
+    validation.RunConfiguration: DEFAULT_SCALAR_REGISTRY[JSON],
+    # A public id is an `ID`; the input decodes it (service.validation.PublicId).
+    validation.ScoreId: _ID,
+    validation.SourceId: _ID,
 }
