@@ -105,4 +105,5 @@ for _model, _name in _NAMES.items():
     strawberry.pydantic.input(
         _model, name=_name, description=_described(_model), one_of=_model.ONE_OF
     )
+    # The hook strawberry.pydantic points at build_pydantic_model: ours answers a Refused.
     _model.__strawberry_definition__.from_input = _checked  # type: ignore[attr-defined]
