@@ -25,11 +25,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
-from service import changes, database, idempotency, migrate, seed
+from service import changes, database, idempotency, migrate, negotiation, seed
 from service.auth import ANONYMOUS, Principal, Unauthenticated, authenticate
 from service.cache import ResponseCache
 from service.config import Settings
@@ -69,7 +70,15 @@ def _request_id(request: Request) -> str:
 
 
 # The view's HTTP refusals (strawberry raises HTTPException) and their codes.
-_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.BAD_REQUEST, 413: Code.PAYLOAD_TOO_LARGE}
+_HTTP_CODES = {
+    404: Code.NOT_FOUND,
+    405: Code.BAD_REQUEST,
+    406: Code.NOT_ACCEPTABLE,
+    413: Code.PAYLOAD_TOO_LARGE,
+}
+_NOT_ACCEPTABLE = (
+    f"the Accept header allows neither {negotiation.GRAPHQL_RESPONSE} nor {negotiation.JSON}"
+)
 
 
 class _BadVariables(HTTPException):
@@ -77,6 +86,15 @@ class _BadVariables(HTTPException):
 
     def __init__(self, reason: str) -> None:
         super().__init__(400, reason)
+
+
+class _MutationOverGet(HTTPException):
+    # The spec: 405 and halt; a GET is safe and may be replayed by anything on the way.
+    code = Code.BAD_REQUEST
+    headers = {"allow": "POST"}
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)
 
 
 class RegistryGraphQL(GraphQL[Context, None]):
@@ -92,22 +110,33 @@ class RegistryGraphQL(GraphQL[Context, None]):
             await WebSocket(scope, receive, send).close()
             return
         request = Request(scope, receive)
+        accepted = negotiation.response_type(request.headers.get("accept"))
+        media = request.state.media = accepted or negotiation.JSON
         try:
+            if accepted is None and not self._renders_ide(request):
+                raise HTTPException(406, _NOT_ACCEPTABLE)
             response = await self.run(request)
+            if response.headers.get("content-type") == negotiation.JSON:
+                response.headers["content-type"] = negotiation.CONTENT_TYPE[media]
         except HTTPException as exc:
             # Every refusal is GraphQL JSON with a code, never strawberry's plain text.
             code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
             logger.debug("request %s: %s: %s", _request_id(request), code, exc.reason)
-            response = error_response(exc.status_code, exc.reason, code)
+            headers = getattr(exc, "headers", None)
+            response = error_response(exc.status_code, exc.reason, code, headers, media)
         except PayloadTooLarge:
             raise  # service.transport answers it
         except Exception:
             # A fault outside GraphQL execution: logged once, masked, and still JSON.
             request_id = _request_id(request)
             logger.exception("request %s: unexpected error", request_id)
-            response = error_response(500, "Internal server error.", Code.INTERNAL)
+            response = error_response(500, "Internal server error.", Code.INTERNAL, media=media)
             response.headers["x-request-id"] = request_id
         await response(scope, receive, send)
+
+    def _renders_ide(self, request: Request) -> bool:
+        # A browser's `text/html` asks for GraphiQL (or NOT_FOUND where it is off), not JSON.
+        return self.should_render_graphql_ide(self.request_adapter_class(request))
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson refuses what is not JSON (invalid UTF-8, NaN, nesting past 1024) with a
@@ -123,6 +152,8 @@ class RegistryGraphQL(GraphQL[Context, None]):
         for data in found if isinstance(found, list) else [found]:
             if not isinstance(data.operation_name, str | None):
                 raise HTTPException(400, "operationName must be a string or null")
+            if data.operation_name == "" and request.method == "GET":
+                data.operation_name = None  # the spec: an empty one is an absent one
             problem = check_variables(data.variables, self.schema.limits)
             if problem is not None:
                 raise _BadVariables(problem)
@@ -154,7 +185,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
         result = await self._execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
-        _set_status(result, sub_response)
+        _set_status(result, sub_response, request.state.media)
         return result
 
     async def _execute_operation(
@@ -206,6 +237,35 @@ class RegistryGraphQL(GraphQL[Context, None]):
             sub_response.headers[idempotency.REPLAYED_HEADER] = "true"
         return result
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise _MutationOverGet(exc.reason) from exc.__cause__
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        media = getattr(request.state, "media", negotiation.JSON)
+        if media == negotiation.GRAPHQL_RESPONSE and negotiation.is_request_error(result):
+            del body["data"]  # the spec: nothing executed, so no `data` entry at all
+        return body
+
     def _is_mutation(self, data: GraphQLRequestData) -> bool:
         # The same checked document every path uses: limits apply before anything is stored,
         # and a refused document takes the normal path, which reports why.
@@ -220,18 +280,22 @@ class RegistryGraphQL(GraphQL[Context, None]):
 def _set_status(
     result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult,
     sub_response: Response,
+    media: str,
 ) -> None:
-    """503 while the database cannot answer, 429 when throttled; other GraphQL errors: 200."""
+    """The status service.negotiation gives; Retry-After with a 503 or a 429."""
     results = result if isinstance(result, list) else [result]
     for single in results:
-        for error in getattr(single, "errors", None) or ():
-            status = HTTP_STATUS.get(code_of(error))
-            if status is None:
-                continue
-            sub_response.status_code = status
-            retry_after = (error.extensions or {}).get("retryAfter", 1)
-            sub_response.headers["retry-after"] = str(retry_after)
-            return
+        if not isinstance(single, ExecutionResult):
+            continue
+        status = negotiation.status(single, media)
+        if status == 200:
+            continue
+        sub_response.status_code = status
+        for error in single.errors or ():
+            if code_of(error) in HTTP_STATUS:
+                retry_after = (error.extensions or {}).get("retryAfter", 1)
+                sub_response.headers["retry-after"] = str(retry_after)
+        return
 
 
 async def _principal(

@@ -2,7 +2,8 @@
 
 A body announced larger than the cap (Content-Length) is refused at once, unread; a body
 streamed without a length is counted as it arrives and refused as soon as it passes the cap,
-so at most `max_body` bytes are ever read. Refusals are GraphQL-shaped JSON with a code.
+so at most `max_body` bytes are ever read. Refusals are GraphQL-shaped JSON with a code, in
+the media type the Accept header asks for (service.negotiation).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import negotiation
 from service.graphql.errors import Code
 
 
@@ -18,10 +20,26 @@ class PayloadTooLarge(Exception):
 
 
 def error_response(
-    status: int, message: str, code: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    media: str = negotiation.JSON,
 ) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+    """A request error in GraphQL JSON: `data` null as JSON clients know it, absent otherwise."""
+    body: dict[str, object] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    if media == negotiation.JSON:
+        body = {"data": None, **body}
+    response = JSONResponse(body, status_code=status, headers=headers)
+    response.headers["content-type"] = negotiation.CONTENT_TYPE[media]
+    return response
+
+
+def _media(scope: Scope) -> str:
+    """The media type of a refusal: as the request's Accept header asks, else JSON."""
+    accept = next((value for name, value in scope["headers"] if name == b"accept"), None)
+    found = negotiation.response_type(None if accept is None else accept.decode("latin-1"))
+    return found or negotiation.JSON
 
 
 class BoundedRequests:
@@ -61,7 +79,7 @@ class BoundedRequests:
         except PayloadTooLarge:
             if started:
                 raise
-            await self._too_large()(scope, receive, send)
+            await self._too_large(_media(scope))(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> Response | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -70,15 +88,21 @@ class BoundedRequests:
                 431,
                 f"the request headers exceed {self.max_headers} bytes",
                 Code.HEADERS_TOO_LARGE,
+                media=_media(scope),
             )
         length = next((value for name, value in headers if name == b"content-length"), None)
         if length is None:
             return None
         if not length.isdigit():
-            return error_response(400, "Content-Length is not a number", Code.BAD_REQUEST)
-        return self._too_large() if int(length) > self.max_body else None
+            return error_response(
+                400, "Content-Length is not a number", Code.BAD_REQUEST, media=_media(scope)
+            )
+        return self._too_large(_media(scope)) if int(length) > self.max_body else None
 
-    def _too_large(self) -> Response:
+    def _too_large(self, media: str) -> Response:
         return error_response(
-            413, f"the request body exceeds {self.max_body} bytes", Code.PAYLOAD_TOO_LARGE
+            413,
+            f"the request body exceeds {self.max_body} bytes",
+            Code.PAYLOAD_TOO_LARGE,
+            media=media,
         )

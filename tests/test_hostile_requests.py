@@ -267,16 +267,19 @@ async def test_a_malformed_request_is_a_400_in_graphql_json(
 
 
 async def test_a_get_request_meets_the_same_refusals(api: Api) -> None:
-    for params, code in [
-        ({"query": "mutation { __typename }"}, "BAD_REQUEST"),  # writes are POST only
-        ({"query": "{ __typename }", "variables": "{not json"}, "BAD_REQUEST"),
-        ({"query": "{ __typename }", "variables": '{"x": "\\u0000"}'}, "BAD_USER_INPUT"),
+    for params, status, code in [
+        # Writes are POST only: the spec's 405, which says what is allowed.
+        ({"query": "mutation { __typename }"}, 405, "BAD_REQUEST"),
+        ({"query": "{ __typename }", "variables": "{not json"}, 400, "BAD_REQUEST"),
+        ({"query": "{ __typename }", "variables": '{"x": "\\u0000"}'}, 400, "BAD_USER_INPUT"),
     ]:
         api.queries.clear()
         response = await api.http.get("/graphql", params=params)
-        assert response.status_code == 400, response.text
+        assert response.status_code == status, response.text
         assert codes(response.json()) == [code]
         assert api.queries.statements == []
+        if status == 405:
+            assert response.headers["allow"] == "POST"
 
 
 def codes_for_malformed(what: str) -> str:

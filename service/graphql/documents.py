@@ -103,7 +103,13 @@ class Documents:
             return Checked(document=None, errors=[error])
         measured, errors = check_document(self.schema, document, limits)
         if not errors:
-            errors = validate(
+            found = validate(
                 self.schema, document, self._rules, hide_suggestions=not self.suggestions
             )
+            # Coded here, where they are known to be validation errors: a rule's error on a
+            # variable definition (unused, wrong position) is no coercion error.
+            errors = [
+                ClientError(error.message, Code.GRAPHQL_VALIDATION_FAILED, nodes=error.nodes)
+                for error in found
+            ]
         return Checked(document=document, errors=errors, cost=measured.cost)

@@ -29,11 +29,15 @@ MASKED_MESSAGE = "Internal server error."
 
 class Code(StrEnum):
     BAD_REQUEST = "BAD_REQUEST"  # the HTTP request is not a GraphQL request
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"  # the Accept header allows no type the registry answers in
     NOT_FOUND = "NOT_FOUND"  # no such page (GraphiQL where it is off)
     BAD_USER_INPUT = "BAD_USER_INPUT"  # a value the registry cannot take (NUL, too long ...)
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a limit of service.graphql.limits
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"  # an unknown hash: send the text
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"  # allow-list: not registered
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"  # persisted queries are off
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     HEADERS_TOO_LARGE = "HEADERS_TOO_LARGE"
     RATE_LIMITED = "RATE_LIMITED"
