@@ -40,6 +40,7 @@ from service.db.pool import QueryHook, create_pool, reconnect
 from service.graphql.context import Context
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.graphql.limits import Limits, check_variables
+from service.graphql.persisted import Malformed, Mode, PersistedQueries
 from service.graphql.schema import RegistrySchema, build_schema
 from service.metrics import Metrics
 from service.observability import Observability, note_token
@@ -49,6 +50,7 @@ from service.transport import BoundedRequests, PayloadTooLarge, error_response
 if TYPE_CHECKING:
     # strawberry's own HTTP adapter layer, named here only to type the override below.
     from cross_web import AsyncHTTPRequestAdapter
+    from strawberry.http.base import BaseRequestProtocol
 
     from service.supervisor import FatalHook
 
@@ -100,9 +102,17 @@ class _MutationOverGet(HTTPException):
 class RegistryGraphQL(GraphQL[Context, None]):
     schema: RegistrySchema
 
-    def __init__(self, schema: RegistrySchema, *, throttle: AuthThrottle, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: RegistrySchema,
+        *,
+        throttle: AuthThrottle,
+        persisted: PersistedQueries,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.throttle = throttle
+        self.persisted = persisted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -198,9 +208,12 @@ class RegistryGraphQL(GraphQL[Context, None]):
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         # Refused credentials end the request here, as a GraphQL error that nothing masks,
-        # before any resolver runs; GraphiQL itself is served before this point.
-        if context.refusal is not None:
-            refusal = context.refusal
+        # before any resolver runs; GraphiQL itself is served before this point. So does a
+        # persisted document that is unknown or not allowed; a known one becomes the text.
+        refusal = context.refusal
+        if refusal is None:
+            refusal = await self._resolve_persisted(request, request_data, context)
+        if refusal is not None:
             logger.debug("request %s: %s: %s", context.request_id, code_of(refusal), refusal)
             refused = PreExecutionError(data=None, errors=[refusal])
             return [refused for _ in request_data] if isinstance(request_data, list) else refused
@@ -266,6 +279,32 @@ class RegistryGraphQL(GraphQL[Context, None]):
             del body["data"]  # the spec: nothing executed, so no `data` entry at all
         return body
 
+    async def _resolve_persisted(
+        self,
+        request: Request,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+    ) -> ClientError | None:
+        if isinstance(request_data, list):
+            return None  # batches are refused while parsing
+        try:
+            document_id = await _document_id(request, request_data)
+            return await self.persisted.resolve(context.pool, request_data, document_id)
+        except Malformed as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except Exception as exc:
+            unavailable = database_error(exc)
+            if unavailable is None:
+                raise
+            return unavailable
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming a persisted document (Apollo's, with Accept: */*) is no page request.
+        params = request.query_params
+        return super().should_render_graphql_ide(request) and not (
+            "extensions" in params or "documentId" in params
+        )
+
     def _is_mutation(self, data: GraphQLRequestData) -> bool:
         # The same checked document every path uses: limits apply before anything is stored,
         # and a refused document takes the normal path, which reports why.
@@ -275,6 +314,16 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _document_id(request: Request, data: GraphQLRequestData) -> object | None:
+    """The spec's `documentId`, which strawberry does not read: sent instead of a query."""
+    if data.query is not None or (data.extensions or {}).get("persistedQuery") is not None:
+        return None
+    if request.method == "GET":
+        return request.query_params.get("documentId")
+    body = orjson.loads(await request.body())  # parsed once already: it is JSON
+    return body.get("documentId") if isinstance(body, dict) else None
 
 
 def _set_status(
@@ -403,10 +452,18 @@ def create_app(
         limits=Limits(max_cost=settings.max_query_cost),
         production=settings.production,
         introspection=settings.serves_introspection,
+        persisted_entries=settings.persisted_queries_cache_entries,
+        persisted_bytes=settings.persisted_queries_cache_mb * 1024 * 1024,
+    )
+    persisted = PersistedQueries(
+        schema.documents,
+        Mode(settings.persisted_queries),
+        keep_stored=settings.persisted_queries_max_stored,
     )
     graphql_app = RegistryGraphQL(
         schema,
         throttle=AuthThrottle(settings.auth_failures_per_minute),
+        persisted=persisted,
         graphql_ide="graphiql" if settings.serves_graphiql else None,
     )
     routes = [

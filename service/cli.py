@@ -1,4 +1,4 @@
-"""The `registry` command: serve, migrate, seed, export-schema and token.
+"""The `registry` command: serve, migrate, seed, export-schema, token and persisted.
 
 A failure the user can fix (a wrong DATABASE_URL, an embedded server that cannot start, a
 token for a data dir without a registry) is one line on stderr and a non-zero exit; `--debug`
@@ -17,15 +17,21 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from service import auth, database, logs, migrate, seed
 from service.config import Settings
+from service.db import persisted as persisted_rows
 from service.db import tokens
 from service.db.pool import connect
 from service.enums import Role
 from service.errors import ConfigurationError, EmbeddedPostgresError, NotFound, RegistryError
+from service.graphql import persisted
+
+if TYPE_CHECKING:
+    from service.graphql.schema import RegistrySchema
 
 DEFAULT_SCHEMA_PATH = Path("schema/schema.graphql")
 EXIT_FAILED = 1  # a RegistryError: the line on stderr says why
@@ -222,13 +228,17 @@ def _token_list(settings: Settings, args: argparse.Namespace) -> int:
     with database_for(settings, existing="") as dsn:
         migrate.upgrade(dsn)
         rows = asyncio.run(_token_list_async(dsn))
-    table = [("NAME", "ROLE", "PREFIX", "CREATED", "LAST USED", "REVOKED"), *rows]
-    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
+    _print_table(("NAME", "ROLE", "PREFIX", "CREATED", "LAST USED", "REVOKED"), rows)
+    return 0
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = [header, *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     for row in table:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
-    return 0
 
 
 async def _token_revoke_async(dsn: str, name: str) -> dt.datetime:
@@ -248,6 +258,103 @@ def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
         migrate.upgrade(dsn)
         revoked_at = asyncio.run(_token_revoke_async(dsn, args.name))
     print(f"token {args.name!r} revoked since {_when(revoked_at)}")
+    return 0
+
+
+def _checking_schema(settings: Settings) -> RegistrySchema:
+    """The schema and limits `registry serve` would check documents with, for registration."""
+    from service.graphql.limits import Limits
+    from service.graphql.schema import build_schema
+
+    return build_schema(
+        limits=Limits(max_cost=settings.max_query_cost),
+        production=settings.production,
+        introspection=settings.serves_introspection,
+    )
+
+
+async def _persisted_add_async(dsn: str, registrations: list[persisted.Registration]) -> int:
+    conn = await connect(dsn)
+    try:
+        return await persisted.register(conn, registrations)
+    finally:
+        await conn.close()
+
+
+def _persisted_add(settings: Settings, args: argparse.Namespace) -> int:
+    documents = _checking_schema(settings).documents
+    registrations: list[persisted.Registration] = []
+    refusals: list[str] = []
+    for path in map(Path, args.files):
+        try:
+            found = persisted.documents_in(path)
+        except OSError as exc:
+            refusals.append(f"{path}: {exc.strerror}")
+            continue
+        except persisted.Refused as exc:
+            refusals.append(str(exc))
+            continue
+        for document_id, text in found:
+            try:
+                registrations.append(persisted.prepare(documents, document_id, text))
+            except persisted.Refused as exc:
+                refusals.append(f"{path}: {document_id or 'the document'}: {exc}")
+    # All or nothing: a build output with one refused document registers none of them.
+    for refusal in refusals:
+        _say(f"refused: {refusal}")
+    if refusals:
+        total = len(registrations) + len(refusals)
+        raise persisted.Refused(f"{len(refusals)} of {total} refused; nothing registered")
+    with database_for(settings, existing="") as dsn:
+        migrate.upgrade(dsn)
+        new = asyncio.run(_persisted_add_async(dsn, registrations))
+    print(
+        f"registered {len(registrations)} documents: {new} new, "
+        f"{len(registrations) - new} already there (REGISTRY_PERSISTED_QUERIES="
+        f"{settings.persisted_queries})"
+    )
+    return 0
+
+
+def _operations(text: str) -> str:
+    from graphql import GraphQLError, OperationDefinitionNode, parse
+
+    try:
+        document = parse(text)
+    except GraphQLError:
+        return "?"
+    names = [
+        definition.name.value if definition.name else "(anonymous)"
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    return ", ".join(names)
+
+
+async def _persisted_list_async(dsn: str) -> list[tuple[str, ...]]:
+    conn = await connect(dsn)
+    try:
+        found = await persisted_rows.list_all(conn)
+    finally:
+        await conn.close()
+    return [
+        (
+            row["sha256"],
+            row["document_id"] or "-",
+            "registered" if row["registered"] else "stored",
+            str(row["cost"]),
+            _when(row["created_at"]),
+            _operations(row["document"]),
+        )
+        for row in found
+    ]
+
+
+def _persisted_list(settings: Settings, args: argparse.Namespace) -> int:
+    with database_for(settings, existing="") as dsn:
+        migrate.upgrade(dsn)
+        found = asyncio.run(_persisted_list_async(dsn))
+    _print_table(("SHA256", "ID", "KIND", "COST", "CREATED", "OPERATIONS"), found)
     return 0
 
 
@@ -334,6 +441,29 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     revoke = command(token_commands, "revoke", "revoke a token by name (idempotent)")
     revoke.add_argument("--name", required=True, help="the token's name")
     revoke.set_defaults(run=_token_revoke)
+
+    persisted_cmd = command(
+        commands, "persisted", "register persisted documents (the allow-list) and list them"
+    )
+    persisted_commands = persisted_cmd.add_subparsers(
+        dest="persisted_command", required=True, metavar="ACTION"
+    )
+    add = command(
+        persisted_commands,
+        "add",
+        "register documents from a build output, checked against the limits; all or none",
+    )
+    add.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a JSON map of id to document text (relay-compiler's persisted queries), or a "
+        ".graphql file",
+    )
+    add.set_defaults(run=_persisted_add)
+    command(
+        persisted_commands, "list", "list persisted documents: registered, then stored by clients"
+    ).set_defaults(run=_persisted_list)
     return parser
 
 

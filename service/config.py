@@ -100,6 +100,22 @@ class Settings(BaseSettings):
         description="Refuse GraphQL requests without at least a READER token (reads included); "
         "`/healthz`, `/readyz` and `/metrics` stay open.",
     )
+    persisted_queries: Literal["off", "automatic", "allowlist"] = Field(
+        default="automatic",
+        description="Persisted queries: off; automatic (Apollo's APQ, clients store documents); "
+        "allowlist (only documents registered with `registry persisted add` run).",
+    )
+    persisted_queries_cache_entries: int = Field(
+        default=2048, ge=1, description="Persisted documents each process keeps parsed."
+    )
+    persisted_queries_cache_mb: int = Field(
+        default=32, ge=1, description="Memory for the persisted documents each process keeps."
+    )
+    persisted_queries_max_stored: int = Field(
+        default=10_000,
+        ge=0,
+        description="Documents clients may store (automatic mode); the oldest beyond go first.",
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     # Operating it: logs and metrics (service/logs.py, service/metrics.py).

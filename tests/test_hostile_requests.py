@@ -142,8 +142,10 @@ async def test_many_large_documents_leave_the_document_cache_bounded(api: Api) -
         query = "{ " + f"a{i}: __typename " + "# padding\n" * 20_000 + "}"
         await refused(api, 200, "QUERY_TOO_COMPLEX", json={"query": query})
     documents = api.app.state.documents
-    assert documents._bytes <= CACHE_BYTES
-    assert all(len(text) <= documents.limits.max_document_length for text in documents._entries)
+    assert documents.texts.bytes <= CACHE_BYTES
+    assert all(
+        len(text) <= documents.limits.max_document_length for text in documents.texts.entries
+    )
 
 
 async def test_free_text_is_bounded_before_postgres_sees_it(api: Api) -> None:

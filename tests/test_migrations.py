@@ -29,6 +29,7 @@ DOMAIN_TABLES = {
     "audit_event",
     "api_token",
     "idempotency_key",
+    "persisted_document",
 }
 
 

@@ -21,7 +21,7 @@ from service.cache import ResponseCache
 from service.graphql import errors
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
-from service.graphql.documents import Documents
+from service.graphql.documents import PERSISTED_BYTES, PERSISTED_ENTRIES, Documents
 from service.graphql.fastpath import FastPath
 from service.graphql.limits import Limits
 from service.graphql.lineage import LineageQuery
@@ -61,13 +61,20 @@ class RegistrySchema(strawberry.Schema):
         limits: Limits | None = None,
         production: bool = False,
         introspection: bool = True,
+        persisted_entries: int = PERSISTED_ENTRIES,
+        persisted_bytes: int = PERSISTED_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits or Limits()
         self.production = production
         self.documents = Documents(
-            self._schema, self.limits, introspection=introspection, suggestions=not production
+            self._schema,
+            self.limits,
+            introspection=introspection,
+            suggestions=not production,
+            persisted_entries=persisted_entries,
+            persisted_bytes=persisted_bytes,
         )
         self.fast_path = FastPath(self.documents) if compiled else None
         self.response_cache = cache
@@ -203,6 +210,8 @@ def build_schema(
     limits: Limits | None = None,
     production: bool = False,
     introspection: bool = True,
+    persisted_entries: int = PERSISTED_ENTRIES,
+    persisted_bytes: int = PERSISTED_BYTES,
 ) -> RegistrySchema:
     return RegistrySchema(
         compiled=compiled,
@@ -210,6 +219,8 @@ def build_schema(
         limits=limits,
         production=production,
         introspection=introspection,
+        persisted_entries=persisted_entries,
+        persisted_bytes=persisted_bytes,
         query=Query,
         mutation=Mutation,
         # Every Node type, also those a query reaches only through node(id:).
