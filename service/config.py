@@ -102,11 +102,12 @@ class Settings(BaseSettings):
     )
     persisted_queries: Literal["off", "automatic", "allowlist"] = Field(
         default="automatic",
-        description="Persisted queries: off; automatic (Apollo's APQ, clients store documents); "
-        "allowlist (only documents registered with `registry persisted add` run).",
+        description="Persisted queries (see Persisted queries): `off`; `automatic` (Apollo's "
+        "automatic persisted queries: clients store documents by hash); `allowlist` (only "
+        "documents registered with `registry persisted add` run).",
     )
     persisted_queries_cache_entries: int = Field(
-        default=2048, ge=1, description="Persisted documents each process keeps parsed."
+        default=2048, ge=1, description="Persisted documents each process keeps parsed, by hash."
     )
     persisted_queries_cache_mb: int = Field(
         default=32, ge=1, description="Memory for the persisted documents each process keeps."
@@ -114,7 +115,7 @@ class Settings(BaseSettings):
     persisted_queries_max_stored: int = Field(
         default=10_000,
         ge=0,
-        description="Documents clients may store (automatic mode); the oldest beyond go first.",
+        description="Documents clients may store in `automatic` mode; the oldest beyond go first.",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
