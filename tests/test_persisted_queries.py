@@ -250,9 +250,12 @@ async def test_a_registered_document_runs_by_hash(
             "/graphql", params={"documentId": f"sha256:{sha256(LAB)}"}, headers={"accept": "*/*"}
         )
         assert is_upstage(response.json()["data"])
-        # Held by hash in the persisted tier; the tier ad-hoc texts share stays empty.
-        assert set(api.app.state.documents.persisted.entries) == {sha256(LAB)}
-        assert api.app.state.documents.texts.entries == {}
+        # Held by hash in the persisted tier, with the compiled plan derived from it; the
+        # tier ad-hoc texts share stays empty.
+        documents = api.app.state.documents
+        assert set(documents.persisted.entries) == {sha256(LAB)}
+        assert documents.persisted.get(sha256(LAB)).checked.derived
+        assert documents.texts.entries == {}
 
 
 async def test_limits_are_checked_at_registration_not_per_request(
@@ -328,3 +331,22 @@ async def test_a_build_output_whose_id_is_not_its_hash_is_refused(
     assert "is not the MD5 of its text" in err
     assert "1 of 2 refused; nothing registered" in err
     assert await stored(database_url) == {}
+
+
+async def test_what_clients_store_is_bounded_in_memory_and_in_postgres(database_url: str) -> None:
+    bounded = settings(
+        database_url, persisted_queries_cache_entries=2, persisted_queries_max_stored=2
+    )
+    texts = [f'query Q{i} {{ lab(slug: "upstage") {{ id name }} }}' for i in range(3)]
+    async with running_api(bounded) as api:
+        for text in texts:
+            response = await api.http.post(
+                "/graphql", json={"query": text, "extensions": by_hash(text)}
+            )
+            assert response.json()["data"]["lab"]["name"] == "Upstage"
+        documents = api.app.state.documents
+        assert list(documents.persisted.entries) == [sha256(t) for t in texts[1:]]
+        # The oldest, gone from memory and from PostgreSQL, is asked for again.
+        response = await api.http.post("/graphql", json={"extensions": by_hash(texts[0])})
+        assert codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert await stored(database_url) == {sha256(t): False for t in texts[1:]}
