@@ -1,6 +1,7 @@
 """The registry's closed vocabularies, shared by inputs, queries and the GraphQL schema.
 
-Each mirrors a PostgreSQL enum type of the same values (migrations/versions/*_domain.py).
+Each mirrors a PostgreSQL enum type of the same values (migrations/versions/*_domain.py),
+except ChangeKind, whose values are the operation names the audit log records.
 """
 
 from __future__ import annotations
@@ -139,3 +140,37 @@ class ClaimStatus(StrEnum):
     CONFIRMED = "CONFIRMED"
     REFUTED = "REFUTED"
     PENDING = "PENDING"
+
+
+class ChangeKind(StrEnum):
+    """What a change in the feed did. A write's kind is its command's operation name (the
+    audit row's `operation`, written by service.commands), so this enum is the one place
+    that names them; the last two are events the registry derives from a score write."""
+
+    SOURCE_ADDED = "addSource"
+    LAB_CREATED = "createLab"
+    LAB_UPDATED = "updateLab"
+    LAB_ARCHIVED = "archiveLab"
+    LAB_RESTORED = "restoreLab"
+    MODEL_FAMILY_CREATED = "createModelFamily"
+    MODEL_CREATED = "createModel"
+    MODEL_UPDATED = "updateModel"
+    MODEL_ARCHIVED = "archiveModel"
+    MODEL_RESTORED = "restoreModel"
+    VERSION_CREATED = "createVersion"
+    VERSION_UPDATED = "updateVersion"
+    VERSION_PROMOTED = "promoteVersion"
+    HARDWARE_TARGETS_SET = "setHardwareTargets"
+    BENCHMARK_CREATED = "createBenchmark"
+    BENCHMARK_VERSION_CREATED = "createBenchmarkVersion"
+    SCORE_RECORDED = "recordScore"
+    SCORE_SUPERSEDED = "supersedeScore"
+    SCORE_VERIFIED = "setScoreVerification"
+    LINK_ADDED = "linkModels"
+    LINK_REMOVED = "unlinkModels"
+    PROGRAM_CREATED = "createProgram"
+    PARTICIPANT_STATUS_SET = "setParticipantStatus"
+    TARGET_STATED = "stateTarget"
+    EXTERNAL_ID_SET = "setExternalId"
+    THRESHOLD_CROSSED = "thresholdCrossed"
+    LEADERBOARD_ENTERED = "leaderboardEntered"

@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 import asyncpg
 
 from service.db import Conn
+from service.enums import ChangeKind
 
 INSERT = """
 INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id)
@@ -43,6 +44,9 @@ async def record(
     after: dict[str, Any] | None,
     request_id: str | None = None,
 ) -> int:
+    # The feed derives each event's kind from its operation: one without a kind is a bug
+    # to find before anything is written, not an event the feed cannot show.
+    ChangeKind(operation)
     event_id: int = await conn.fetchval(
         INSERT, actor, operation, entity_type, entity_id, before, after, request_id
     )

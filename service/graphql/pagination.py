@@ -1,8 +1,11 @@
-"""Relay cursor connections over positions in an ordered result.
+"""Relay cursor connections over positions in an ordered result, or over a key.
 
 A cursor is the opaque global id of a 1-based position ("Position:N"). `first/after` and
 `last/before` become one OFFSET/LIMIT window; one row more than asked tells whether a
 next page exists. Page sizes are capped at MAX_PAGE with a clear error above it.
+
+A keyset cursor ("Change:N") names a row's key instead of its place, so it stays valid
+however many rows are written before or after it: what a consumer that resumes needs.
 """
 
 from __future__ import annotations
@@ -74,6 +77,49 @@ def _size(value: int | None, field: str) -> int | None:
     if value is not None and not 0 <= value <= MAX_PAGE:
         raise ClientError(f"{field} must be between 0 and {MAX_PAGE}", "OUT_OF_RANGE", field=field)
     return value
+
+
+_MAX_KEY = 2**63 - 1  # bigint: a larger key decoded from a client's string names no row
+
+
+def page_size(first: int | None) -> int:
+    """`first` within 0..MAX_PAGE (OUT_OF_RANGE otherwise), DEFAULT_PAGE when not given."""
+    size = _size(first, "first")
+    return DEFAULT_PAGE if size is None else size
+
+
+def keyset_cursor(kind: str, key: int) -> str:
+    return ids.encode(kind, key)
+
+
+def keyset_after(after: str | None, kind: str) -> int:
+    """The key an `after` cursor of this list names; 0 (before every key) without one."""
+    if after is None:
+        return 0
+    decoded = ids.decode(after)
+    if decoded is None or decoded[0] != kind or not 0 <= decoded[1] <= _MAX_KEY:
+        raise ClientError("after is not a cursor of this list", "INVALID", field="after")
+    return decoded[1]
+
+
+def keyset_page(
+    rows: Sequence[Any],
+    *,
+    first: int,
+    after: int,
+    kind: str,
+    key: Callable[[Any], int],
+    to_node: Callable[[Any], NodeT],
+) -> tuple[list[Edge[NodeT]], PageInfo]:
+    """Rows past `after` in key order, fetched `first + 1` at most, into edges and page info."""
+    edges = [Edge(cursor=keyset_cursor(kind, key(row)), node=to_node(row)) for row in rows[:first]]
+    page_info = PageInfo(
+        has_next_page=len(rows) > first,
+        has_previous_page=after > 0,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return edges, page_info
 
 
 def window(

@@ -23,6 +23,7 @@ from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.documents import PERSISTED_BYTES, PERSISTED_ENTRIES, Documents
 from service.graphql.fastpath import FastPath
+from service.graphql.feed import FeedQuery
 from service.graphql.limits import Limits
 from service.graphql.lineage import LineageQuery
 from service.graphql.mutations import Mutation
@@ -31,7 +32,9 @@ from service.graphql.scalars import SCALAR_MAP
 from service.graphql.search import SearchQuery
 
 # The root Query is assembled from one class per concern; each module owns its fields.
-Query = merge_types("Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery, AdminQuery))
+Query = merge_types(
+    "Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery, FeedQuery, AdminQuery)
+)
 
 
 class CheckedDocument(SchemaExtension):

@@ -1,0 +1,174 @@
+"""The change feed: every committed change, in commit order, for data consumers.
+
+Readable by whoever may read (open unless REGISTRY_REQUIRE_READER_TOKEN). A change shows its
+kind, the entity's global id, when it was committed, the token name that wrote it and the
+entity's state after it, with global ids in place of row ids. Cursors are commit positions
+(service/db/feed.py): a consumer that keeps its last cursor resumes exactly after it and
+never misses or repeats a change, whatever commits meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import asyncpg
+import strawberry
+from pydantic.alias_generators import to_camel
+from strawberry.scalars import JSON
+
+from service.db import Conn, feed
+from service.enums import ChangeKind
+from service.graphql import ids, pagination
+from service.graphql.context import Info
+from service.graphql.errors import ClientError
+from service.graphql.pagination import Edge, PageInfo
+
+CURSOR_KIND = "Change"
+
+strawberry.enum(
+    ChangeKind,
+    description="What a change did: one kind per mutation (SCORE_VERIFIED covers verifying, "
+    "disputing and retracting), and THRESHOLD_CROSSED and LEADERBOARD_ENTERED, derived from "
+    "score writes.",
+)
+
+# The reference columns of the registry's rows and the type each names: the feed shows the
+# global ids the read API takes (node(id:)), never row ids. A test checks this against the
+# database's foreign keys.
+REFERENCES = {
+    "lab_id": "Lab",
+    "family_id": "ModelFamily",
+    "model_id": "Model",
+    "parent_model_id": "Model",
+    "child_model_id": "Model",
+    "version_id": "Version",
+    "promoted_from_id": "Version",
+    "source_id": "Source",
+    "benchmark_id": "Benchmark",
+    "benchmark_version_id": "BenchmarkVersion",
+    "score_id": "Score",
+    "supersedes_id": "Score",
+    "evidence_score_id": "Score",
+    "program_id": "Program",
+    "participant_id": "ProgramParticipant",
+}
+# Rows nested in a state (a version's hardware targets) and their type.
+NESTED = {"hardware_targets": "HardwareTarget"}
+
+
+def public_state(type_name: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored row as the API speaks: camelCase keys, global ids for the row and references."""
+    if state is None:
+        return None
+    shown: dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "id" and isinstance(value, int):
+            value = ids.encode(type_name, value)
+        elif key in REFERENCES and isinstance(value, int):
+            value = ids.encode(REFERENCES[key], value)
+        elif key in NESTED and isinstance(value, list):
+            value = [public_state(NESTED[key], row) for row in value]
+        shown[to_camel(key)] = value
+    return shown
+
+
+@strawberry.type(description="One committed change to the registry, in commit order.")
+class Change:
+    kind: ChangeKind
+    entity_type: str = strawberry.field(
+        description="The type of entityId: Lab, Model, Version, Score, LineageLink ..."
+    )
+    entity_id: strawberry.ID = strawberry.field(
+        description="The global id of the entity changed (node(id:) finds it, unless removed)."
+    )
+    recorded_at: dt.datetime = strawberry.field(
+        description="When the change was committed; it never decreases along the feed."
+    )
+    actor: str = strawberry.field(
+        description="Who wrote it: the token's name ('demo-seed' for the demo data)."
+    )
+    state: JSON | None = strawberry.field(
+        description="The entity after the change, camelCase, references as global ids "
+        "(exact decimals as strings); null when it was removed. For a derived change, what "
+        "was reached."
+    )
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> Change:
+        return cls(
+            kind=ChangeKind(row["operation"]),
+            entity_type=row["entity_type"],
+            entity_id=strawberry.ID(ids.encode(row["entity_type"], row["entity_id"])),
+            recorded_at=row["recorded_at"],
+            actor=row["actor"],
+            state=JSON(public_state(row["entity_type"], row["after"])),
+        )
+
+
+@strawberry.type
+class ChangeConnection:
+    edges: list[Edge[Change]]
+    page_info: PageInfo
+    filters: strawberry.Private[feed.Filters]
+
+    @strawberry.field(description="How many committed changes match the filters, in all.")
+    async def total_count(self, info: Info) -> int:
+        async with info.context.pool.acquire() as conn:
+            return await feed.count(conn, self.filters)
+
+    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
+    def nodes(self) -> list[Change]:
+        return [edge.node for edge in self.edges]
+
+
+async def _lab_ids(conn: Conn, slugs: list[str] | None) -> list[int] | None:
+    if slugs is None:
+        return None
+    found = await feed.lab_ids(conn, slugs)
+    unknown = [slug for slug in slugs if slug not in found]
+    if unknown:
+        raise ClientError(f"no lab with slug {', '.join(unknown)}", "NOT_FOUND", field="labs")
+    return list(found.values())
+
+
+async def changes(
+    info: Info,
+    after: str | None = None,
+    first: int | None = None,
+    kinds: list[ChangeKind] | None = None,
+    entity_types: Annotated[
+        list[str] | None, strawberry.argument(description="Types of entityId, e.g. Score.")
+    ] = None,
+    labs: Annotated[
+        list[str] | None,
+        strawberry.argument(description="Lab slugs: changes to these labs and what is theirs."),
+    ] = None,
+) -> ChangeConnection:
+    size = pagination.page_size(first)
+    after_position = pagination.keyset_after(after, CURSOR_KIND)
+    async with info.context.pool.acquire() as conn:
+        filters = feed.Filters(
+            operations=None if kinds is None else [kind.value for kind in kinds],
+            entity_types=entity_types,
+            lab_ids=await _lab_ids(conn, labs),
+        )
+        rows = await feed.events(conn, filters, after=after_position, limit=size + 1)
+    edges, page_info = pagination.keyset_page(
+        rows,
+        first=size,
+        after=after_position,
+        kind=CURSOR_KIND,
+        key=lambda row: int(row["position"]),
+        to_node=Change.from_record,
+    )
+    return ChangeConnection(edges=edges, page_info=page_info, filters=filters)
+
+
+@strawberry.type
+class FeedQuery:
+    changes: ChangeConnection = strawberry.field(
+        resolver=changes,
+        description="Every committed change, oldest first, in commit order; keep the last "
+        "cursor and ask again with after: it never misses or repeats a change.",
+    )

@@ -1,0 +1,323 @@
+"""The change feed, as a data consumer follows it: every committed change, in commit order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from service import commands, inputs
+from service.config import Settings
+from service.db.pool import connect
+from service.enums import ChangeKind, Role
+from service.graphql import ids
+from service.graphql.feed import REFERENCES
+from service.graphql.schema import build_schema
+from tests.conftest import Api, running_api
+from tests.writing import Writer, issue_token
+
+FEED = """
+query Feed($after: String, $first: Int, $kinds: [ChangeKind!], $entityTypes: [String!],
+           $labs: [String!]) {
+  changes(after: $after, first: $first, kinds: $kinds, entityTypes: $entityTypes, labs: $labs) {
+    edges { cursor node { kind entityType entityId recordedAt actor state } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    totalCount
+  }
+}
+"""
+SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+INDEX = "aa-intelligence-index"
+
+
+async def follow(
+    api: Api, after: str | None = None, **filters: Any
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every change after the cursor, page by page, and the cursor to resume from."""
+    edges: list[dict[str, Any]] = []
+    while True:
+        page = (await api.data(FEED, after=after, first=100, **filters))["changes"]
+        edges += page["edges"]
+        after = page["pageInfo"]["endCursor"] or after
+        if not page["pageInfo"]["hasNextPage"]:
+            return edges, after
+
+
+async def _table(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await connect(database_url)
+    try:
+        return await conn.fetch(query, *args)
+    finally:
+        await conn.close()
+
+
+def _score(model: str, version: str, value: float) -> inputs.ScoreInput:
+    return inputs.parse(
+        inputs.ScoreInput,
+        {
+            "model": model,
+            "version": version,
+            "benchmark": INDEX,
+            "value": value,
+            "measuredOn": "2026-06-01",
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+        },
+    )
+
+
+async def test_the_feed_holds_every_committed_write_in_order(api: Api, database_url: str) -> None:
+    edges, _ = await follow(api)
+    rows = await _table(
+        database_url,
+        "SELECT position, operation, entity_type, entity_id, actor FROM audit_event "
+        "ORDER BY position",
+    )
+    assert [edge["cursor"] for edge in edges] == [
+        ids.encode("Change", row["position"]) for row in rows
+    ]
+    assert [
+        (n["kind"], n["entityType"], n["entityId"], n["actor"])
+        for n in (edge["node"] for edge in edges)
+    ] == [
+        (
+            ChangeKind(row["operation"]).name,
+            row["entity_type"],
+            ids.encode(row["entity_type"], row["entity_id"]),
+            row["actor"],
+        )
+        for row in rows
+    ]
+    times = [edge["node"]["recordedAt"] for edge in edges]
+    assert times == sorted(times)
+    upstage = next(
+        edge["node"]
+        for edge in edges
+        if edge["node"]["kind"] == "LAB_CREATED" and edge["node"]["state"]["slug"] == "upstage"
+    )
+    assert upstage["state"]["id"] == upstage["entityId"]
+    assert upstage["state"]["countryCode"] == "KR"
+
+
+async def test_a_follower_gets_each_new_change_once_with_who_and_what(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    _, cursor = await follow(api)
+    created = await editor.ok(
+        "createModel",
+        "CreateModelInput",
+        "model { id lab { id } }",
+        {"slug": "solar-open", "name": "Solar Open", "lab": "upstage"},
+    )
+    await editor.ok(
+        "createVersion",
+        "CreateVersionInput",
+        "version { id }",
+        {"model": "solar-open", "label": "final", "stage": "FINAL"},
+    )
+    edges, cursor = await follow(api, cursor)
+    new = [edge["node"] for edge in edges]
+    assert [(n["kind"], n["actor"]) for n in new] == [
+        ("MODEL_CREATED", "release-bot"),
+        ("VERSION_CREATED", "release-bot"),
+    ]
+    model = new[0]
+    assert model["entityId"] == created["model"]["id"]
+    assert model["state"]["slug"] == "solar-open"
+    # References are global ids, as the read API gives them.
+    assert model["state"]["labId"] == created["model"]["lab"]["id"]
+    assert new[1]["state"]["modelId"] == created["model"]["id"]
+    # Nothing new: an empty page that keeps the consumer's cursor.
+    page = (await api.data(FEED, after=cursor))["changes"]
+    assert page["edges"] == []
+    assert page["pageInfo"]["endCursor"] is None
+    assert page["pageInfo"]["hasPreviousPage"] is True
+
+
+async def test_a_removal_shows_its_kind_and_no_state(api: Api, database_url: str) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    _, cursor = await follow(api)
+    link = {"parent": "gpt-5.5", "child": "solar-pro-2", "relation": "DISTILLED"}
+    added = await editor.ok("linkModels", "LinkModelsInput", "link { id }", link)
+    await editor.ok("unlinkModels", "UnlinkModelsInput", "link { id }", link)
+    edges, _ = await follow(api, cursor)
+    assert [(e["node"]["kind"], e["node"]["entityId"]) for e in edges] == [
+        ("LINK_ADDED", added["link"]["id"]),
+        ("LINK_REMOVED", added["link"]["id"]),
+    ]
+    assert edges[0]["node"]["state"]["relation"] == "DISTILLED"
+    assert edges[1]["node"]["state"] is None
+
+
+async def test_the_feed_is_in_commit_order_not_insert_order(api: Api, database_url: str) -> None:
+    _, cursor = await follow(api)
+    early, late = await connect(database_url), await connect(database_url)
+    try:
+        slow = early.transaction()
+        await slow.start()
+        # Inserted first (the smaller audit id), committed last.
+        await commands.record_score(early, "slow-writer", _score("gpt-5.5", "release", 58))
+        await commands.record_score(late, "fast-writer", _score("gpt-5.5", "release", 59))
+        seen, cursor = await follow(api, cursor)
+        assert [edge["node"]["actor"] for edge in seen] == ["fast-writer"]
+        await slow.commit()
+    finally:
+        await early.close()
+        await late.close()
+    after, _ = await follow(api, cursor)
+    assert [edge["node"]["actor"] for edge in after] == ["slow-writer"]
+    rows = await _table(
+        database_url,
+        "SELECT actor, id FROM audit_event WHERE actor LIKE '%-writer' ORDER BY position",
+    )
+    assert [row["actor"] for row in rows] == ["fast-writer", "slow-writer"]
+    assert rows[0]["id"] > rows[1]["id"]
+
+
+LAB_MODELS = """
+query UpstageModels { lab(slug: "upstage") { id models { id } } }
+"""
+
+
+async def test_the_feed_filters_by_kind_entity_type_and_lab(api: Api) -> None:
+    scores, _ = await follow(api, kinds=["SCORE_RECORDED"])
+    assert scores and {e["node"]["kind"] for e in scores} == {"SCORE_RECORDED"}
+    labs, _ = await follow(api, entityTypes=["Lab"])
+    assert {e["node"]["entityType"] for e in labs} == {"Lab"}
+    assert {e["node"]["state"]["slug"] for e in labs} >= {"upstage", "mistral-ai"}
+
+    lab = (await api.data(LAB_MODELS))["lab"]
+    models = {model["id"] for model in lab["models"]}
+    upstage, _ = await follow(api, labs=["upstage"])
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for edge in upstage:
+        by_kind.setdefault(edge["node"]["kind"], []).append(edge["node"]["state"])
+    # The lab itself and what is its: models, their versions and scores, links, programmes.
+    assert [state["id"] for state in by_kind["LAB_CREATED"]] == [lab["id"]]
+    assert {state["id"] for state in by_kind["MODEL_CREATED"]} == models
+    assert {state["modelId"] for state in by_kind["VERSION_CREATED"]} == models
+    assert [state["value"] for state in by_kind["SCORE_RECORDED"]] == ["40"]
+    assert all(
+        models & {state["parentModelId"], state["childModelId"]} for state in by_kind["LINK_ADDED"]
+    )
+    assert "PARTICIPANT_STATUS_SET" in by_kind
+    assert "SOURCE_ADDED" not in by_kind
+    both, _ = await follow(api, labs=["upstage", "mistral-ai"], kinds=["SCORE_RECORDED"])
+    assert [e["node"]["state"]["value"] for e in both] == ["40", "39.2"]
+
+
+async def test_the_feed_counts_what_matches(api: Api) -> None:
+    page = (await api.data(FEED, first=2, kinds=["SCORE_RECORDED"]))["changes"]
+    every, _ = await follow(api, kinds=["SCORE_RECORDED"])
+    assert len(page["edges"]) == 2
+    assert page["totalCount"] == len(every)
+    assert page["pageInfo"]["hasNextPage"] is True
+    assert page["pageInfo"]["hasPreviousPage"] is False
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"first": 101}, "OUT_OF_RANGE"),
+        ({"first": -1}, "OUT_OF_RANGE"),
+        ({"after": "not-a-cursor"}, "INVALID"),
+        ({"after": ids.encode("Position", 3)}, "INVALID"),
+        ({"after": ids.encode("Change", 2**63)}, "INVALID"),
+        ({"labs": ["no-such-lab"]}, "NOT_FOUND"),
+    ],
+)
+async def test_bad_feed_arguments_get_a_clear_code(
+    api: Api, variables: dict[str, Any], code: str
+) -> None:
+    body = await api.graphql(FEED, **variables)
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == [code]
+
+
+async def test_the_feed_is_read_like_any_read(database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url,
+        migrate_on_start=False,
+        seed_demo=False,
+        response_cache=False,
+        require_reader_token=True,
+    )
+    async with running_api(settings) as api:
+        anonymous = await Writer(api, None).run(FEED, {"first": 1})
+        assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        reader = Writer(api, await issue_token(database_url, "warehouse", Role.READER))
+        body = await reader.run(FEED, {"first": 1})
+        assert len(body["data"]["changes"]["edges"]) == 1
+
+
+async def test_a_cached_feed_still_shows_every_new_write(database_url: str) -> None:
+    settings = Settings(database_url=database_url, migrate_on_start=False, seed_demo=False)
+    async with running_api(settings) as api:
+        _, cursor = await follow(api)
+        assert (await follow(api, cursor))[0] == []
+        # Another replica's write: only its notification tells this process.
+        conn = await connect(database_url)
+        try:
+            await commands.record_score(conn, "other-replica", _score("gpt-5.5", "release", 59))
+        finally:
+            await conn.close()
+        for _ in range(200):
+            seen, _ = await follow(api, cursor)
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert [edge["node"]["actor"] for edge in seen] == ["other-replica"]
+        editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+        _, cursor = await follow(api, cursor)
+        await editor.ok(
+            "updateLab",
+            "UpdateLabInput",
+            "lab { id }",
+            {"slug": "upstage", "expectedRevision": 1, "headquarters": "Seoul"},
+        )
+        # This replica's own write: no wait.
+        seen, _ = await follow(api, cursor)
+        assert [edge["node"]["kind"] for edge in seen] == ["LAB_UPDATED"]
+
+
+def test_every_mutation_has_a_change_kind() -> None:
+    mutation_type = build_schema(compiled=False)._schema.mutation_type
+    assert mutation_type is not None
+    # Commands that are no mutation (createModelFamily, for the demo data) have kinds too:
+    # recording an event for an operation without one fails the write.
+    assert set(mutation_type.fields) <= {kind.value for kind in ChangeKind}
+
+
+async def test_every_reference_of_a_state_becomes_a_global_id(database_url: str) -> None:
+    rows = await _table(
+        database_url,
+        """
+        SELECT column_usage.column_name, target.table_name AS target
+        FROM information_schema.table_constraints AS tc
+        JOIN information_schema.key_column_usage AS column_usage
+          ON column_usage.constraint_name = tc.constraint_name
+        JOIN information_schema.constraint_column_usage AS target
+          ON target.constraint_name = tc.constraint_name
+        WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = 'public'
+          AND column_usage.table_name NOT IN ('audit_event', 'benchmark_component')
+          AND column_usage.column_name <> 'country_code'
+        """,
+    )
+    tables = {
+        "lab": "Lab",
+        "model_family": "ModelFamily",
+        "model": "Model",
+        "model_version": "Version",
+        "source": "Source",
+        "benchmark": "Benchmark",
+        "benchmark_version": "BenchmarkVersion",
+        "score": "Score",
+        "program": "Program",
+        "program_participant": "ProgramParticipant",
+    }
+    assert rows
+    for row in rows:
+        assert REFERENCES.get(row["column_name"]) == tables[row["target"]], row["column_name"]
