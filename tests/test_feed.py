@@ -16,33 +16,8 @@ from service.graphql import ids
 from service.graphql.feed import REFERENCES
 from service.graphql.schema import build_schema
 from tests.conftest import Api, running_api
+from tests.following import FEED, follow, score_input
 from tests.writing import Writer, issue_token
-
-FEED = """
-query Feed($after: String, $first: Int, $kinds: [ChangeKind!], $entityTypes: [String!],
-           $labs: [String!]) {
-  changes(after: $after, first: $first, kinds: $kinds, entityTypes: $entityTypes, labs: $labs) {
-    edges { cursor node { kind entityType entityId recordedAt actor state } }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    totalCount
-  }
-}
-"""
-SOURCE = "https://artificialanalysis.ai/leaderboards/models"
-INDEX = "aa-intelligence-index"
-
-
-async def follow(
-    api: Api, after: str | None = None, **filters: Any
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Every change after the cursor, page by page, and the cursor to resume from."""
-    edges: list[dict[str, Any]] = []
-    while True:
-        page = (await api.data(FEED, after=after, first=100, **filters))["changes"]
-        edges += page["edges"]
-        after = page["pageInfo"]["endCursor"] or after
-        if not page["pageInfo"]["hasNextPage"]:
-            return edges, after
 
 
 async def _table(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -54,18 +29,7 @@ async def _table(database_url: str, query: str, *args: Any) -> list[asyncpg.Reco
 
 
 def _score(model: str, version: str, value: float) -> inputs.ScoreInput:
-    return inputs.parse(
-        inputs.ScoreInput,
-        {
-            "model": model,
-            "version": version,
-            "benchmark": INDEX,
-            "value": value,
-            "measuredOn": "2026-06-01",
-            "provenance": "INDEPENDENT",
-            "source": SOURCE,
-        },
-    )
+    return score_input(model, version, value, "2026-06-01")
 
 
 async def test_the_feed_holds_every_committed_write_in_order(api: Api, database_url: str) -> None:
