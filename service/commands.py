@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 from pydantic.alias_generators import to_camel
 
+from service import derived
 from service.db import (
     Conn,
     audit,
@@ -190,8 +191,9 @@ async def _audited(
     write: Callable[[], Awaitable[Written]],
 ) -> asyncpg.Record:
     async with conn.transaction():
+        standings = await derived.before(conn, operation)
         written = await write()
-        await audit.record(
+        event_id = await audit.record(
             conn,
             actor=actor,
             operation=operation,
@@ -200,6 +202,7 @@ async def _audited(
             before=written.before,
             after=written.after,
         )
+        await derived.record(conn, standings, actor=actor, cause_id=event_id)
     return written.row
 
 

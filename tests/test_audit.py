@@ -30,7 +30,10 @@ query Log($entity: ID, $entityType: String, $slug: String, $actor: String,
 async def _events(database_url: str) -> list[asyncpg.Record]:
     conn = await connect(database_url)  # with the jsonb codec
     try:
-        return await conn.fetch("SELECT * FROM audit_event WHERE actor <> 'demo-seed' ORDER BY id")
+        # Writes only: what the registry derives from them (a threshold crossed) is the feed's.
+        return await conn.fetch(
+            "SELECT * FROM audit_event WHERE actor <> 'demo-seed' AND cause_id IS NULL ORDER BY id"
+        )
     finally:
         await conn.close()
 

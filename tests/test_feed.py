@@ -28,6 +28,10 @@ async def _table(database_url: str, query: str, *args: Any) -> list[asyncpg.Reco
         await conn.close()
 
 
+def _lab(slug: str) -> inputs.LabInput:
+    return inputs.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
+
+
 def _score(model: str, version: str, value: float) -> inputs.ScoreInput:
     return score_input(model, version, value, "2026-06-01")
 
@@ -123,8 +127,9 @@ async def test_the_feed_is_in_commit_order_not_insert_order(api: Api, database_u
         slow = early.transaction()
         await slow.start()
         # Inserted first (the smaller audit id), committed last.
-        await commands.record_score(early, "slow-writer", _score("gpt-5.5", "release", 58))
-        await commands.record_score(late, "fast-writer", _score("gpt-5.5", "release", 59))
+        # (Labs, not scores: two score writes would queue on the rankings lock.)
+        await commands.create_lab(early, "slow-writer", _lab("slow-lab"))
+        await commands.create_lab(late, "fast-writer", _lab("fast-lab"))
         seen, cursor = await follow(api, cursor)
         assert [edge["node"]["actor"] for edge in seen] == ["fast-writer"]
         await slow.commit()

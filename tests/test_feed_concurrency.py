@@ -31,12 +31,15 @@ from tests.following import FEED, follow, score_input
 
 WRITERS = 12
 TRANSACTIONS_EACH = 12
+# Scored models: some already ranked, some not yet (their first score enters the top ten),
+# two from countries below 40 (France, Canada) that a score can take past it.
 MODELS = [
     ("claude-opus-4.8", "release"),
-    ("gpt-5.5", "release"),
-    ("gemini-3.1-pro", "preview"),
     ("mistral-medium-3.5", "release"),
     ("command-a-plus", "release"),
+    ("solar-pro-3", "release"),
+    ("solar-pro-2", "release"),
+    ("mistral-7b", "release"),
 ]
 
 
@@ -46,6 +49,7 @@ class Figures:
     slow: int = 0
     numbered_then_slow: int = 0
     rolled_back: int = 0
+    scores: int = 0
     polls: int = 0
     nonempty_polls: int = 0
     naive_missed: int = 0
@@ -65,21 +69,19 @@ async def feed_api(request: pytest.FixtureRequest, database_url: str) -> AsyncIt
         yield api
 
 
-def _lab(writer: int, step: int) -> inputs.LabInput:
-    return inputs.parse(
-        inputs.LabInput,
-        {"slug": f"lab-{writer}-{step}", "name": f"Lab {writer}.{step}", "country": "FR"},
-    )
+def _lab(slug: str) -> inputs.LabInput:
+    return inputs.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
 
 
-async def _write(conn: asyncpg.Connection, writer: int, step: int, rng: random.Random) -> None:
-    actor = f"writer-{writer}"
-    model, version = rng.choice(MODELS)
-    await commands.record_score(
-        conn, actor, score_input(model, version, rng.uniform(30, 45), "2026-06-01")
-    )
-    if rng.random() < 0.5:
-        await commands.create_lab(conn, actor, _lab(writer, step))
+def _model(slug: str, lab: str) -> inputs.ModelInput:
+    return inputs.parse(inputs.ModelInput, {"slug": slug, "name": slug.title(), "lab": lab})
+
+
+async def _catalog_write(conn: asyncpg.Connection, writer: int, step: int) -> None:
+    """A lab and its model: two events in one transaction."""
+    lab = f"lab-{writer}-{step}"
+    await commands.create_lab(conn, f"writer-{writer}", _lab(lab))
+    await commands.create_model(conn, f"writer-{writer}", _model(f"model-{writer}-{step}", lab))
 
 
 async def _writer(database_url: str, writer: int, figures: Figures) -> None:
@@ -89,31 +91,39 @@ async def _writer(database_url: str, writer: int, figures: Figures) -> None:
         for step in range(TRANSACTIONS_EACH):
             shape = rng.random()
             figures.transactions += 1
-            if shape < 0.33:
+            # Score writes hold the rankings lock to their commit (service.derived), so the
+            # transactions kept open are catalog writes, which every other writer passes.
+            if shape < 0.35:
                 # Written now, committed later: its audit ids are below those of writers that
                 # commit meanwhile.
                 figures.slow += 1
                 async with conn.transaction():
-                    await _write(conn, writer, step, rng)
+                    await _catalog_write(conn, writer, step)
                     await asyncio.sleep(rng.uniform(0.02, 0.15))
-            elif shape < 0.38:
+            elif shape < 0.40:
                 # Numbered early (the deferred step run now), committed later: everyone else
                 # waits for this commit before numbering theirs.
                 figures.numbered_then_slow += 1
                 async with conn.transaction():
-                    await _write(conn, writer, step, rng)
+                    await _catalog_write(conn, writer, step)
                     await conn.execute("SET CONSTRAINTS audit_event_number IMMEDIATE")
                     await asyncio.sleep(0.02)
-            elif shape < 0.43:
+            elif shape < 0.45:
                 # Numbered, then rolled back: a hole in the positions, never an event.
                 figures.rolled_back += 1
                 transaction = conn.transaction()
                 await transaction.start()
-                await _write(conn, writer, step, rng)
+                await _catalog_write(conn, writer, step)
                 await conn.execute("SET CONSTRAINTS audit_event_number IMMEDIATE")
                 await transaction.rollback()
+            elif shape < 0.75:
+                # A score, with the events it derives (a threshold crossed, a top ten entered).
+                figures.scores += 1
+                model, version = rng.choice(MODELS)
+                score = score_input(model, version, round(rng.uniform(30, 45), 1), "2026-06-01")
+                await commands.record_score(conn, f"writer-{writer}", score)
             else:
-                await _write(conn, writer, step, rng)
+                await _catalog_write(conn, writer, step)
             await asyncio.sleep(rng.uniform(0, 0.01))
     finally:
         await conn.close()
@@ -172,6 +182,12 @@ async def test_a_polling_reader_sees_every_change_once_in_commit_order(
             "SELECT id, position FROM audit_event WHERE position IS NOT NULL ORDER BY position"
         )
         unnumbered = await conn.fetchval("SELECT count(*) FROM audit_event WHERE position IS NULL")
+        counts = await conn.fetchrow(
+            "SELECT count(*) AS written, count(cause_id) AS derived FROM audit_event "
+            "WHERE actor <> 'demo-seed'"
+        )
+        assert counts is not None
+        written, derived = counts["written"], counts["derived"]
     finally:
         await conn.close()
     final, _ = await follow(feed_api)
@@ -187,7 +203,8 @@ async def test_a_polling_reader_sees_every_change_once_in_commit_order(
     print(
         f"\n{WRITERS} writers, {figures.transactions} transactions "
         f"({figures.slow} slow to commit, {figures.numbered_then_slow} numbered then slow, "
-        f"{figures.rolled_back} rolled back after numbering), {len(table)} events "
+        f"{figures.rolled_back} rolled back after numbering, {figures.scores} scores), "
+        f"{written} events ({derived} derived) in a feed of {len(table)} "
         f"(positions 1..{positions[-1]}), {figures.polls} polls "
         f"({figures.nonempty_polls} with news), a reader by audit id missed "
         f"{figures.naive_missed}, {figures.seconds:.1f} s"
@@ -198,3 +215,4 @@ async def test_a_polling_reader_sees_every_change_once_in_commit_order(
     assert figures.nonempty_polls > 1
     if figures.rolled_back:
         assert positions[-1] > len(positions)
+    assert derived > 0

@@ -105,7 +105,10 @@ def upgrade() -> None:
         "SELECT setval('audit_event_position_seq', "
         "(SELECT coalesce(max(position), 0) + 1 FROM audit_event), false)"
     )
-    op.execute("CREATE INDEX audit_event_cause_idx ON audit_event (cause_id)")
+    # Derived events are few; the write path looks them up by kind.
+    op.execute(
+        "CREATE INDEX audit_event_derived_idx ON audit_event (operation) WHERE cause_id IS NOT NULL"
+    )
     op.execute(LABS_FUNCTION)
     op.execute(
         "UPDATE audit_event "
@@ -129,7 +132,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER audit_event_fill_labs ON audit_event")
     op.execute("DROP FUNCTION audit_event_fill_labs()")
     op.execute("DROP FUNCTION audit_event_labs(text, bigint, jsonb)")
-    op.execute("DROP INDEX audit_event_cause_idx")
+    op.execute("DROP INDEX audit_event_derived_idx")
     op.execute("DROP SEQUENCE audit_event_position_seq")
     op.execute(
         "ALTER TABLE audit_event DROP CONSTRAINT audit_event_numbered_check, "

@@ -1,4 +1,8 @@
-"""The audit log: one row per successful write, written in the write's transaction."""
+"""The audit log: one row per successful write, written in the write's transaction.
+
+Events the registry derives from a write (service.derived) are rows here too, numbered in
+the same commit-ordered history, with `cause_id` naming the write; the log shows only writes.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,15 @@ from service.db import Conn
 from service.enums import ChangeKind
 
 INSERT = """
-INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id,
+                         cause_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id
 """
 # The log filtered by whatever is given (a NULL filter matches every row).
 _MATCHING = """
-WHERE ($1::text IS NULL OR entity_type = $1)
+WHERE cause_id IS NULL
+  AND ($1::text IS NULL OR entity_type = $1)
   AND ($2::bigint IS NULL OR entity_id = $2)
   AND ($3::text IS NULL OR actor = $3)
   AND ($4::timestamptz IS NULL OR occurred_at > $4)
@@ -43,12 +49,13 @@ async def record(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     request_id: str | None = None,
+    cause_id: int | None = None,
 ) -> int:
     # The feed derives each event's kind from its operation: one without a kind is a bug
     # to find before anything is written, not an event the feed cannot show.
     ChangeKind(operation)
     event_id: int = await conn.fetchval(
-        INSERT, actor, operation, entity_type, entity_id, before, after, request_id
+        INSERT, actor, operation, entity_type, entity_id, before, after, request_id, cause_id
     )
     return event_id
 

@@ -25,6 +25,7 @@ INSERT INTO benchmark_component (benchmark_version_id, component_benchmark_id, w
 VALUES ($1, $2, $3)
 """
 BY_ID = "SELECT * FROM benchmark WHERE id = $1"
+INDEXES = "SELECT * FROM benchmark WHERE is_index ORDER BY slug"
 VERSIONS_BY_IDS = """
 SELECT benchmark_version.*, benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name
 FROM benchmark_version JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
@@ -87,6 +88,10 @@ async def insert_components(
 
 async def by_id(conn: Conn, benchmark_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(BY_ID, benchmark_id)
+
+
+async def indexes(conn: Conn) -> list[asyncpg.Record]:
+    return await conn.fetch(INDEXES)
 
 
 async def versions_by_ids(conn: Conn, ids: list[int]) -> list[asyncpg.Record]:

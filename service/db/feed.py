@@ -84,3 +84,35 @@ async def count(conn: Conn, filters: Filters) -> int:
 
 async def lab_ids(conn: Conn, slugs: list[str]) -> dict[str, int]:
     return {row["slug"]: row["id"] for row in await conn.fetch(LAB_IDS, slugs)}
+
+
+# The labs an event concerns, with their countries.
+CONCERNED = """
+SELECT lab.id, lab.country_code::text AS country_code
+FROM audit_event JOIN lab ON lab.id = ANY(audit_event.lab_ids)
+WHERE audit_event.id = $1
+"""
+# What countries ($2) and labs ($3) have crossed on a benchmark version ($1): the
+# THRESHOLD_CROSSED events already recorded (a small partial index holds derived events).
+CROSSED = """
+SELECT (after ->> 'threshold')::int AS threshold, after ->> 'by' AS by,
+       CASE after ->> 'by' WHEN 'COUNTRY' THEN after ->> 'country_code'
+                           ELSE after ->> 'lab_id' END AS held_by
+FROM audit_event
+WHERE cause_id IS NOT NULL AND operation = 'thresholdCrossed'
+  AND (after ->> 'benchmark_version_id')::bigint = $1
+  AND ((after ->> 'by' = 'COUNTRY' AND after ->> 'country_code' = ANY($2::text[]))
+       OR (after ->> 'by' = 'LAB' AND (after ->> 'lab_id')::bigint = ANY($3::bigint[])))
+"""
+
+
+async def concerned_labs(conn: Conn, event_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(CONCERNED, event_id)
+
+
+async def crossed(
+    conn: Conn, version_id: int, countries: list[str], lab_ids: list[int]
+) -> set[tuple[int, str, str]]:
+    """(threshold, COUNTRY or LAB, country code or lab id) already crossed on the version."""
+    rows = await conn.fetch(CROSSED, version_id, countries, lab_ids)
+    return {(row["threshold"], row["by"], row["held_by"]) for row in rows}

@@ -14,7 +14,8 @@ asyncpg cannot decode a composite holding jsonb once jsonb has a text codec.)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import asyncpg
 
@@ -176,8 +177,8 @@ WITH eligible AS ({ELIGIBLE}), reached AS (
     WHERE CASE WHEN $3 THEN value >= $9 AND qualifier <> 'AT_MOST'
                ELSE value <= $9 AND qualifier <> 'AT_LEAST' END
 )"""
-# The first of them for each country or lab ($8), in the order they got there; a lab with no
-# known country reaches nothing by country.
+# The first of them for each country or lab ($8), in the order they got there, the first $10
+# of them (NULL: all); a lab with no known country reaches nothing by country.
 CROSSINGS = f"""{_REACHED}, first_reached AS (
     SELECT DISTINCT ON (CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END) *
     FROM reached
@@ -190,12 +191,35 @@ SELECT first_reached.*,
                           id) AS rank
 FROM first_reached
 ORDER BY rank
-LIMIT 100
+LIMIT $10
 """
 # Labs that reached the threshold but have no known country: what crossings by country omit.
 CROSSINGS_LEFT_OUT = f"""{_REACHED}
 SELECT count(DISTINCT (lab).id) FROM reached WHERE $8 = 'COUNTRY' AND country_code IS NULL
 """
+
+
+# A country's or lab's best counted value that can reach a threshold (an AT_MOST bound never
+# reaches upwards, an AT_LEAST one never downwards): it is among CROSSINGS' groups for a
+# threshold exactly when this value reaches it. A country is given as the countries filter,
+# a lab as $7; the ranking index's own order keeps it one short probe at any size.
+_BEST = """
+SELECT s.value {scored} WHERE {counts} AND s.qualifier <> '{bound}' {lab}
+ORDER BY s.value {direction}, s.measured_on, s.id
+LIMIT 1
+"""
+# (higher is better, of a lab) -> the statement
+BEST = {
+    (higher, of_lab): _BEST.format(
+        scored=_SCORED,
+        counts=_COUNTS.format(**_PLACEHOLDERS),
+        bound="AT_MOST" if higher else "AT_LEAST",
+        lab="AND l.id = $7" if of_lab else "",
+        direction="DESC" if higher else "ASC",
+    )
+    for higher in (True, False)
+    for of_lab in (True, False)
+}
 
 
 @dataclass(frozen=True)
@@ -274,6 +298,26 @@ async def crossings_left_out(
 
 
 async def crossings(
-    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, threshold: float
+    conn: Conn,
+    version: asyncpg.Record,
+    where: RankingFilter,
+    *,
+    by: str,
+    threshold: float,
+    limit: int | None = 100,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(CROSSINGS, *_crossing_args(version, where, by, threshold))
+    return await conn.fetch(CROSSINGS, *_crossing_args(version, where, by, threshold), limit)
+
+
+async def best(
+    conn: Conn, version: asyncpg.Record, where: RankingFilter, *, by: str, group: str
+) -> Decimal | None:
+    """The best value of one country (by COUNTRY) or lab (by LAB, its id) towards any threshold."""
+    if by == "COUNTRY":
+        args = _ranking_args(version, replace(where, countries=[group]))
+    else:
+        args = [*_ranking_args(version, where), int(group)]
+    value: Decimal | None = await conn.fetchval(
+        BEST[(version["higher_is_better"], by == "LAB")], *args
+    )
+    return value

@@ -1,0 +1,143 @@
+"""Events the registry derives from score writes, as the feed and the read API both tell them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.enums import Role
+from tests.conftest import Api
+from tests.following import INDEX, SOURCE, follow
+from tests.writing import Writer, issue_token
+
+CROSSED_40 = """
+query CrossedForty {
+  thresholdCrossings(benchmark: "aa-intelligence-index", threshold: 40) {
+    crossings { order entry { country { code } score { id } } }
+  }
+}
+"""
+CROSSED_40_BY_LAB = """
+query LabsPastForty {
+  thresholdCrossings(benchmark: "aa-intelligence-index", threshold: 40, by: LAB) {
+    crossings { order entry { lab { id } score { id } } }
+  }
+}
+"""
+TOP = """
+query TopTen {
+  leaderboard(benchmark: "aa-intelligence-index", first: 10) {
+    edges { node { rank model { id } score { id } } }
+  }
+}
+"""
+
+
+async def _record(editor: Writer, model: str, value: float) -> str:
+    payload = await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": model,
+            "version": "release",
+            "benchmark": INDEX,
+            "value": value,
+            "measuredOn": "2026-06-01",
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+        },
+    )
+    score_id: str = payload["score"]["id"]
+    return score_id
+
+
+def _nodes(edges: list[dict[str, Any]], kind: str | None = None) -> list[dict[str, Any]]:
+    return [e["node"] for e in edges if kind is None or e["node"]["kind"] == kind]
+
+
+def _crossing(node: dict[str, Any]) -> tuple[Any, ...]:
+    state = node["state"]
+    return (state["threshold"], state["by"], state["countryCode"], state["order"], state["id"])
+
+
+async def test_the_demo_data_tells_the_third_country_past_40(api: Api) -> None:
+    edges, _ = await follow(api, kinds=["THRESHOLD_CROSSED"])
+    at_40 = [
+        _crossing(node)
+        for node in _nodes(edges)
+        if node["state"]["threshold"] == 40 and node["state"]["by"] == "COUNTRY"
+    ]
+    answer = (await api.data(CROSSED_40))["thresholdCrossings"]["crossings"]
+    assert [(c[2], c[3]) for c in at_40] == [("US", 1), ("CN", 2), ("KR", 3)]
+    # The feed told each crossing as the read API answers it.
+    assert [(c[2], c[3], c[4]) for c in at_40] == [
+        (c["entry"]["country"]["code"], c["order"], c["entry"]["score"]["id"]) for c in answer
+    ]
+
+
+async def test_a_french_45_makes_france_the_fourth_country_past_40(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    _, cursor = await follow(api)
+    score = await _record(editor, "mistral-medium-3.5", 45)
+    edges, cursor = await follow(api, cursor)
+    nodes = _nodes(edges)
+    assert [n["kind"] for n in nodes] == [
+        "SCORE_RECORDED",
+        "THRESHOLD_CROSSED",
+        "THRESHOLD_CROSSED",
+    ]
+    assert {n["actor"] for n in nodes} == {"release-bot"}
+    country, lab = nodes[1], nodes[2]
+    assert _crossing(country) == (40, "COUNTRY", "FR", 4, score)
+    assert country["entityId"] == score
+    assert country["state"]["value"] == "45.0"
+
+    by_country = (await api.data(CROSSED_40))["thresholdCrossings"]["crossings"]
+    assert (by_country[3]["order"], by_country[3]["entry"]["country"]["code"]) == (4, "FR")
+    assert by_country[3]["entry"]["score"]["id"] == score
+    by_lab = (await api.data(CROSSED_40_BY_LAB))["thresholdCrossings"]["crossings"]
+    mistral = next(c for c in by_lab if c["entry"]["score"]["id"] == score)
+    assert (lab["state"]["by"], lab["state"]["order"]) == ("LAB", mistral["order"])
+    assert lab["state"]["labId"] == mistral["entry"]["lab"]["id"]
+
+    # Only the first time: another French score past 40 crosses nothing.
+    await _record(editor, "mistral-medium-3.5", 46)
+    again, _ = await follow(api, cursor)
+    assert [n["kind"] for n in _nodes(again)] == ["SCORE_RECORDED"]
+
+
+async def test_a_first_score_enters_the_top_ten(api: Api, database_url: str) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    _, cursor = await follow(api)
+    score = await _record(editor, "solar-pro-3", 45)
+    edges, _ = await follow(api, cursor)
+    entered = _nodes(edges, "LEADERBOARD_ENTERED")
+    assert len(entered) == 1
+    board = (await api.data(TOP))["leaderboard"]["edges"]
+    place = next(e["node"] for e in board if e["node"]["score"]["id"] == score)
+    state = entered[0]["state"]
+    assert (state["id"], state["modelId"], state["rank"], state["top"]) == (
+        score,
+        place["model"]["id"],
+        place["rank"],
+        10,
+    )
+    # Upstage was past every threshold up to 40 already (its lab claim): nothing crossed.
+    assert _nodes(edges, "THRESHOLD_CROSSED") == []
+    # A lab follower sees it too.
+    upstage, _ = await follow(api, cursor, labs=["upstage"])
+    assert [n["kind"] for n in _nodes(upstage)] == ["SCORE_RECORDED", "LEADERBOARD_ENTERED"]
+
+
+async def test_derived_events_are_in_the_feed_not_the_audit_log(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    admin = Writer(api, await issue_token(database_url, "admin", Role.ADMIN))
+    await _record(editor, "mistral-medium-3.5", 45)
+    log = await admin.run(
+        'query Log { auditLog(actor: "release-bot") { nodes { operation } totalCount } }', {}
+    )
+    assert log["data"]["auditLog"] == {"nodes": [{"operation": "recordScore"}], "totalCount": 1}
