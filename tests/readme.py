@@ -91,5 +91,18 @@ def walk_through(text: str) -> list[Request]:
     return requests
 
 
+def consumer_code(text: str) -> str:
+    """The Python example of "For data consumers": a follower of the change feed."""
+    (code,) = [
+        b.text for b in blocks(section(text, "For data consumers")) if b.language == "python"
+    ]
+    return code
+
+
+def documents_in(code: str) -> list[str]:
+    """The GraphQL documents a Python example holds in triple-quoted strings."""
+    return re.findall(r'"""\n((?:query|mutation|subscription) .*?)"""', code, re.DOTALL)
+
+
 def read() -> str:
     return README.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ from service.enums import ChangeKind, Role
 from service.graphql import ids
 from service.graphql.feed import REFERENCES
 from service.graphql.schema import build_schema
+from tests import readme
 from tests.conftest import Api, running_api
 from tests.following import FEED, follow, score_input
 from tests.writing import Writer, issue_token
@@ -290,3 +291,31 @@ async def test_every_reference_of_a_state_becomes_a_global_id(database_url: str)
     assert rows
     for row in rows:
         assert REFERENCES.get(row["column_name"]) == tables[row["target"]], row["column_name"]
+
+
+async def test_the_readme_follower_reads_every_change_then_waits_for_the_next(
+    api: Api, database_url: str
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(readme.consumer_code(readme.read()), namespace)
+    follow_from = namespace["follow"]
+    expected, _ = await follow(api)
+    changes = follow_from(api.http)
+    seen = [await anext(changes) for _ in expected]
+    assert [cursor for cursor, _ in seen] == [edge["cursor"] for edge in expected]
+    assert [node for _, node in seen] == [edge["node"] for edge in expected]
+    # Caught up, it waits; a write arrives on a later poll.
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    await editor.ok(
+        "createLab",
+        "CreateLabInput",
+        "lab { id }",
+        {"slug": "new-lab", "name": "New", "country": "FR"},
+    )
+    cursor, change = await asyncio.wait_for(anext(changes), timeout=30)
+    assert (change["kind"], change["state"]["slug"]) == ("LAB_CREATED", "new-lab")
+    # A stored cursor resumes right after it.
+    resumed = follow_from(api.http, seen[-1][0])
+    assert await anext(resumed) == (cursor, change)
+    await changes.aclose()
+    await resumed.aclose()

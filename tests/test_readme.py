@@ -58,7 +58,11 @@ def _name(example: readme.Example) -> str:
     return ",".join(names)
 
 
-DOCUMENTS = [e.document for e in EXAMPLES] + [r.body["query"] for r in WALK_THROUGH]
+DOCUMENTS = (
+    [e.document for e in EXAMPLES]
+    + [r.body["query"] for r in WALK_THROUGH]
+    + readme.documents_in(readme.consumer_code(TEXT))
+)
 
 
 class _MissingIds(Visitor):
