@@ -10,6 +10,7 @@ import pytest
 
 from service import commands, inputs
 from service.config import Settings
+from service.db import audit
 from service.db.pool import connect
 from service.enums import ChangeKind, Role
 from service.graphql import ids
@@ -319,3 +320,21 @@ async def test_the_readme_follower_reads_every_change_then_waits_for_the_next(
     assert await anext(resumed) == (cursor, change)
     await changes.aclose()
     await resumed.aclose()
+
+
+async def test_an_operation_without_a_kind_is_never_recorded(database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        with pytest.raises(ValueError, match="renameEverything"):
+            await audit.record(
+                conn,
+                actor="someone",
+                operation="renameEverything",
+                entity_type="Lab",
+                entity_id=1,
+                before=None,
+                after=None,
+            )
+        assert await conn.fetchval("SELECT count(*) FROM audit_event WHERE actor = 'someone'") == 0
+    finally:
+        await conn.close()

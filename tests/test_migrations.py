@@ -105,3 +105,55 @@ async def test_the_database_refuses_what_breaks_its_rules(database_url: str) -> 
             raise AssertionError(f"accepted: {sql}")
     finally:
         await conn.close()
+
+
+async def test_events_written_before_the_feed_join_it_in_id_order(empty_database_url: str) -> None:
+    await migrate.upgrade_async(empty_database_url, "0003_score_model")
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        lab_id = await conn.fetchval(
+            "INSERT INTO lab (slug, name, country_code) VALUES ('upstage', 'Upstage', 'KR') "
+            "RETURNING id"
+        )
+        model_id = await conn.fetchval(
+            "INSERT INTO model (slug, name, lab_id) VALUES ('solar-pro', 'Solar Pro', $1) "
+            "RETURNING id",
+            lab_id,
+        )
+        for operation, entity_type, entity_id, state in [
+            ("createLab", "Lab", lab_id, f'{{"id": {lab_id}}}'),
+            ("createModel", "Model", model_id, f'{{"id": {model_id}, "lab_id": {lab_id}}}'),
+            ("addSource", "Source", 1, '{"id": 1}'),
+        ]:
+            await conn.execute(
+                "INSERT INTO audit_event (actor, operation, entity_type, entity_id, after) "
+                "VALUES ('before-the-feed', $1, $2, $3, $4::jsonb)",
+                operation,
+                entity_type,
+                entity_id,
+                state,
+            )
+    finally:
+        await conn.close()
+
+    await migrate.upgrade_async(empty_database_url)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT operation, position, recorded_at = occurred_at AS kept_time, lab_ids "
+            "FROM audit_event ORDER BY id"
+        )
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO audit_event (actor, operation, entity_type, entity_id) "
+                "VALUES ('after', 'addSource', 'Source', 2)"
+            )
+        latest = await conn.fetchval("SELECT max(position) FROM audit_event")
+    finally:
+        await conn.close()
+    assert [tuple(row) for row in rows] == [
+        ("createLab", 1, True, [lab_id]),
+        ("createModel", 2, True, [lab_id]),
+        ("addSource", 3, True, []),
+    ]
+    assert latest == 4
