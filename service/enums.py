@@ -174,3 +174,11 @@ class ChangeKind(StrEnum):
     EXTERNAL_ID_SET = "setExternalId"
     THRESHOLD_CROSSED = "thresholdCrossed"
     LEADERBOARD_ENTERED = "leaderboardEntered"
+
+    @classmethod
+    def of(cls, operation: str, entity_type: str) -> ChangeKind:
+        """The kind of an audit row. A write citing a source by its details records the new
+        source under the write's own operation: in the feed, that row is a source added."""
+        if entity_type == "Source":
+            return cls.SOURCE_ADDED
+        return cls(operation)

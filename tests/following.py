@@ -6,8 +6,10 @@ from typing import Any
 
 from service import inputs
 from tests.conftest import Api
+from tests.writing import demo_source
 
-SOURCE = "https://artificialanalysis.ai/leaderboards/models"
+# The index's leaderboard, cited by its details: writes find the recorded demo source.
+SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
 
 FEED = """

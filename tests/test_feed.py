@@ -42,8 +42,7 @@ async def test_the_feed_holds_every_committed_write_in_order(api: Api, database_
     edges, _ = await follow(api)
     rows = await _table(
         database_url,
-        "SELECT position, operation, entity_type, entity_id, actor FROM audit_event "
-        "ORDER BY position",
+        "SELECT position, kind, entity_type, entity_id, actor FROM audit_event ORDER BY position",
     )
     assert [edge["cursor"] for edge in edges] == [
         ids.encode("Change", row["position"]) for row in rows
@@ -53,7 +52,7 @@ async def test_the_feed_holds_every_committed_write_in_order(api: Api, database_
         for n in (edge["node"] for edge in edges)
     ] == [
         (
-            ChangeKind(row["operation"]).name,
+            ChangeKind(row["kind"]).name,
             row["entity_type"],
             ids.encode(row["entity_type"], row["entity_id"]),
             row["actor"],
@@ -338,3 +337,34 @@ async def test_an_operation_without_a_kind_is_never_recorded(database_url: str) 
         assert await conn.fetchval("SELECT count(*) FROM audit_event WHERE actor = 'someone'") == 0
     finally:
         await conn.close()
+
+
+async def test_a_source_recorded_with_the_write_citing_it_is_a_source_added(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    _, cursor = await follow(api)
+    article = {"kind": "NEWS", "title": "Mistral's new medium model", "publisher": "Example News"}
+    await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": "mistral-medium-3.5",
+            "version": "release",
+            "benchmark": "aa-intelligence-index",
+            "value": 39.5,
+            "measuredOn": "2026-06-01",
+            "provenance": "THIRD_PARTY",
+            "source": {"new": article},
+        },
+    )
+    edges, _ = await follow(api, cursor)
+    nodes = [edge["node"] for edge in edges]
+    assert [(n["kind"], n["entityType"]) for n in nodes] == [
+        ("SOURCE_ADDED", "Source"),
+        ("SCORE_RECORDED", "Score"),
+    ]
+    assert nodes[1]["state"]["sourceId"] == nodes[0]["entityId"]
+    added, _ = await follow(api, cursor, kinds=["SOURCE_ADDED"])
+    assert [edge["node"]["state"]["title"] for edge in added] == [article["title"]]

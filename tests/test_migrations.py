@@ -108,7 +108,7 @@ async def test_the_database_refuses_what_breaks_its_rules(database_url: str) -> 
 
 
 async def test_events_written_before_the_feed_join_it_in_id_order(empty_database_url: str) -> None:
-    await migrate.upgrade_async(empty_database_url, "0003_score_model")
+    await migrate.upgrade_async(empty_database_url, "0004_sources_and_unknowns")
     conn = await asyncpg.connect(empty_database_url)
     try:
         lab_id = await conn.fetchval(
@@ -124,6 +124,8 @@ async def test_events_written_before_the_feed_join_it_in_id_order(empty_database
             ("createLab", "Lab", lab_id, f'{{"id": {lab_id}}}'),
             ("createModel", "Model", model_id, f'{{"id": {model_id}, "lab_id": {lab_id}}}'),
             ("addSource", "Source", 1, '{"id": 1}'),
+            # A source recorded by a score write citing it by its details (revision 0004).
+            ("recordScore", "Source", 2, '{"id": 2}'),
         ]:
             await conn.execute(
                 "INSERT INTO audit_event (actor, operation, entity_type, entity_id, after) "
@@ -140,13 +142,13 @@ async def test_events_written_before_the_feed_join_it_in_id_order(empty_database
     conn = await asyncpg.connect(empty_database_url)
     try:
         rows = await conn.fetch(
-            "SELECT operation, position, recorded_at = occurred_at AS kept_time, lab_ids "
+            "SELECT kind, position, recorded_at = occurred_at AS kept_time, lab_ids "
             "FROM audit_event ORDER BY id"
         )
         async with conn.transaction():
             await conn.execute(
-                "INSERT INTO audit_event (actor, operation, entity_type, entity_id) "
-                "VALUES ('after', 'addSource', 'Source', 2)"
+                "INSERT INTO audit_event (actor, operation, entity_type, entity_id, kind) "
+                "VALUES ('after', 'addSource', 'Source', 3, 'addSource')"
             )
         latest = await conn.fetchval("SELECT max(position) FROM audit_event")
     finally:
@@ -155,5 +157,6 @@ async def test_events_written_before_the_feed_join_it_in_id_order(empty_database
         ("createLab", 1, True, [lab_id]),
         ("createModel", 2, True, [lab_id]),
         ("addSource", 3, True, []),
+        ("addSource", 4, True, []),
     ]
-    assert latest == 4
+    assert latest == 5

@@ -1,5 +1,6 @@
 """Audit events are numbered in commit order, and say which labs they concern.
 
+`kind` is the change feed's kind of the event (service.enums.ChangeKind's value).
 `position` and `recorded_at` are given when the writing transaction commits, one committing
 transaction at a time (the design and why: service/db/feed.py). Until then both are NULL, so
 no reader ever sees a committed event without them. `lab_ids` is filled on insert from the
@@ -79,6 +80,7 @@ $$
 
 COLUMNS = """
 ALTER TABLE audit_event
+    ADD COLUMN kind         text,
     ADD COLUMN position     bigint UNIQUE,
     ADD COLUMN recorded_at  timestamptz,
     ADD COLUMN lab_ids      bigint[] NOT NULL DEFAULT '{}',
@@ -99,6 +101,13 @@ WHERE audit_event.id = numbered.id
 
 def upgrade() -> None:
     op.execute(COLUMNS)
+    # The feed's kind is the operation that defines it (service.enums.ChangeKind.of): a
+    # source recorded along with a write that cites it was added, whatever the write.
+    op.execute(
+        "UPDATE audit_event "
+        "SET kind = CASE WHEN entity_type = 'Source' THEN 'addSource' ELSE operation END"
+    )
+    op.execute("ALTER TABLE audit_event ALTER COLUMN kind SET NOT NULL")
     op.execute("CREATE SEQUENCE audit_event_position_seq AS bigint OWNED BY audit_event.position")
     op.execute(BACKFILL)
     op.execute(
@@ -107,7 +116,7 @@ def upgrade() -> None:
     )
     # Derived events are few; the write path looks them up by kind.
     op.execute(
-        "CREATE INDEX audit_event_derived_idx ON audit_event (operation) WHERE cause_id IS NOT NULL"
+        "CREATE INDEX audit_event_derived_idx ON audit_event (kind) WHERE cause_id IS NOT NULL"
     )
     op.execute(LABS_FUNCTION)
     op.execute(
@@ -137,5 +146,5 @@ def downgrade() -> None:
     op.execute(
         "ALTER TABLE audit_event DROP CONSTRAINT audit_event_numbered_check, "
         "DROP COLUMN cause_id, DROP COLUMN lab_ids, DROP COLUMN recorded_at, "
-        "DROP COLUMN position"
+        "DROP COLUMN position, DROP COLUMN kind"
     )

@@ -16,8 +16,8 @@ from service.enums import ChangeKind
 
 INSERT = """
 INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after, request_id,
-                         cause_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         cause_id, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id
 """
 # The log filtered by whatever is given (a NULL filter matches every row).
@@ -51,11 +51,20 @@ async def record(
     request_id: str | None = None,
     cause_id: int | None = None,
 ) -> int:
-    # The feed derives each event's kind from its operation: one without a kind is a bug
-    # to find before anything is written, not an event the feed cannot show.
-    ChangeKind(operation)
+    # The feed's kind, derived here once; an operation without one is a bug to find before
+    # anything is written, not an event the feed cannot show.
+    kind = ChangeKind.of(operation, entity_type)
     event_id: int = await conn.fetchval(
-        INSERT, actor, operation, entity_type, entity_id, before, after, request_id, cause_id
+        INSERT,
+        actor,
+        operation,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        request_id,
+        cause_id,
+        kind.value,
     )
     return event_id
 

@@ -44,16 +44,16 @@ import asyncpg
 
 from service.db import Conn
 
-# The events matching every given filter (a NULL filter matches all): $1 operations,
-# $2 entity types, $3 lab ids. An event not yet numbered has not committed.
+# The events matching every given filter (a NULL filter matches all): $1 kinds (their
+# values), $2 entity types, $3 lab ids. An event not yet numbered has not committed.
 _MATCHING = """
 WHERE position IS NOT NULL
-  AND ($1::text[] IS NULL OR operation = ANY($1))
+  AND ($1::text[] IS NULL OR kind = ANY($1))
   AND ($2::text[] IS NULL OR entity_type = ANY($2))
   AND ($3::bigint[] IS NULL OR lab_ids && $3)
 """
 EVENTS = f"""
-SELECT position, recorded_at, actor, operation, entity_type, entity_id, after
+SELECT position, recorded_at, actor, kind, entity_type, entity_id, after
 FROM audit_event {_MATCHING} AND position > $4
 ORDER BY position
 LIMIT $5
@@ -63,7 +63,7 @@ LAB_IDS = "SELECT slug, id FROM lab WHERE slug = ANY($1)"
 
 
 class Filters(TypedDict):
-    operations: list[str] | None
+    kinds: list[str] | None
     entity_types: list[str] | None
     lab_ids: list[int] | None
 
@@ -71,13 +71,13 @@ class Filters(TypedDict):
 async def events(conn: Conn, filters: Filters, *, after: int, limit: int) -> list[asyncpg.Record]:
     """Committed events past position `after`, oldest first."""
     return await conn.fetch(
-        EVENTS, filters["operations"], filters["entity_types"], filters["lab_ids"], after, limit
+        EVENTS, filters["kinds"], filters["entity_types"], filters["lab_ids"], after, limit
     )
 
 
 async def count(conn: Conn, filters: Filters) -> int:
     total: int = await conn.fetchval(
-        COUNT, filters["operations"], filters["entity_types"], filters["lab_ids"]
+        COUNT, filters["kinds"], filters["entity_types"], filters["lab_ids"]
     )
     return total
 
@@ -99,7 +99,7 @@ SELECT (after ->> 'threshold')::int AS threshold, after ->> 'by' AS by,
        CASE after ->> 'by' WHEN 'COUNTRY' THEN after ->> 'country_code'
                            ELSE after ->> 'lab_id' END AS held_by
 FROM audit_event
-WHERE cause_id IS NOT NULL AND operation = 'thresholdCrossed'
+WHERE cause_id IS NOT NULL AND kind = 'thresholdCrossed'
   AND (after ->> 'benchmark_version_id')::bigint = $1
   AND ((after ->> 'by' = 'COUNTRY' AND after ->> 'country_code' = ANY($2::text[]))
        OR (after ->> 'by' = 'LAB' AND (after ->> 'lab_id')::bigint = ANY($3::bigint[])))

@@ -97,7 +97,7 @@ class Change:
     @classmethod
     def from_record(cls, row: asyncpg.Record) -> Change:
         return cls(
-            kind=ChangeKind(row["operation"]),
+            kind=ChangeKind(row["kind"]),
             entity_type=row["entity_type"],
             entity_id=strawberry.ID(ids.encode(row["entity_type"], row["entity_id"])),
             recorded_at=row["recorded_at"],
@@ -149,7 +149,7 @@ async def changes(
     after_position = pagination.keyset_after(after, CURSOR_KIND)
     async with info.context.pool.acquire() as conn:
         filters = feed.Filters(
-            operations=None if kinds is None else [kind.value for kind in kinds],
+            kinds=None if kinds is None else [kind.value for kind in kinds],
             entity_types=entity_types,
             lab_ids=await _lab_ids(conn, labs),
         )
