@@ -75,7 +75,7 @@ def public_state(type_name: str, state: dict[str, Any] | None) -> dict[str, Any]
 
 @strawberry.type(description="One committed change to the registry, in commit order.")
 class Change:
-    kind: ChangeKind
+    kind: ChangeKind = strawberry.field(description="What the change did.")
     entity_type: str = strawberry.field(
         description="The type of entityId: Lab, Model, Version, Score, LineageLink ..."
     )
@@ -106,10 +106,12 @@ class Change:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of the change feed, in commit order.")
 class ChangeConnection:
-    edges: list[Edge[Change]]
-    page_info: PageInfo
+    edges: list[Edge[Change]] = strawberry.field(description="The changes with their cursors.")
+    page_info: PageInfo = strawberry.field(
+        description="On an empty page endCursor is null: keep the cursor you had."
+    )
     filters: strawberry.Private[feed.Filters]
 
     @strawberry.field(description="How many committed changes match the filters, in all.")
@@ -134,9 +136,15 @@ async def _lab_ids(conn: Conn, slugs: list[str] | None) -> list[int] | None:
 
 async def changes(
     info: Info,
-    after: str | None = None,
-    first: int | None = None,
-    kinds: list[ChangeKind] | None = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="The last cursor handled; none: the start.")
+    ] = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="How many changes, at most 100 (20).")
+    ] = None,
+    kinds: Annotated[
+        list[ChangeKind] | None, strawberry.argument(description="Only changes of these kinds.")
+    ] = None,
     entity_types: Annotated[
         list[str] | None, strawberry.argument(description="Types of entityId, e.g. Score.")
     ] = None,
