@@ -30,7 +30,7 @@ import asyncpg
 
 from bench import dataset
 from bench.config import SCALES
-from service import commands, derived, inputs, migrate, seed
+from service import commands, derived, inputs, migrate, seed, validation
 from service.db.pool import connect, create_pool
 from service.embedded import EmbeddedPostgres
 
@@ -56,7 +56,7 @@ def _score(model: str, version: str, benchmark: str) -> inputs.ScoreInput:
         "provenance": "INDEPENDENT",
         "source": SOURCE,
     }
-    return inputs.parse(inputs.ScoreInput, data)
+    return validation.parse(inputs.ScoreInput, data)
 
 
 async def _measure(dsn: str, writes: int) -> None:
@@ -76,7 +76,7 @@ async def _measure(dsn: str, writes: int) -> None:
 
             async def lab(run: int) -> None:
                 data = {"slug": f"bench-{uuid.uuid4().hex[:10]}", "name": "Bench lab"}
-                await commands.create_lab(conn, "bench", inputs.parse(inputs.LabInput, data))
+                await commands.create_lab(conn, "bench", validation.parse(inputs.LabInput, data))
 
             async def score(run: int) -> None:
                 model, version = pairs[run % len(pairs)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service import inputs
+from service import inputs, validation
 from tests.conftest import Api
 from tests.writing import demo_source
 
@@ -39,7 +39,7 @@ async def follow(
 
 def score_input(model: str, version: str, value: float, measured_on: str) -> inputs.ScoreInput:
     """An independent score on the index, as the command layer takes it."""
-    return inputs.parse(
+    return validation.parse(
         inputs.ScoreInput,
         {
             "model": model,

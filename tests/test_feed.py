@@ -8,12 +8,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service import commands, inputs
+from service import commands, ids, inputs, validation
 from service.config import Settings
 from service.db import audit
 from service.db.pool import connect
 from service.enums import ChangeKind, Role
-from service.graphql import ids
 from service.graphql.feed import REFERENCES
 from service.graphql.schema import build_schema
 from tests import readme
@@ -31,7 +30,7 @@ async def _table(database_url: str, query: str, *args: Any) -> list[asyncpg.Reco
 
 
 def _lab(slug: str) -> inputs.LabInput:
-    return inputs.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
+    return validation.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
 
 
 def _score(model: str, version: str, value: float) -> inputs.ScoreInput:

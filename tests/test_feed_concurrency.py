@@ -22,10 +22,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service import commands, inputs
+from service import commands, ids, inputs, validation
 from service.config import Settings
 from service.db.pool import connect
-from service.graphql import ids
 from tests.conftest import Api, running_api
 from tests.following import FEED, follow, score_input
 
@@ -70,11 +69,11 @@ async def feed_api(request: pytest.FixtureRequest, database_url: str) -> AsyncIt
 
 
 def _lab(slug: str) -> inputs.LabInput:
-    return inputs.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
+    return validation.parse(inputs.LabInput, {"slug": slug, "name": slug.title(), "country": "FR"})
 
 
 def _model(slug: str, lab: str) -> inputs.ModelInput:
-    return inputs.parse(inputs.ModelInput, {"slug": slug, "name": slug.title(), "lab": lab})
+    return validation.parse(inputs.ModelInput, {"slug": slug, "name": slug.title(), "lab": lab})
 
 
 async def _catalog_write(conn: asyncpg.Connection, writer: int, step: int) -> None:

@@ -17,9 +17,10 @@ import strawberry
 from pydantic.alias_generators import to_camel
 from strawberry.scalars import JSON
 
+from service import ids
 from service.db import Conn, feed
 from service.enums import ChangeKind
-from service.graphql import ids, pagination
+from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import Edge, PageInfo
