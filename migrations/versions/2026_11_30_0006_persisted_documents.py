@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006_persisted_documents"
-down_revision = "0004_sources_and_unknowns"
+down_revision = "0005_commit_order"
 branch_labels = None
 depends_on = None
 
