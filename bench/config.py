@@ -35,11 +35,25 @@ class Scale:
         return f"model-{self.models // 2}"
 
 
+def _proportional(name: str, scores: int) -> Scale:
+    """A registry that grows as a real one does: more scores means more models, not more
+    scores per model (about 50 each, 8 per benchmark version), so a model page, a lineage and
+    a top-20 ask for the same amount at every scale while the tables under them grow."""
+    models = scores // 50
+    return Scale(name, labs=models // 20, models=models, scores=scores, sources=models // 3)
+
+
 SCALES = {
     "smoke": Scale("smoke", labs=20, models=200, scores=4_000, sources=50),
-    "10k": Scale("10k", labs=300, models=6_000, scores=10_000, sources=2_000),
-    "300k": Scale("300k", labs=300, models=6_000, scores=300_000, sources=2_000),
-    "1m": Scale("1m", labs=300, models=6_000, scores=1_000_000, sources=2_000),
+    **{
+        name: _proportional(name, scores)
+        for name, scores in (
+            ("10k", 10_000),
+            ("300k", 300_000),
+            ("1m", 1_000_000),
+            ("10m", 10_000_000),
+        )
+    },
 }
 
 
@@ -53,6 +67,8 @@ class RunSettings:
     peers: bool
     database_url: str | None
     keep_db: bool
+    mix: bool
+    scaling: bool
 
 
 def parse_args(argv: list[str] | None, database_url: str | None) -> RunSettings:
@@ -63,12 +79,23 @@ def parse_args(argv: list[str] | None, database_url: str | None) -> RunSettings:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="tiny dataset, one 1 s round per server and query, no warm-up (CI)",
+        help="tiny dataset, one 1 s round per row, no warm-up, no v4 (CI)",
     )
-    parser.add_argument("--scale", choices=sorted(SCALES), default=None, help="dataset size")
+    parser.add_argument("--scale", choices=list(SCALES), default=None, help="dataset size (300k)")
     parser.add_argument("--duration", type=int, default=None, help="seconds per round (15)")
     parser.add_argument("--warmup", type=int, default=None, help="warm-up seconds (5)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds per server (2)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per row (3)")
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="also the cache workload: ~1,000 documents, Zipf popularity, an editor writing",
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead of the tables: p50 per query at 10k, 300k and 1m scores (and --scale "
+        "when larger), RSS under load and first start",
+    )
     parser.add_argument(
         "--no-peers", action="store_true", help="registry only: skip the PostGraphile peers"
     )
@@ -85,8 +112,10 @@ def parse_args(argv: list[str] | None, database_url: str | None) -> RunSettings:
         smoke=smoke,
         round_seconds=args.duration or (1 if smoke else 15),
         warmup_seconds=args.warmup if args.warmup is not None else (0 if smoke else 5),
-        rounds=args.rounds or (1 if smoke else 2),
+        rounds=args.rounds or (1 if smoke else 3),
         peers=not args.no_peers,
         database_url=database_url,
         keep_db=args.keep_db,
+        mix=args.mix,
+        scaling=args.scaling,
     )

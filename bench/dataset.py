@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench import fair
 from bench.config import AS_OF, LEADERBOARD_BENCHMARK, Scale
 
 DATABASE = "mrr_bench"
@@ -33,6 +34,13 @@ SMART_COMMENTS = [
     """COMMENT ON CONSTRAINT score_supersedes_id_fkey ON score
        IS E'@foreignSingleFieldName supersededBy'""",
 ]
+
+
+# Per benchmark version, in id order (index v1, v2, reasoning v1, v2, coding v1, v2): an
+# older method scores the same model higher, as index versions renormalise downwards.
+BENCHMARK_VERSION_FACTORS = "ARRAY[1.08, 1.0, 1.25, 1.15, 0.95, 0.9]"
+# Per version of a model (preview, 1.0, 1.5, 2.0): later releases score higher.
+STAGE_OFFSETS = "ARRAY[-2.0, -1.0, 0.0, 1.5]"
 
 
 def _statements(scale: Scale) -> list[str]:
@@ -113,35 +121,58 @@ def _statements(scale: Scale) -> list[str]:
                CASE k WHEN 1 THEN date '2024-01-01' ELSE date '2025-06-01' END, b
         FROM generate_series(1, 3) AS b, generate_series(1, 2) AS k
         """,
+        # Each model's ability, drawn once: most far below the top (a steep tail, median
+        # ~14, best ~47), plus a frontier cluster, the first model of each of eight labs, a
+        # few points apart near 55-61, as on the Artificial Analysis index (61.4, 60.2, 57.2,
+        # ...). A score is the ability scaled by its benchmark version (methods
+        # renormalise), shifted by the version's stage (previews score lower) and by +-2 of
+        # noise, to one decimal: few ties.
+        f"""
+        CREATE TEMP TABLE bench_ability AS
+        SELECT m AS model_id,
+               CASE WHEN m % {labs + 1} = 0 AND m <= {8 * (labs + 1)} THEN 54 + 7 * random()
+                    ELSE 4 + 46 * (1 - power(random(), 1.0 / 3)) END AS ability
+        FROM generate_series(1, {models}) AS m
+        """,
         # Even scores measure v1 (2024-01 .. 2025-05), odd ones v2 (2025-06 .. 2026-01, so
-        # some postdate the as-of date); 1 in 97 retracted, 1 in 5 verified.
+        # some postdate the as-of date); 1 in 97 retracted, 1 in 5 verified. The draws sit
+        # in a subquery, in a fixed order, so the same seed gives the same rows.
         f"""
         INSERT INTO score (version_id, benchmark_version_id, value, qualifier, measured_on,
                            provenance, verification, verification_changed_on, source_id,
                            run_configuration)
-        SELECT 1 + floor(random() * {versions})::int, bv.ids[1 + s % 6],
-               round((random() * 100)::numeric, 1),
+        SELECT draw.version_id, bv.ids[1 + s % 6],
+               round(least(100, greatest(0,
+                   ability.ability * ({BENCHMARK_VERSION_FACTORS})[1 + s % 6]
+                   + ({STAGE_OFFSETS})[1 + (draw.version_id - 1) % 4]
+                   + 4 * draw.noise - 2))::numeric, 1),
                (CASE WHEN s % 29 = 0 THEN 'AT_LEAST' WHEN s % 31 = 0 THEN 'APPROXIMATE'
                      ELSE 'EXACT' END)::score_qualifier,
-               CASE WHEN s % 2 = 0 THEN date '2024-01-01' + floor(random() * 500)::int
-                    ELSE date '2025-06-01' + floor(random() * 240)::int END,
+               CASE WHEN s % 2 = 0 THEN date '2024-01-01' + floor(draw.day * 500)::int
+                    ELSE date '2025-06-01' + floor(draw.day * 240)::int END,
                (enum_range(NULL::score_provenance))[1 + s % 3],
                (CASE WHEN s % 97 = 0 THEN 'RETRACTED' WHEN s % 5 = 0 THEN 'VERIFIED'
                      ELSE 'UNVERIFIED' END)::score_verification,
                CASE WHEN s % 97 = 0 THEN date '2025-09-01' END,
                1 + s % {sources},
                jsonb_build_object('shots', s % 6, 'harness', 'synthetic')
-        FROM generate_series(1, {base_scores}) AS s,
+        FROM (SELECT s, 1 + floor(random() * {versions})::int AS version_id,
+                     random() AS noise, random() AS day
+              FROM generate_series(1, {base_scores}) AS s) AS draw
+        JOIN bench_ability AS ability ON ability.model_id = 1 + (draw.version_id - 1) / 4,
              (SELECT array_agg(id ORDER BY benchmark_id, effective_on) AS ids
               FROM benchmark_version) AS bv
         """,
+        # A correction moves its score by up to a point either way.
         """
         INSERT INTO score (version_id, benchmark_version_id, value, qualifier, measured_on,
                            provenance, verification, source_id, supersedes_id, note)
-        SELECT version_id, benchmark_version_id, value + 0.5, qualifier, measured_on + 7,
-               provenance, 'VERIFIED', source_id, id, 'correction'
-        FROM score WHERE id % 100 = 0
+        SELECT version_id, benchmark_version_id,
+               round(least(100, greatest(0, value + 2 * random() - 1))::numeric, 1), qualifier,
+               measured_on + 7, provenance, 'VERIFIED', source_id, id, 'correction'
+        FROM score WHERE id % 100 = 0 ORDER BY id
         """,
+        "DROP TABLE bench_ability",
         # A DAG: every parent id is below its child id. Models have one to three parents.
         f"""
         INSERT INTO lineage_link (parent_model_id, child_model_id, relation, source_id)
@@ -183,6 +214,17 @@ class Dataset:
     size_bytes: int
     leaderboard_version_id: int
     load_seconds: int | float
+    top_values: list[float]  # the leaderboard's top 20 values, best first
+
+    @property
+    def top_summary(self) -> str:
+        top = self.top_values
+        if not top:
+            return "leaderboard empty"
+        return (
+            f"leaderboard top {len(top)}: {top[0]:g} .. {top[-1]:g}, "
+            f"{len(set(top))} distinct values"
+        )
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -221,7 +263,7 @@ async def load(dsn: str, scale: Scale) -> Dataset:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            for statement in [*SMART_COMMENTS, *_statements(scale)]:
+            for statement in [*SMART_COMMENTS, *_statements(scale), *fair.statements()]:
                 await conn.execute(statement)
         await conn.execute("VACUUM (ANALYZE)")
         counts: dict[str, int] = {}
@@ -236,9 +278,14 @@ async def load(dsn: str, scale: Scale) -> Dataset:
             LEADERBOARD_BENCHMARK,
             AS_OF,
         )
+        top = await conn.fetch(
+            "SELECT value FROM leaderboard($1, $2, 20)", LEADERBOARD_BENCHMARK, AS_OF
+        )
     finally:
         await conn.close()
-    return Dataset(dsn, scale, counts, size, version_id, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    values = [float(row["value"]) for row in top]
+    return Dataset(dsn, scale, counts, size, version_id, seconds, values)
 
 
 def build(server_dsn: str, scale: Scale) -> Dataset:

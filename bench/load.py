@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.config import AS_OF, BENCH_DIR, CONNECTIONS, THREADS
+from bench.stats import Spread
 
 WRK_SCRIPT = BENCH_DIR / "wrk.lua"
 
@@ -25,50 +25,75 @@ class Round:
     errors: int
     server_cpu_s: float
     db_cpu_s: float | None
-    rss_bytes: int
+    rss_peak_bytes: int  # the server's resident memory, sampled while the load ran
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def per_request_ms(self, seconds: float | None) -> float | None:
+        return None if seconds is None else 1000 * seconds / max(self.requests, 1)
+
+    @property
+    def total_cpu_ms(self) -> float | None:
+        """Server and PostgreSQL CPU per request; None when PostgreSQL's is not known."""
+        if self.db_cpu_s is None:
+            return None
+        return self.per_request_ms(self.server_cpu_s + self.db_cpu_s)
 
 
 @dataclass
 class Result:
-    server: str
+    """One row of a table: a server answering one query (or the mix), round after round."""
+
+    label: str
     rounds: list[Round] = field(default_factory=list)
     missing: str | None = None  # why there is no measurement ("field missing", an error)
 
-    @property
-    def requests(self) -> int:
-        return sum(r.requests for r in self.rounds)
+    def _spread(self, values: list[float | None]) -> Spread | None:
+        if any(v is None for v in values):
+            return None
+        return Spread.of(v for v in values if v is not None)
 
     @property
-    def rps(self) -> float:
-        seconds = sum(r.seconds for r in self.rounds)
-        return self.requests / seconds if seconds else 0.0
+    def rps_each(self) -> list[float]:
+        return [r.rps for r in self.rounds]
 
     @property
-    def p50_ms(self) -> float:
-        return statistics.mean(r.p50_ms for r in self.rounds)
+    def rps(self) -> Spread | None:
+        return Spread.of(self.rps_each)
 
     @property
-    def p99_ms(self) -> float:
-        return max(r.p99_ms for r in self.rounds)
+    def p50_ms(self) -> Spread | None:
+        return Spread.of(r.p50_ms for r in self.rounds)
+
+    @property
+    def p99_ms(self) -> Spread | None:
+        return Spread.of(r.p99_ms for r in self.rounds)
+
+    @property
+    def server_cpu_ms(self) -> Spread | None:
+        return self._spread([r.per_request_ms(r.server_cpu_s) for r in self.rounds])
+
+    @property
+    def db_cpu_ms(self) -> Spread | None:
+        return self._spread([r.per_request_ms(r.db_cpu_s) for r in self.rounds])
+
+    @property
+    def total_cpu_each(self) -> list[float | None]:
+        return [r.total_cpu_ms for r in self.rounds]
+
+    @property
+    def total_cpu_ms(self) -> Spread | None:
+        return self._spread(self.total_cpu_each)
+
+    @property
+    def rss_mb(self) -> Spread | None:
+        return Spread.of(r.rss_peak_bytes / 2**20 for r in self.rounds)
 
     @property
     def errors(self) -> int:
         return sum(r.errors for r in self.rounds)
-
-    @property
-    def server_cpu_ms(self) -> float:
-        return 1000 * sum(r.server_cpu_s for r in self.rounds) / max(self.requests, 1)
-
-    @property
-    def db_cpu_ms(self) -> float | None:
-        values = [r.db_cpu_s for r in self.rounds]
-        if any(v is None for v in values):
-            return None
-        return 1000 * sum(v for v in values if v is not None) / max(self.requests, 1)
-
-    @property
-    def rss_bytes(self) -> int:
-        return max(r.rss_bytes for r in self.rounds)
 
 
 @dataclass(frozen=True)
@@ -87,9 +112,12 @@ def wrk_path() -> str:
     return found
 
 
-def run_wrk(url: str, body_file: Path, seconds: int) -> WrkOutput:
+def run_wrk(
+    url: str, body_file: Path, seconds: int, *, extra: list[str] | None = None
+) -> WrkOutput:
+    """wrk with a Lua script that POSTs `body_file` (or, for the mix, picks among bodies)."""
     argv = [wrk_path(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
-    argv += ["-s", str(WRK_SCRIPT), url, "--", str(body_file)]
+    argv += ["-s", str(WRK_SCRIPT), url, "--", str(body_file), *(extra or [])]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     for line in result.stdout.splitlines():
         if line.startswith("BENCH_JSON "):

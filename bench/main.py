@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import platform
@@ -11,18 +12,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
 from bench import dataset as datasets
-from bench import peers, queries, report
+from bench import fair, mix, peers, report, scaling, tables
 from bench.config import CONNECTIONS, THREADS, RunSettings, parse_args
-from bench.load import PgbenchOutput, Result, Round, leaderboard_sql, run_pgbench, run_wrk
-from bench.procs import tree_cpu_seconds, tree_rss_bytes
+from bench.http import post
+from bench.measure import RSS_SAMPLE_SECONDS, Database
+
+START_TIMEOUT = 120.0
 
 
 class Interrupted(Exception):
@@ -47,12 +47,6 @@ def _ensure_wrk() -> None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
 
 
-@dataclass
-class Database:
-    server_dsn: str
-    postmaster_pid: int | None  # known for the embedded server: its CPU is then measured
-
-
 @contextlib.contextmanager
 def _database(settings: RunSettings, work: Path) -> Iterator[Database]:
     if settings.database_url:
@@ -60,7 +54,7 @@ def _database(settings: RunSettings, work: Path) -> Iterator[Database]:
         return
     from service.embedded import EmbeddedPostgres
 
-    # fsync off: the benchmark only reads, and the load goes faster.
+    # fsync off: nothing here needs to survive a crash, and the load goes faster.
     embedded = EmbeddedPostgres(work / "pgdata", fast_unsafe=True)
     dsn = embedded.start()
     try:
@@ -69,48 +63,64 @@ def _database(settings: RunSettings, work: Path) -> Iterator[Database]:
         embedded.stop()
 
 
-def _post(url: str, body: bytes) -> bytes:
-    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return bytes(response.read())
-    except urllib.error.HTTPError as error:
-        return bytes(error.read())
-
-
-def _registry_has_lineage(url: str) -> bool:
-    body = b'{"query":"{ __type(name: \\"Query\\") { fields { name } } }"}'
-    return b'"lineage"' in _post(url, body)
-
-
-def _measure(server: peers.Server, body: Path, seconds: int, db: Database) -> Round:
-    cpu = tree_cpu_seconds(server.child.pid)
-    db_cpu = tree_cpu_seconds(db.postmaster_pid) if db.postmaster_pid else None
-    out = run_wrk(server.url, body, seconds)
-    cpu = tree_cpu_seconds(server.child.pid) - cpu
-    if db.postmaster_pid and db_cpu is not None:
-        db_cpu = tree_cpu_seconds(db.postmaster_pid) - db_cpu
-    rss = tree_rss_bytes(server.child.pid)
-    return Round(out.requests, out.seconds, out.p50_ms, out.p99_ms, out.errors, cpu, db_cpu, rss)
-
-
-def _start_servers(settings: RunSettings, dsn: str, logs: Path) -> list[peers.Server]:
-    servers = [peers.start_registry(dsn, logs), peers.start_registry(dsn, logs, cached=True)]
+def _server_kinds(settings: RunSettings) -> list[Callable[[str, Path], peers.Server]]:
+    """The peers to start besides the registries: v4 only in full runs (CI's smoke is short)."""
     if not settings.peers:
-        return servers
-    try:
-        peers.install_node_peers()
-    except (RuntimeError, OSError) as error:
-        if not settings.smoke:
-            raise
-        _warn(f"could not install the PostGraphile peers; registry only. {error}")
-        return servers
-    for start in (peers.start_postgraphile5, peers.start_postgraphile4):
+        return []
+    kinds: list[Callable[[str, Path], peers.Server]] = [
+        peers.spawn_postgraphile5,
+        lambda dsn, logs: peers.spawn_postgraphile5(dsn, logs, generic_plans=True),
+    ]
+    return kinds if settings.smoke else [*kinds, peers.spawn_postgraphile4]
+
+
+def start_servers(settings: RunSettings, dsn: str, logs: Path) -> list[peers.Server]:
+    """The registry first and alone (its start time is a figure), then the rest at once; all
+    at once in a smoke run, which is about being short."""
+    servers = [peers.spawn_registry(dsn, logs)]
+    if not settings.smoke:
+        servers[0].wait_ready(START_TIMEOUT)
+    servers.append(peers.spawn_registry(dsn, logs, cached=True))
+    kinds = _server_kinds(settings)
+    if kinds:
         try:
-            servers.append(start(dsn, logs))
+            peers.install_node_peers()
+        except (RuntimeError, OSError) as error:
+            if not settings.smoke:
+                raise
+            _warn(f"could not install the PostGraphile peers; registry only. {error}")
+            kinds = []
+    for spawn in kinds:
+        try:
+            servers.append(spawn(dsn, logs))
         except (RuntimeError, OSError) as error:
             _warn(f"a PostGraphile peer did not start; continuing without it. {error}")
-    return servers
+    ready = []
+    for server in servers:
+        try:
+            server.wait_ready(START_TIMEOUT)
+        except RuntimeError as error:
+            if server.name in peers.REGISTRIES:
+                raise
+            _warn(f"{server.name} did not start; continuing without it. {error}")
+            server.child.stop()
+            continue
+        ready.append(server)
+    for server in ready:
+        if server.name in peers.V5S:
+            _check_plans(server)
+    return ready
+
+
+def _check_plans(server: peers.Server) -> None:
+    """Ask the peer which plan_cache_mode its connections run with; refuse a wrong one."""
+    mode = fair.plan_cache_mode(post(server.url, fair.SETTING_QUERY))
+    wanted = "force_generic_plan" if server.name == peers.V5_GENERIC else "auto"
+    if mode != wanted:
+        raise RuntimeError(
+            f"{server.name}: its connections run plan_cache_mode={mode}, not {wanted}"
+        )
+    server.note = f"{server.note}, plan_cache_mode={mode} (asked through it)".lstrip(", ")
 
 
 def _run(settings: RunSettings, work: Path) -> int:
@@ -119,130 +129,55 @@ def _run(settings: RunSettings, work: Path) -> int:
     logs.mkdir()
     failed = False
     with _database(settings, work) as db:
+        if settings.scaling:
+            return scaling.run(settings, db, logs, work)
         print(f"building the {settings.scale.name} dataset ...", flush=True)
         data = datasets.build(db.server_dsn, settings.scale)
         print(report.dataset_summary(data), flush=True)
         servers: list[peers.Server] = []
         try:
-            servers = _start_servers(settings, data.dsn, logs)
-            for server in servers:
-                note = f" ({server.note})" if server.note else ""
-                print(f"{server.name}: pid {server.child.pid}, {server.url}{note}", flush=True)
-            failed = _benchmark(settings, data, db, servers, work)
+            servers = start_servers(settings, data.dsn, logs)
+            print(report.servers_summary(servers), flush=True)
+            print(
+                f"\nwrk: {CONNECTIONS} connections, {THREADS} threads, {settings.rounds} "
+                f"round(s) of {settings.round_seconds} s per row after a "
+                f"{settings.warmup_seconds} s warm-up, rounds interleaved across rows\n",
+                flush=True,
+            )
+            sections, failed = tables.run(settings, data, db, servers, work)
+            if settings.mix:
+                section, mix_failed = mix.run(settings, data, db, servers, work)
+                sections.append(section)
+                failed = failed or mix_failed
+            print("\n" + report.dataset_summary(data))
+            print(_environment())
+            print(report.servers_summary(servers) + "\n")
+            print("\n\n".join(sections))
+            print("\n" + FOOTNOTE)
         finally:
             for server in servers:
                 server.child.stop()
             if settings.database_url and not settings.keep_db:
                 with contextlib.suppress(Exception):
-                    import asyncio
-
                     asyncio.run(datasets.drop_database(db.server_dsn))
     return 1 if failed else 0
 
 
-def _benchmark(
-    settings: RunSettings,
-    data: datasets.Dataset,
-    db: Database,
-    servers: list[peers.Server],
-    work: Path,
-) -> bool:
-    """Measure every query on every server; True when the registry side failed."""
-    failed = False
-    print(
-        f"\nwrk: {CONNECTIONS} connections, {THREADS} threads, {settings.rounds} round(s) of "
-        f"{settings.round_seconds} s per server and query after a {settings.warmup_seconds} s "
-        "warm-up, rounds interleaved across servers\n",
-        flush=True,
-    )
-    tables = []
-    for name in (queries.LEADERBOARD, queries.MODEL_PAGE, queries.LINEAGE):
-        active: list[tuple[peers.Server, Path]] = []
-        results: dict[str, Result] = {}
-        for server in servers:
-            result = results[server.name] = Result(server.name)
-            query = queries.for_server(server.name, data)[name]
-            lineage_here = server.name in peers.REGISTRIES and name == queries.LINEAGE
-            if lineage_here and not _registry_has_lineage(server.url):
-                result.missing = "field missing"
-                continue
-            problem = queries.check_answer(_post(server.url, query.body()))
-            if problem is not None:
-                result.missing = f"error: {problem}"
-                _warn(f"{server.name} / {name}: {problem}")
-                failed = failed or (server.name in peers.REGISTRIES and name != queries.LINEAGE)
-                continue
-            body = work / f"{server.name.replace(' ', '-')}-{name.replace(' ', '-')}.json"
-            body.write_bytes(query.body())
-            active.append((server, body))
-        if settings.warmup_seconds:
-            for server, body in active:
-                run_wrk(server.url, body, settings.warmup_seconds)
-        ceiling: PgbenchOutput | None = None
-        ceiling_db = 0.0
-        for round_no in range(settings.rounds):
-            for server, body in active:
-                measured = _measure(server, body, settings.round_seconds, db)
-                results[server.name].rounds.append(measured)
-                print(
-                    f"  {name} round {round_no + 1}: {server.name:16} "
-                    f"{measured.requests / measured.seconds:8.0f} req/s",
-                    flush=True,
-                )
-            if name == queries.LEADERBOARD:
-                before = tree_cpu_seconds(db.postmaster_pid) if db.postmaster_pid else 0.0
-                out = _pgbench(data, settings.round_seconds)
-                if db.postmaster_pid:
-                    ceiling_db += tree_cpu_seconds(db.postmaster_pid) - before
-                ceiling = out if ceiling is None else _merge(ceiling, out)
-        ceiling_db_ms = (
-            1000 * ceiling_db / ceiling.transactions
-            if ceiling and ceiling.transactions and db.postmaster_pid
-            else None
-        )
-        table = report.query_table(name, list(results.values()), ceiling, ceiling_db_ms)
-        tables.append(f"{table}\n\n{queries.NOTES[name]}")
-        for server in servers:
-            if server.name in peers.REGISTRIES and not server.child.alive():
-                _warn(f"the registry died:\n{server.child.tail()}")
-                failed = True
-    print("\n" + report.dataset_summary(data))
-    print(_environment(servers) + "\n")
-    print("\n\n".join(tables))
-    print(
-        "\nCPU ms/req: utime+stime of the server process and its children over the round, per"
-        " request; db CPU: the same for the PostgreSQL postmaster and all its backends (reaped"
-        " ones included). RSS: resident memory of the server process tree after its last "
-        "round. p50: mean over rounds; p99: worst round. One machine, one run: compare ratios,"
-        " not absolute times."
-    )
-    return failed
+FOOTNOTE = (
+    "Each figure: the median over rounds (min-max across rounds). Ratios are taken round by "
+    "round, then their median (min-max). CPU ms/req: utime+stime of the server process and "
+    "its children over the round, per request; db CPU: the same for the PostgreSQL "
+    "postmaster and all its backends (reaped ones included; embedded server only); total: "
+    "both. RSS: resident memory of the server process tree, the peak sampled every "
+    f"{RSS_SAMPLE_SECONDS} s while the load ran (the registry is one process: one worker). "
+    "One machine, one run: compare ratios, not absolute times."
+)
 
 
-def _pgbench(data: datasets.Dataset, seconds: int) -> PgbenchOutput:
-    from service.embedded import postgres_bin_dir
-
-    sql = leaderboard_sql(data.leaderboard_version_id)
-    return run_pgbench(postgres_bin_dir() / "pgbench", data.dsn, sql, seconds)
-
-
-def _merge(a: PgbenchOutput, b: PgbenchOutput) -> PgbenchOutput:
-    n = a.transactions + b.transactions
-    return PgbenchOutput(
-        transactions=n,
-        seconds=a.seconds + b.seconds,
-        tps=n / (a.seconds + b.seconds),
-        p50_ms=(a.p50_ms + b.p50_ms) / 2,
-        p99_ms=max(a.p99_ms, b.p99_ms),
-        errors=a.errors + b.errors,
-    )
-
-
-def _environment(servers: list[peers.Server]) -> str:
-    notes = "; ".join(f"{s.name}: {s.note}" for s in servers if s.note)
+def _environment() -> str:
     return (
         f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
-        f"python {platform.python_version()}; {notes}"
+        f"python {platform.python_version()}"
     )
 
 

@@ -7,7 +7,9 @@ import shutil
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.config import BENCH_DIR, REPO_DIR
@@ -23,6 +25,13 @@ REGISTRY = "registry"
 REGISTRY_CACHED = "registry, cached"
 REGISTRIES = (REGISTRY, REGISTRY_CACHED)
 V5 = "postgraphile v5"
+# PostgreSQL re-plans a prepared statement with its parameters ("custom plans") until it
+# trusts a generic plan; for the inlined ranking function that costs more than running it.
+# PostGraphile prepares its statements, so forcing generic plans on its connections is what
+# a user tuning it would do (node-postgres passes PGOPTIONS to every connection).
+V5_GENERIC = "postgraphile v5, generic plans"
+GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
+V5S = (V5, V5_GENERIC)
 V4 = "postgraphile v4"
 _TYPENAME = b'{"query":"{ __typename }"}'
 
@@ -32,7 +41,14 @@ class Server:
     name: str
     child: Child
     url: str  # the GraphQL endpoint
+    ready: Callable[[], bool]
     note: str = ""
+    started: float = field(default_factory=time.monotonic)
+    ready_seconds: float | None = None  # from spawning the process to its first good answer
+
+    def wait_ready(self, timeout: float) -> None:
+        wait_until(self.ready, self.child, timeout, "starting")
+        self.ready_seconds = time.monotonic() - self.started
 
 
 def free_port() -> int:
@@ -69,7 +85,7 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def start_registry(dsn: str, logs: Path, *, cached: bool = False) -> Server:
+def spawn_registry(dsn: str, logs: Path, *, cached: bool = False) -> Server:
     """`registry serve` as README runs it: uncached (every request computed), or cached."""
     name = REGISTRY_CACHED if cached else REGISTRY
     port = free_port()
@@ -84,36 +100,37 @@ def start_registry(dsn: str, logs: Path, *, cached: bool = False) -> Server:
     argv = [str(registry), "serve", "--host", "127.0.0.1", "--port", str(port)]
     child = Child(name, argv, env=env, log=logs / f"{name.replace(', ', '-')}.log")
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_ok(f"{base}/readyz"), child, 60, "starting")
-    return Server(name, child, f"{base}/graphql")
+    return Server(name, child, f"{base}/graphql", lambda: http_ok(f"{base}/readyz"))
 
 
-def _start_postgraphile(name: str, argv: list[str], port: int, logs: Path) -> Server:
-    env = {**_base_env(), "NODE_ENV": "production", "GRAPHILE_ENV": "production"}
-    log = logs / (name.replace(" ", "-") + ".log")
+def _spawn_postgraphile(
+    name: str, argv: list[str], port: int, logs: Path, env: dict[str, str] | None = None
+) -> Server:
+    env = {**_base_env(), "NODE_ENV": "production", "GRAPHILE_ENV": "production", **(env or {})}
+    log = logs / (name.replace(", ", "-").replace(" ", "-") + ".log")
     child = Child(name, argv, env=env, cwd=Path(argv[1]).parent, log=log)
     url = f"http://127.0.0.1:{port}/graphql"
-    wait_until(lambda: http_ok(url, _TYPENAME), child, 120, "starting")
-    return Server(name, child, url)
+    return Server(name, child, url, lambda: http_ok(url, _TYPENAME))
 
 
-def start_postgraphile5(dsn: str, logs: Path) -> Server:
+def spawn_postgraphile5(dsn: str, logs: Path, *, generic_plans: bool = False) -> Server:
     """The plain v5 CLI with the amber preset; watch mode off (the default)."""
     port = free_port()
     argv = [str(NODE22), str(POSTGRAPHILE5), "-P", "postgraphile/presets/amber"]
     argv += ["-c", dsn, "-s", "public", "-n", "127.0.0.1", "-p", str(port)]
-    server = _start_postgraphile(V5, argv, port, logs)
+    env = {"PGOPTIONS": GENERIC_PLANS} if generic_plans else {}
+    server = _spawn_postgraphile(V5_GENERIC if generic_plans else V5, argv, port, logs, env)
     server.note = f"node {_version([str(NODE22), '--version'])}"
     return server
 
 
-def start_postgraphile4(dsn: str, logs: Path) -> Server:
+def spawn_postgraphile4(dsn: str, logs: Path) -> Server:
     """The plain v4 CLI on the machine's Node (20 here); Node 22 from npm when it has none."""
     node = shutil.which("node") or str(NODE22)
     port = free_port()
     argv = [node, str(POSTGRAPHILE4), "-c", dsn, "-s", "public", "-n", "127.0.0.1"]
     argv += ["-p", str(port)]
-    server = _start_postgraphile(V4, argv, port, logs)
+    server = _spawn_postgraphile(V4, argv, port, logs)
     server.note = f"node {_version([node, '--version'])}"
     return server
 

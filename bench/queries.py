@@ -1,24 +1,42 @@
-"""The three queries, in the registry's schema and in PostGraphile's generated one."""
+"""The three queries, in the registry's schema and in PostGraphile's generated one, as rows.
+
+A row is one server answering one query. The leaderboard has three kinds of PostGraphile row:
+the fair one (the registry's ranking as a SQL function, bench/fair.py), and the easy one its
+default schema offers, which does less work.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
+from bench import fair
 from bench.config import AS_OF, LEADERBOARD_BENCHMARK
 from bench.dataset import Dataset
-from bench.peers import REGISTRIES
+from bench.peers import REGISTRIES, V4, V5, V5S
 
 LEADERBOARD = "leaderboard"
 MODEL_PAGE = "model page"
 LINEAGE = "lineage"
+NAMES = (LEADERBOARD, MODEL_PAGE, LINEAGE)
+
+# What a row is, for the ratios: the registry; PostGraphile's fair leaderboard; its easy one;
+# PostGraphile answering the same question (model page, lineage).
+REGISTRY_ROW, FAIR, EASY, PEER = "registry", "fair", "easy", "peer"
+EASY_LABEL = "easy (does less work)"
+TOP = 20
 
 NOTES = {
     LEADERBOARD: (
-        "PostGraphile's query is the closest its default schema offers: the scores of the "
-        "same benchmark version ordered by value, first 20. It neither keeps one entry per "
-        "model (best-per-model ranking is not expressible there) nor filters by date, "
-        "retraction or supersession, so it does less work than the registry's ranking."
+        f"fair: PostGraphile v5 with the same ranking as a STABLE SQL function returning SETOF "
+        f"score, exposed as the root connection `{fair.FIELD}` (bench/fair.py: the registry's "
+        f"own ranking walk), top {TOP}; its {TOP} entries are checked against the registry's "
+        "(same models, values and order) before any load. easy: the closest query PostGraphile's "
+        "default schema offers, the scores of the same benchmark version ordered by value, "
+        f"first {TOP}: no best-per-model, no as-of date, no retraction or supersession, so it "
+        "does less work than the registry's ranking. The ceiling is pgbench running the "
+        "registry's ranking statement alone."
     ),
     MODEL_PAGE: "model by slug with its lab, versions and each version's scores.",
     LINEAGE: (
@@ -32,20 +50,40 @@ NOTES = {
 class Query:
     name: str
     document: str
+    variables: dict[str, Any] | None = None
 
     def body(self) -> bytes:
-        return json.dumps({"query": self.document}).encode()
+        payload: dict[str, Any] = {"query": self.document}
+        if self.variables is not None:
+            payload["variables"] = self.variables
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str  # the row's name in the table
+    server: str  # the server that answers it
+    kind: str  # REGISTRY_ROW, FAIR, EASY or PEER
+    query: Query
+
+    @property
+    def slug(self) -> str:
+        return f"{self.label}-{self.query.name}".replace(", ", "-").replace(" ", "-")
+
+
+def registry_leaderboard(benchmark: str, as_of: str, first: int = TOP) -> Query:
+    return Query(
+        LEADERBOARD,
+        f"""{{ leaderboard(benchmark: "{benchmark}", asOf: "{as_of}", first: {first})
+  {{ edges {{ node {{ rank score {{ value qualifier }} model {{ name }} lab {{ name }}
+  country {{ code }} }} }} }} }}""",
+    )
 
 
 def _registry(dataset: Dataset) -> dict[str, Query]:
     model = dataset.scale.page_model
     return {
-        LEADERBOARD: Query(
-            LEADERBOARD,
-            f"""{{ leaderboard(benchmark: "{LEADERBOARD_BENCHMARK}", asOf: "{AS_OF}", first: 20)
-  {{ edges {{ node {{ rank score {{ value qualifier }} model {{ name }} lab {{ name }}
-  country {{ code }} }} }} }} }}""",
-        ),
+        LEADERBOARD: registry_leaderboard(LEADERBOARD_BENCHMARK, AS_OF.isoformat()),
         MODEL_PAGE: Query(
             MODEL_PAGE,
             f"""{{ model(slug: "{model}") {{ name lab {{ name country {{ code }} }}
@@ -66,19 +104,21 @@ def _nest(relation: str, target: str, depth: int) -> str:
     return f"{relation} {{ nodes {{ relation {target} {{ slug name {inner} }} }} }}"
 
 
+def _easy_leaderboard(dataset: Dataset) -> Query:
+    return Query(
+        LEADERBOARD,
+        f"""{{ allScores(condition: {{ benchmarkVersionId: "{dataset.leaderboard_version_id}" }},
+  orderBy: VALUE_DESC, first: {TOP}) {{ nodes {{ value qualifier
+  modelVersionByVersionId {{ modelByModelId {{ name labByLabId {{ name
+  countryByCountryCode {{ code }} }} }} }} }} }} }}""",
+    )
+
+
 def _postgraphile(dataset: Dataset) -> dict[str, Query]:
     model = dataset.scale.page_model
-    version = dataset.leaderboard_version_id
     up = _nest("lineageLinksByChildModelId", "modelByParentModelId", 3)
     down = _nest("lineageLinksByParentModelId", "modelByChildModelId", 3)
     return {
-        LEADERBOARD: Query(
-            LEADERBOARD,
-            f"""{{ allScores(condition: {{ benchmarkVersionId: "{version}" }},
-  orderBy: VALUE_DESC, first: 20) {{ nodes {{ value qualifier
-  modelVersionByVersionId {{ modelByModelId {{ name labByLabId {{ name
-  countryByCountryCode {{ code }} }} }} }} }} }} }}""",
-        ),
         MODEL_PAGE: Query(
             MODEL_PAGE,
             f"""{{ modelBySlug(slug: "{model}") {{ name labByLabId {{ name
@@ -92,8 +132,26 @@ def _postgraphile(dataset: Dataset) -> dict[str, Query]:
     }
 
 
-def for_server(server: str, dataset: Dataset) -> dict[str, Query]:
-    return _registry(dataset) if server in REGISTRIES else _postgraphile(dataset)
+def fair_leaderboard(benchmark: str, as_of: str, first: int = TOP) -> Query:
+    return Query(LEADERBOARD, fair.document(benchmark, as_of, first))
+
+
+def rows(name: str, servers: list[str], dataset: Dataset) -> list[Row]:
+    """The rows of one query's table, in the order the servers are given."""
+    found = []
+    for server in servers:
+        if server in REGISTRIES:
+            found.append(Row(server, server, REGISTRY_ROW, _registry(dataset)[name]))
+        elif name != LEADERBOARD:
+            found.append(Row(server, server, PEER, _postgraphile(dataset)[name]))
+        else:
+            if server in V5S:
+                query = fair_leaderboard(LEADERBOARD_BENCHMARK, AS_OF.isoformat())
+                found.append(Row(f"{server}: fair", server, FAIR, query))
+            if server in (V5, V4):
+                label = f"{server}: {EASY_LABEL}"
+                found.append(Row(label, server, EASY, _easy_leaderboard(dataset)))
+    return found
 
 
 def check_answer(payload: bytes) -> str | None:
