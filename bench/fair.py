@@ -79,7 +79,7 @@ def document(benchmark: str, as_of: str, first: int) -> str:
   countryByCountryCode {{ code }} }} }} }} }} }}"""
 
 
-Entry = tuple[str, Decimal]
+Entry = tuple[str, str]
 
 
 def registry_entries(payload: bytes) -> list[Entry]:
@@ -94,9 +94,10 @@ def peer_entries(payload: bytes) -> list[Entry]:
     return [(n["modelByModelId"]["name"], _value(n["value"])) for n in nodes]
 
 
-def _value(value: float | str) -> Decimal:
-    # The registry sends a Float, PostGraphile a BigFloat string: compare as decimals.
-    return Decimal(str(value)).normalize()
+def _value(value: float | str) -> str:
+    # The registry sends a Float (61.0), PostGraphile a BigFloat string ("61.0" or "61"):
+    # compare them as decimals, written out plainly.
+    return format(Decimal(str(value)).normalize(), "f")
 
 
 def mismatch(registry: list[Entry], peer: list[Entry]) -> str | None:

@@ -137,7 +137,7 @@ def fair_leaderboard(benchmark: str, as_of: str, first: int = TOP) -> Query:
 
 
 def rows(name: str, servers: list[str], dataset: Dataset) -> list[Row]:
-    """The rows of one query's table, in the order the servers are given."""
+    """The rows of one query's table: the registries, then the fair rows, then the rest."""
     found = []
     for server in servers:
         if server in REGISTRIES:
@@ -151,7 +151,8 @@ def rows(name: str, servers: list[str], dataset: Dataset) -> list[Row]:
             if server in (V5, V4):
                 label = f"{server}: {EASY_LABEL}"
                 found.append(Row(label, server, EASY, _easy_leaderboard(dataset)))
-    return found
+    order = [REGISTRY_ROW, FAIR, PEER, EASY]
+    return sorted(found, key=lambda row: order.index(row.kind))
 
 
 def check_answer(payload: bytes) -> str | None:
