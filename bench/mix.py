@@ -49,9 +49,9 @@ ZIPF_EXPONENT = 1.0
 SLOTS = 65_536
 MODEL_PAGES = 560
 LINEAGES = 260
-# The leaderboards: every benchmark, as of the first of each month from 2024-02 to 2026-05
-# and as of the as-of date of the tables, at two page sizes.
-LEADERBOARD_DATES = [dt.date(2024 + (m - 1) // 12, 1 + (m - 1) % 12, 1) for m in range(2, 30)]
+# The leaderboards: every benchmark, as of the first of each month from 2024-02 to 2026-06
+# (the tables' as-of date among them), at two page sizes.
+LEADERBOARD_DATES = [dt.date(2024 + (m - 1) // 12, 1 + (m - 1) % 12, 1) for m in range(2, 31)]
 PAGE_SIZES = (10, 20)
 BENCHMARKS = ("bench-index", "bench-reasoning", "bench-coding")
 EDIT_SECONDS = 1.0
@@ -103,17 +103,17 @@ class Entry:
     weight: float
 
 
-def catalogue(data: Dataset, as_of: dt.date) -> list[Entry]:
-    """The mix's sets with Zipf-like weights: the same seed, the same mix."""
+def catalogue(models: int, as_of: dt.date) -> list[Entry]:
+    """The mix's sets over a dataset of `models` models, with Zipf-like weights: the same
+    seed, the same mix."""
     rng = random.Random(SEED)
-    models = data.scale.models
     sets: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     for m in rng.sample(range(1, models + 1), min(MODEL_PAGES, models)):
         sets.append(("model page", {"slug": f"model-{m}"}, {"slug": f"model-{m}"}))
     for m in rng.sample(range(1, models + 1), min(LINEAGES, models)):
         sets.append(("lineage", {"model": f"model-{m}"}, {"slug": f"model-{m}"}))
     for benchmark in BENCHMARKS:
-        for day in [*LEADERBOARD_DATES, as_of]:
+        for day in sorted({*LEADERBOARD_DATES, as_of}):
             for first in PAGE_SIZES:
                 ours = {"benchmark": benchmark, "asOf": day.isoformat(), "first": first}
                 theirs = {"benchmark": benchmark, "asOf": day.isoformat(), "top": first}
@@ -240,11 +240,14 @@ _SERIES = re.compile(r"^(registry_\w*cache\w*_(hits|misses))(_total)?(\{[^}]*\})
 def cache_counters(url: str) -> tuple[float, float] | None:
     """(hits, misses) from the registry's /metrics, or None when it has none."""
     text = get(url.removesuffix("/graphql") + "/metrics")
-    if text is None:
-        return None
+    return None if text is None else parse_cache_counters(text.decode(errors="replace"))
+
+
+def parse_cache_counters(text: str) -> tuple[float, float] | None:
+    """(hits, misses) summed over the cache series of a Prometheus text exposition."""
     found = {"hits": 0.0, "misses": 0.0}
     seen = False
-    for line in text.decode(errors="replace").splitlines():
+    for line in text.splitlines():
         match = _SERIES.match(line.strip())
         if match:
             found[match.group(2)] += float(match.group(5))
@@ -412,7 +415,7 @@ def run(
     """The mix on each registry and each v5 (v4 has no fair function row): its section."""
     from bench.config import AS_OF
 
-    entries = catalogue(data, AS_OF)
+    entries = catalogue(data.scale.models, AS_OF)
     files = write_files(entries, work)
     by_name = {server.name: server for server in servers}
     registry = by_name[peers.REGISTRY]
