@@ -55,7 +55,10 @@ LEADERBOARD_DATES = [dt.date(2024 + (m - 1) // 12, 1 + (m - 1) % 12, 1) for m in
 PAGE_SIZES = (10, 20)
 BENCHMARKS = ("bench-index", "bench-reasoning", "bench-coding")
 EDIT_SECONDS = 1.0
-SOURCE = "https://bench.example/source/1"
+# The editor cites a recorded source, found by its URL as a client would find it.
+SOURCE_URL = "https://bench.example/source/1"
+SOURCE_QUERY = """query Source($url: String!) {
+  sources(filter: { url: $url }, first: 1) { nodes { id } } }"""
 
 REGISTRY_DOCUMENTS = {
     "model page": """query ModelPage($slug: String!) { model(slug: $slug) { name
@@ -185,9 +188,10 @@ class Edits:
 class Editor(threading.Thread):
     """Records one score a second through the registry's GraphQL API until stopped."""
 
-    def __init__(self, url: str, token: str, models: int, seed: int) -> None:
+    def __init__(self, url: str, token: str, source_id: str, models: int, seed: int) -> None:
         super().__init__(daemon=True)
         self.url = url
+        self.source_id = source_id
         self.headers = {"authorization": f"Bearer {token}"}
         self.models = models
         self.rng = random.Random(seed)
@@ -203,7 +207,7 @@ class Editor(threading.Thread):
             "value": round(rng.uniform(5, 55), 1),
             "measuredOn": (dt.date(2025, 6, 1) + dt.timedelta(rng.randint(0, 363))).isoformat(),
             "provenance": "INDEPENDENT",
-            "source": SOURCE,
+            "source": {"id": self.source_id},
             "runConfiguration": {"harness": "bench-editor"},
         }
 
@@ -224,6 +228,18 @@ class Editor(threading.Thread):
         self._done.set()
         self.join()
         return self.edits
+
+
+def source_id(registry_url: str) -> str:
+    body = json.dumps({"query": SOURCE_QUERY, "variables": {"url": SOURCE_URL}}).encode()
+    answer = post(registry_url, body)
+    try:
+        found: str = json.loads(answer)["data"]["sources"]["nodes"][0]["id"]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise RuntimeError(
+            f"mix: no source {SOURCE_URL} for the editor: {answer[:300]!r}"
+        ) from error
+    return found
 
 
 def _user_errors(answer: bytes) -> str | None:
@@ -421,6 +437,7 @@ def run(
     registry = by_name[peers.REGISTRY]
     check(entries, registry, next((by_name[n] for n in peers.V5S if n in by_name), None))
     token = create_editor_token(data.dsn)
+    source = source_id(registry.url)
     names = [*peers.REGISTRIES, *peers.V5S]
     results = [MixResult(n, by_name[n]) for n in names if n in by_name]
     if settings.warmup_seconds:
@@ -437,7 +454,7 @@ def run(
             server = result.server
             # The editor writes through the registry under test, else through the uncached one.
             writer = server if server.name in peers.REGISTRIES else registry
-            editor = Editor(writer.url, token, data.scale.models, SEED + round_no)
+            editor = Editor(writer.url, token, source, data.scale.models, SEED + round_no)
             counting = count_transactions and server.name in peers.REGISTRIES
             mix_round = _round(result, files, editor, settings, db, data.dsn if counting else None)
             result.rounds.append(mix_round)
