@@ -59,7 +59,12 @@ class ChangeListener:
         while True:
             try:
                 await self._listen_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,  # a connection lost mid-protocol
+            ) as exc:
                 logger.warning("change listener lost its connection (%s); retrying", exc)
             await asyncio.sleep(RETRY_SECONDS)
 
