@@ -1,0 +1,26 @@
+"""ExternalId: a lab or model under another registry's name."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service import enums, ids
+from service.graphql.types.shared import (
+    Node,
+    Row,
+)
+
+
+@strawberry.type(description="The same lab or model under another registry's name.")
+class ExternalId(Node):
+    id: strawberry.ID
+    system: enums.ExternalSystem
+    external_key: str
+
+    @classmethod
+    def from_record(cls, row: Row) -> ExternalId:
+        return cls(
+            id=strawberry.ID(ids.encode("ExternalId", row["id"])),
+            system=enums.ExternalSystem(row["system"]),
+            external_key=row["external_key"],
+        )
