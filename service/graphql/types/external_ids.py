@@ -5,10 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from service import enums, ids
-from service.graphql.types.shared import (
-    Node,
-    Row,
-)
+from service.graphql.types.shared import Node, Row
 
 
 @strawberry.type(description="The same lab or model under another registry's name.")

@@ -11,13 +11,7 @@ from service import ids
 from service.graphql.context import Info
 from service.graphql.limits import NESTED_LIST_CAP
 from service.graphql.types.external_ids import ExternalId
-from service.graphql.types.shared import (
-    FIRST,
-    Country,
-    Node,
-    Row,
-    capped,
-)
+from service.graphql.types.shared import FIRST, Country, Node, Row, capped
 
 
 @strawberry.type(description="An organisation that builds models.")

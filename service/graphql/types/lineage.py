@@ -6,10 +6,7 @@ import strawberry
 
 from service import enums, ids
 from service.graphql.context import Info
-from service.graphql.types.shared import (
-    Node,
-    Row,
-)
+from service.graphql.types.shared import Node, Row
 from service.graphql.types.sources import Source, load_source
 
 

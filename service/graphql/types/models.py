@@ -11,12 +11,7 @@ from service import enums, ids
 from service.graphql.context import Info
 from service.graphql.limits import NESTED_LIST_CAP
 from service.graphql.types.external_ids import ExternalId
-from service.graphql.types.shared import (
-    FIRST,
-    Node,
-    Row,
-    capped,
-)
+from service.graphql.types.shared import FIRST, Node, Row, capped
 
 
 @strawberry.type(description="A product line grouping models.")

@@ -8,14 +8,7 @@ import strawberry
 
 from service import clock, enums, ids
 from service.graphql.context import Info
-from service.graphql.types.shared import (
-    Country,
-    Node,
-    PreciseDate,
-    Row,
-    country,
-    precise,
-)
+from service.graphql.types.shared import Country, Node, PreciseDate, Row, country, precise
 from service.graphql.types.sources import Source, load_source
 
 

@@ -11,10 +11,7 @@ from strawberry.scalars import JSON
 from service import enums, ids
 from service.graphql.context import Info
 from service.graphql.types.benchmarks import BenchmarkVersion
-from service.graphql.types.shared import (
-    Node,
-    Row,
-)
+from service.graphql.types.shared import Node, Row
 from service.graphql.types.sources import Source, load_source
 
 

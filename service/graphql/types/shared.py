@@ -1,5 +1,6 @@
 """What the object types share: the record type, the enums, nested-list limits, dates,
-countries and the Node interface."""
+countries and the Node interface.
+"""
 
 from __future__ import annotations
 

@@ -8,10 +8,7 @@ import strawberry
 
 from service import enums, ids
 from service.graphql.context import Info
-from service.graphql.types.shared import (
-    Node,
-    Row,
-)
+from service.graphql.types.shared import Node, Row
 
 
 @strawberry.type(description="Where a fact came from.")

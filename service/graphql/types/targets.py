@@ -11,12 +11,7 @@ from service.graphql.context import Info
 from service.graphql.types.benchmarks import Benchmark
 from service.graphql.types.labs import Lab
 from service.graphql.types.scores import Score, load_score
-from service.graphql.types.shared import (
-    Node,
-    PreciseDate,
-    Row,
-    precise,
-)
+from service.graphql.types.shared import Node, PreciseDate, Row, precise
 from service.graphql.types.sources import Source, load_source
 
 

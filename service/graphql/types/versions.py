@@ -11,14 +11,7 @@ from service import enums, ids, memory
 from service.graphql.context import Info
 from service.graphql.limits import NESTED_LIST_CAP
 from service.graphql.scalars import BigInt
-from service.graphql.types.shared import (
-    FIRST,
-    Node,
-    PreciseDate,
-    Row,
-    capped,
-    precise,
-)
+from service.graphql.types.shared import FIRST, Node, PreciseDate, Row, capped, precise
 from service.graphql.types.sources import Source, load_source
 
 
