@@ -1,8 +1,11 @@
-"""Who is calling: bearer tokens, the principal they name, and the GraphQL permissions.
+"""Who is calling: bearer tokens and the principal they name.
 
 A token is `mrr_` + 32 random bytes (URL-safe base64). The registry keeps only its SHA-256
 digest, so a leaked table grants nothing; a plain digest (no salt, no slow KDF) is enough
 because the secret has 256 bits of entropy and cannot be guessed from its hash.
+
+What a principal may do in GraphQL is service.graphql.permissions; this module knows nothing
+of GraphQL.
 """
 
 from __future__ import annotations
@@ -11,23 +14,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from strawberry.permission import BasePermission
 
 from service.db import Conn, tokens
 from service.enums import Role
 from service.errors import RegistryError
-from service.graphql.errors import ClientError
-
-if TYPE_CHECKING:
-    from strawberry.types import Info
 
 TOKEN_PREFIX = "mrr_"
 # Shown by `registry token list` to tell tokens apart: the marker and 8 random characters.
 DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
 
 _RANK = {Role.READER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 
@@ -97,31 +91,3 @@ async def authenticate(conn: Conn, authorization_header: str | None) -> Principa
         # At most one write a minute per token, not one per request.
         await tokens.touch(conn, row["id"])
     return Principal(name=row["name"], role=Role(row["role"]))
-
-
-class _RequiresRole(BasePermission):
-    """Anonymous callers get UNAUTHENTICATED; callers with a lower role get FORBIDDEN."""
-
-    required: ClassVar[Role]
-
-    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-        principal: Principal = info.context.principal
-        if not principal.is_authenticated:
-            raise ClientError("this needs an API token", UNAUTHENTICATED)
-        return principal.has_role(self.required)
-
-    def on_unauthorized(self) -> None:
-        # A ClientError, not strawberry's default error class, so error masking lets it through.
-        raise ClientError(f"this needs the {self.required.value} role", FORBIDDEN)
-
-
-class IsReader(_RequiresRole):
-    required = Role.READER
-
-
-class IsEditor(_RequiresRole):
-    required = Role.EDITOR
-
-
-class IsAdmin(_RequiresRole):
-    required = Role.ADMIN

@@ -10,20 +10,12 @@ import pytest
 import strawberry
 from strawberry.permission import PermissionExtension
 
-from service.auth import (
-    ANONYMOUS,
-    IsAdmin,
-    IsEditor,
-    IsReader,
-    Principal,
-    display_prefix,
-    generate_token,
-    hash_token,
-)
+from service.auth import ANONYMOUS, Principal, display_prefix, generate_token, hash_token
 from service.config import Settings
 from service.db import tokens
 from service.enums import Role
 from service.graphql.errors import ClientError
+from service.graphql.permissions import IsAdmin, IsEditor, IsReader
 from tests.conftest import Api, running_api
 
 QUERY = "{ labs(first: 1) { nodes { name } } }"

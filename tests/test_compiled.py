@@ -14,9 +14,9 @@ import asyncpg
 import orjson
 import pytest
 
-from service.auth import IsAdmin
 from service.db.pool import create_pool
 from service.graphql.context import Context
+from service.graphql.permissions import IsAdmin
 from service.graphql.schema import RegistrySchema, build_schema
 from tests.conftest import Api
 

@@ -14,11 +14,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service import ids
-from service.auth import IsAdmin
 from service.db import Conn, audit, keys
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import MAX_PAGE, Edge, PageInfo
+from service.graphql.permissions import IsAdmin
 
 DEFAULT_PAGE = 50
 _MAX_ROW_ID = 2**63 - 1  # bigint: a larger id decoded from a client's string names no row

@@ -16,7 +16,6 @@ import asyncpg
 import strawberry
 
 from service import commands, inputs, matching, validation
-from service.auth import IsEditor
 from service.db import Conn
 from service.errors import UserError
 from service.graphql.context import Info
@@ -38,6 +37,7 @@ from service.graphql.payloads import (
     VersionPayload,
     WarningType,
 )
+from service.graphql.permissions import IsEditor
 from service.graphql.types import (
     Benchmark,
     BenchmarkVersion,
