@@ -23,12 +23,11 @@ from pydantic import ValidationError
 
 from service import auth, database, logs, migrate, seed
 from service.config import Settings
-from service.db import persisted as persisted_rows
-from service.db import tokens
+from service.db import persisted, tokens
 from service.db.pool import connect
 from service.enums import Role
 from service.errors import ConfigurationError, EmbeddedPostgresError, NotFound, RegistryError
-from service.graphql import persisted
+from service.graphql.persisted import Refused, Registration, documents_in, prepare, register
 
 if TYPE_CHECKING:
     from service.graphql.schema import RegistrySchema
@@ -273,38 +272,38 @@ def _checking_schema(settings: Settings) -> RegistrySchema:
     )
 
 
-async def _persisted_add_async(dsn: str, registrations: list[persisted.Registration]) -> int:
+async def _persisted_add_async(dsn: str, registrations: list[Registration]) -> int:
     conn = await connect(dsn)
     try:
-        return await persisted.register(conn, registrations)
+        return await register(conn, registrations)
     finally:
         await conn.close()
 
 
 def _persisted_add(settings: Settings, args: argparse.Namespace) -> int:
     documents = _checking_schema(settings).documents
-    registrations: list[persisted.Registration] = []
+    registrations: list[Registration] = []
     refusals: list[str] = []
     for path in map(Path, args.files):
         try:
-            found = persisted.documents_in(path)
+            found = documents_in(path)
         except OSError as exc:
             refusals.append(f"{path}: {exc.strerror}")
             continue
-        except persisted.Refused as exc:
+        except Refused as exc:
             refusals.append(str(exc))
             continue
         for document_id, text in found:
             try:
-                registrations.append(persisted.prepare(documents, document_id, text))
-            except persisted.Refused as exc:
+                registrations.append(prepare(documents, document_id, text))
+            except Refused as exc:
                 refusals.append(f"{path}: {document_id or 'the document'}: {exc}")
     # All or nothing: a build output with one refused document registers none of them.
     for refusal in refusals:
         _say(f"refused: {refusal}")
     if refusals:
         total = len(registrations) + len(refusals)
-        raise persisted.Refused(f"{len(refusals)} of {total} refused; nothing registered")
+        raise Refused(f"{len(refusals)} of {total} refused; nothing registered")
     with database_for(settings, existing="") as dsn:
         migrate.upgrade(dsn)
         new = asyncio.run(_persisted_add_async(dsn, registrations))
@@ -334,7 +333,7 @@ def _operations(text: str) -> str:
 async def _persisted_list_async(dsn: str) -> list[tuple[str, ...]]:
     conn = await connect(dsn)
     try:
-        found = await persisted_rows.list_all(conn)
+        found = await persisted.list_all(conn)
     finally:
         await conn.close()
     return [

@@ -27,7 +27,7 @@ import orjson
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from service.db import idempotency as keys
+from service.db import idempotency
 from service.errors import RegistryError
 
 HEADER = "Idempotency-Key"
@@ -59,12 +59,12 @@ def request_hash(data: GraphQLRequestData) -> bytes:
 async def _claim_or_replay(pool: asyncpg.Pool, key: str, actor: str, digest: bytes) -> str | None:
     """None when this request may run; otherwise the stored response to replay."""
     async with pool.acquire() as conn:
-        await keys.purge_expired(conn)
+        await idempotency.purge_expired(conn)
         # A key released between our claim and our look-up is claimable again: try twice.
         for _ in range(2):
-            if await keys.claim(conn, key, actor, digest, LIFETIME):
+            if await idempotency.claim(conn, key, actor, digest, LIFETIME):
                 return None
-            found = await keys.find(conn, key, actor, ABANDONED_AFTER)
+            found = await idempotency.find(conn, key, actor, ABANDONED_AFTER)
             if found is None:
                 continue
             if bytes(found["request_hash"]) != digest:
@@ -72,7 +72,7 @@ async def _claim_or_replay(pool: asyncpg.Pool, key: str, actor: str, digest: byt
             if not found["in_flight"]:
                 response: str = found["response"]
                 return response
-            if found["abandoned"] and await keys.take_over(
+            if found["abandoned"] and await idempotency.take_over(
                 conn, key, actor, digest, ABANDONED_AFTER
             ):
                 return None
@@ -102,13 +102,13 @@ async def run_once(
         result = await execute()
     except BaseException:
         async with pool.acquire() as conn:
-            await keys.release(conn, key, actor)
+            await idempotency.release(conn, key, actor)
         raise
     async with pool.acquire() as conn:
         if result.errors:
-            await keys.release(conn, key, actor)
+            await idempotency.release(conn, key, actor)
         else:
             # Kept as JSON text (a jsonb string): a jsonb object would reorder the fields,
             # and a replay must be the first response exactly.
-            await keys.store(conn, key, actor, await encode(result))
+            await idempotency.store(conn, key, actor, await encode(result))
     return result, False

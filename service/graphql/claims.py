@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from service import enums
-from service.db import claims as claim_rows
+from service.db import claims
 from service.graphql.context import Info
 from service.graphql.pagination import Connection, catalog_page, from_rows
 from service.graphql.types import Lab, Model, Row, Score
@@ -102,7 +102,7 @@ async def list_claims(
     before: str | None = None,
 ) -> Connection[Claim]:
     page = catalog_page(first, after, last, before)
-    where = claim_rows.ClaimFilter(
+    where = claims.ClaimFilter(
         as_of=as_of or dt.date.today(),
         lab=lab,
         benchmark=benchmark,
@@ -110,5 +110,5 @@ async def list_claims(
         min_value=None if min_value is None else Decimal(str(min_value)),
     )
     async with info.context.pool.acquire() as conn:
-        rows = await claim_rows.claims(conn, where, page)
+        rows = await claims.claims(conn, where, page)
     return from_rows(rows, page, Claim.from_record)

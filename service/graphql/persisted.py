@@ -36,8 +36,7 @@ import asyncpg
 import orjson
 from strawberry.http import GraphQLRequestData
 
-from service.db import Conn
-from service.db import persisted as rows
+from service.db import Conn, persisted
 from service.errors import RegistryError
 from service.graphql.documents import Documents, Persisted
 from service.graphql.errors import ClientError, Code
@@ -184,7 +183,7 @@ class PersistedQueries:
         if cached is not None and self._runs(cached.registered):
             return cached
         async with pool.acquire() as conn:
-            return self._loaded(await rows.find(conn, sha256))
+            return self._loaded(await persisted.find(conn, sha256))
 
     async def _find_by_id(self, pool: asyncpg.Pool, document_id: str) -> Persisted | None:
         sha256 = self._ids.get(document_id)
@@ -192,7 +191,7 @@ class PersistedQueries:
             self._ids.move_to_end(document_id)
             return await self._find(pool, sha256)
         async with pool.acquire() as conn:
-            row = await rows.find_by_id(conn, document_id)
+            row = await persisted.find_by_id(conn, document_id)
         found = self._loaded(row)
         if found is not None:
             self._ids[document_id] = found.sha256
@@ -210,13 +209,13 @@ class PersistedQueries:
         )
 
     async def _store(self, pool: asyncpg.Pool, sha256: str, text: str) -> Persisted:
-        persisted = self.documents.persist(sha256, text, registered=False, cost=None)
-        checked = persisted.checked
+        document = self.documents.persist(sha256, text, registered=False, cost=None)
+        checked = document.checked
         if not checked.errors and checked.cost is not None:
             # Only what passed every check is kept; the rest is answered with its errors.
             async with pool.acquire() as conn:
-                await rows.store(conn, sha256, text, checked.cost, self.keep_stored)
-        return persisted
+                await persisted.store(conn, sha256, text, checked.cost, self.keep_stored)
+        return document
 
 
 # Registration: `registry persisted add FILE...`.
@@ -271,5 +270,7 @@ async def register(conn: Conn, registrations: list[Registration]) -> int:
     new = 0
     async with conn.transaction():
         for item in registrations:
-            new += await rows.register(conn, item.sha256, item.text, item.document_id, item.cost)
+            new += await persisted.register(
+                conn, item.sha256, item.text, item.document_id, item.cost
+            )
     return new
