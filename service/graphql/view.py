@@ -1,0 +1,359 @@
+"""The GraphQL over HTTP view: strawberry's ASGI view with the registry's request path.
+
+Per request it authenticates the caller, answers a persisted document or a compiled one, and
+sets the status and media type the GraphQL over HTTP spec gives; service.app mounts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from cross_web import HTTPException
+from graphql import OperationType
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
+
+from service import idempotency, negotiation
+from service.auth import ANONYMOUS, Principal, Unauthenticated, authenticate
+from service.config import Settings
+from service.graphql.context import Context
+from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
+from service.graphql.limits import check_variables
+from service.graphql.persisted import Malformed, PersistedQueries
+from service.graphql.schema import RegistrySchema
+from service.observability import note_token
+from service.throttle import AuthThrottle
+from service.transport import PayloadTooLarge, error_response
+
+if TYPE_CHECKING:
+    # strawberry's own HTTP adapter layer, named here only to type the override below.
+    from cross_web import AsyncHTTPRequestAdapter
+    from strawberry.http.base import BaseRequestProtocol
+
+# The service's own logger, as before the view left service.app.
+logger = logging.getLogger("service")
+
+
+def _request_id(request: Request) -> str:
+    found: str | None = getattr(request.state, "request_id", None)
+    if found is None:
+        found = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = found
+    return found
+
+
+# The view's HTTP refusals (strawberry raises HTTPException) and their codes.
+_HTTP_CODES = {
+    404: Code.NOT_FOUND,
+    405: Code.BAD_REQUEST,
+    406: Code.NOT_ACCEPTABLE,
+    413: Code.PAYLOAD_TOO_LARGE,
+}
+_NOT_ACCEPTABLE = (
+    f"the Accept header allows neither {negotiation.GRAPHQL_RESPONSE} nor {negotiation.JSON}"
+)
+
+
+class _BadVariables(HTTPException):
+    code = Code.BAD_USER_INPUT
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, reason)
+
+
+class _MutationOverGet(HTTPException):
+    # The spec: 405 and halt; a GET is safe and may be replayed by anything on the way.
+    code = Code.BAD_REQUEST
+    headers = {"allow": "POST"}
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)
+
+
+class RegistryGraphQL(GraphQL[Context, None]):
+    schema: RegistrySchema
+
+    def __init__(
+        self,
+        schema: RegistrySchema,
+        *,
+        throttle: AuthThrottle,
+        persisted: PersistedQueries,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, **kwargs)
+        self.throttle = throttle
+        self.persisted = persisted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # The registry serves no subscriptions: refuse the handshake (HTTP 403).
+            await WebSocket(scope, receive, send).close()
+            return
+        request = Request(scope, receive)
+        accepted = negotiation.response_type(request.headers.get("accept"))
+        media = request.state.media = accepted or negotiation.JSON
+        try:
+            if accepted is None and not self._renders_ide(request):
+                raise HTTPException(406, _NOT_ACCEPTABLE)
+            response = await self.run(request)
+            if response.headers.get("content-type") == negotiation.JSON:
+                response.headers["content-type"] = negotiation.CONTENT_TYPE[media]
+        except HTTPException as exc:
+            # Every refusal is GraphQL JSON with a code, never strawberry's plain text.
+            code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
+            logger.debug("request %s: %s: %s", _request_id(request), code, exc.reason)
+            headers = getattr(exc, "headers", None)
+            response = error_response(exc.status_code, exc.reason, code, headers, media)
+        except PayloadTooLarge:
+            raise  # service.transport answers it
+        except Exception:
+            # A fault outside GraphQL execution: logged once, masked, and still JSON.
+            request_id = _request_id(request)
+            logger.exception("request %s: unexpected error", request_id)
+            response = error_response(500, "Internal server error.", Code.INTERNAL, media=media)
+            response.headers["x-request-id"] = request_id
+        await response(scope, receive, send)
+
+    def _renders_ide(self, request: Request) -> bool:
+        # A browser's `text/html` asks for GraphiQL (or NOT_FOUND where it is off), not JSON.
+        return self.should_render_graphql_ide(self.request_adapter_class(request))
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what is not JSON (invalid UTF-8, NaN, nesting past 1024) with a
+        # JSONDecodeError, which strawberry answers with 400.
+        return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            found = await super().parse_http_body(request)
+        except (AttributeError, TypeError) as exc:
+            # A JSON body that is not an object (`42`, `"x"`, `null`).
+            raise HTTPException(400, "the body must be a JSON object") from exc
+        for data in found if isinstance(found, list) else [found]:
+            if not isinstance(data.operation_name, str | None):
+                raise HTTPException(400, "operationName must be a string or null")
+            if data.operation_name == "" and request.method == "GET":
+                data.operation_name = None  # the spec: an empty one is an absent one
+            problem = check_variables(data.variables, self.schema.limits)
+            if problem is not None:
+                raise _BadVariables(problem)
+        return found
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        assert isinstance(request, Request), "the registry serves no websockets"
+        request_id = _request_id(request)
+        principal, refusal = await _principal(request, self.throttle)
+        note_token(request, principal.name if principal.is_authenticated else None)
+        return Context(
+            request=request,
+            response=response,
+            pool=request.state.pool,
+            request_id=request_id,
+            principal=principal,
+            refusal=refusal,
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        result = await self._execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        _set_status(result, sub_response, request.state.media)
+        return result
+
+    async def _execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # Refused credentials end the request here, as a GraphQL error that nothing masks,
+        # before any resolver runs; GraphiQL itself is served before this point. So does a
+        # persisted document that is unknown or not allowed; a known one becomes the text.
+        refusal = context.refusal
+        if refusal is None:
+            refusal = await self._resolve_persisted(request, request_data, context)
+        if refusal is not None:
+            logger.debug("request %s: %s: %s", context.request_id, code_of(refusal), refusal)
+            refused = PreExecutionError(data=None, errors=[refusal])
+            return [refused for _ in request_data] if isinstance(request_data, list) else refused
+
+        async def execute() -> Any:
+            return await super(RegistryGraphQL, self).execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+
+        key = request.headers.get(idempotency.HEADER)
+        if (
+            key is None
+            or isinstance(request_data, list)
+            or not context.principal.is_authenticated
+            or not self._is_mutation(request_data)
+        ):
+            return await execute()  # type: ignore[no-any-return]
+
+        async def encode(result: ExecutionResult) -> str:
+            return self.encode_json(await self.process_result(request, result)).decode()
+
+        try:
+            result, replayed = await idempotency.run_once(
+                context.pool, key, context.principal.name, request_data, execute, encode
+            )
+        except idempotency.KeyRefused as exc:
+            return PreExecutionError(data=None, errors=[ClientError(str(exc), exc.code)])
+        except Exception as exc:
+            unavailable = database_error(exc)
+            if unavailable is None:
+                raise
+            return PreExecutionError(data=None, errors=[unavailable])
+        if replayed:
+            sub_response.headers[idempotency.REPLAYED_HEADER] = "true"
+        return result
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise _MutationOverGet(exc.reason) from exc.__cause__
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        media = getattr(request.state, "media", negotiation.JSON)
+        if media == negotiation.GRAPHQL_RESPONSE and negotiation.is_request_error(result):
+            del body["data"]  # the spec: nothing executed, so no `data` entry at all
+        return body
+
+    async def _resolve_persisted(
+        self,
+        request: Request,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+    ) -> ClientError | None:
+        if isinstance(request_data, list):
+            return None  # batches are refused while parsing
+        try:
+            document_id = await _document_id(request, request_data)
+            return await self.persisted.resolve(context.pool, request_data, document_id)
+        except Malformed as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except Exception as exc:
+            unavailable = database_error(exc)
+            if unavailable is None:
+                raise
+            return unavailable
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming a persisted document (Apollo's, with Accept: */*) is no page request.
+        params = request.query_params
+        return super().should_render_graphql_ide(request) and not (
+            "extensions" in params or "documentId" in params
+        )
+
+    def _is_mutation(self, data: GraphQLRequestData) -> bool:
+        # The same checked document every path uses: limits apply before anything is stored,
+        # and a refused document takes the normal path, which reports why.
+        checked = self.schema.documents.check(data.query or "")
+        operation = None if checked.errors else checked.operation(data.operation_name)
+        return operation is not None and operation.operation is OperationType.MUTATION
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def _document_id(request: Request, data: GraphQLRequestData) -> object | None:
+    """The spec's `documentId`, which strawberry does not read: sent instead of a query."""
+    if data.query is not None or (data.extensions or {}).get("persistedQuery") is not None:
+        return None
+    if request.method == "GET":
+        return request.query_params.get("documentId")
+    body = orjson.loads(await request.body())  # parsed once already: it is JSON
+    return body.get("documentId") if isinstance(body, dict) else None
+
+
+def _set_status(
+    result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult,
+    sub_response: Response,
+    media: str,
+) -> None:
+    """The status service.negotiation gives; Retry-After with a 503 or a 429."""
+    results = result if isinstance(result, list) else [result]
+    for single in results:
+        if not isinstance(single, ExecutionResult):
+            continue
+        status = negotiation.status(single, media)
+        if status == 200:
+            continue
+        sub_response.status_code = status
+        for error in single.errors or ():
+            if code_of(error) in HTTP_STATUS:
+                retry_after = (error.extensions or {}).get("retryAfter", 1)
+                sub_response.headers["retry-after"] = str(retry_after)
+        return
+
+
+async def _principal(
+    request: Request, throttle: AuthThrottle
+) -> tuple[Principal, ClientError | None]:
+    header = request.headers.get("authorization")
+    settings: Settings = request.state.settings
+    if header is None:
+        # Anonymous requests cost no database round trip.
+        if settings.require_reader_token:
+            return ANONYMOUS, ClientError("this registry needs an API token", Code.UNAUTHENTICATED)
+        return ANONYMOUS, None
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        # Checked before the lookup: a guesser past the limit costs no database round trip.
+        message = f"too many failed authentications; retry in {wait} s"
+        return ANONYMOUS, ClientError(message, Code.RATE_LIMITED, retryAfter=wait)
+    try:
+        async with request.state.pool.acquire() as conn:
+            principal = await authenticate(conn, header)
+    except Unauthenticated as exc:
+        # A wrong token is refused even for public reads: its sender should learn it is wrong.
+        throttle.failed(address)
+        return ANONYMOUS, ClientError(str(exc), Code.UNAUTHENTICATED)
+    except Exception as exc:
+        unavailable = database_error(exc)
+        if unavailable is None:
+            raise
+        return ANONYMOUS, unavailable
+    return principal, None
