@@ -24,8 +24,9 @@ from service import changes, database, migrate, seed
 from service.cache import ResponseCache
 from service.config import Settings
 from service.database import Database
-from service.db import labs
+from service.db import labs, routing
 from service.db.pool import QueryHook, create_pool, reconnect
+from service.db.routing import Router
 from service.graphql.limits import Limits
 from service.graphql.persisted import Mode, PersistedQueries
 from service.graphql.schema import build_schema
@@ -47,6 +48,7 @@ class State(TypedDict):
     pool: asyncpg.Pool
     settings: Settings
     database: Database
+    router: Router | None
 
 
 async def healthz(request: Request) -> Response:
@@ -61,9 +63,12 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     if request.state.database.down:  # the embedded server is restarting: no need to ask it
         return JSONResponse({"status": "unavailable"}, status_code=503)
+    router: Router | None = request.state.router
+    pools = [request.state.pool] if router is None else [router.primary, router.replica]
     try:
-        async with request.state.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1")
+        for pool in pools:
+            async with pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ready"})
@@ -81,9 +86,17 @@ async def _load_demo_data(settings: Settings, pool: asyncpg.Pool) -> None:
 
 
 def create_app(
-    settings: Settings, *, on_query: QueryHook | None = None, on_fatal: FatalHook | None = None
+    settings: Settings,
+    *,
+    on_query: QueryHook | None = None,
+    on_read_query: QueryHook | None = None,
+    on_fatal: FatalHook | None = None,
 ) -> Starlette:
-    """The service; `on_fatal` hears when it cannot go on (the CLI then exits non-zero)."""
+    """The service; `on_fatal` hears when it cannot go on (the CLI then exits non-zero).
+
+    `on_query` sees every statement sent to the primary, `on_read_query` those sent to the
+    read replica (DATABASE_READ_URL).
+    """
     cache = (
         ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache else None
     )
@@ -109,13 +122,32 @@ def create_app(
             if db.supervisor is not None:
                 db.supervisor.on_restart(lambda dsn: reconnect(pool, dsn))
             await _load_demo_data(settings, pool)
+            router = None
+            if settings.database_read_url is not None:
+                read_url = settings.database_read_url
+                await database.probe(read_url, setting="DATABASE_READ_URL")
+                logger.info("read replica: %s (DATABASE_READ_URL)", database.describe_url(read_url))
+                replica = await create_pool(
+                    read_url,
+                    min_size=settings.pool_min_size,
+                    max_size=settings.pool_max_size,
+                    on_query=on_read_query,
+                    statement_timeout_ms=settings.statement_timeout_ms,
+                    acquire_timeout=settings.pool_acquire_timeout,
+                    on_statement=metrics.observe_statement,
+                )
+                stack.push_async_callback(replica.close)
+                router = Router(pool, replica, wait_seconds=settings.replica_wait_ms / 1000)
+                await router.check()
             if cache is not None:
+                if router is not None:
+                    await stack.enter_async_context(routing.settling(router, cache))
                 await stack.enter_async_context(changes.listening(lambda: db.dsn, cache))
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's way, so its full passes stay short under load (tail latency).
             gc.collect()
             gc.freeze()
-            yield {"pool": pool, "settings": settings, "database": db}
+            yield {"pool": pool, "settings": settings, "database": db, "router": router}
 
     schema = build_schema(
         compiled=settings.compiled_queries,

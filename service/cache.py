@@ -7,10 +7,18 @@ on every local mutation and on every change notification from PostgreSQL (servic
 so no entry from before a known write is ever read again. A query records the generation it
 started in and stores its answer under that one: an answer computed while a write landed is
 filed under a generation that is already gone, never under the new one.
+
+With a read replica (service.db.routing) an answer computed after an invalidation may still be
+older than the write that caused it: the replica may not have replayed it yet. So each
+generation is `settled` by the primary's WAL position taken after it began (None until
+known), and only answers known to include that position are kept: the primary's, computed
+once it was known, and the replica's, once it had replayed that far. A read that must see a
+write past `settled` (its client's own) skips the cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
@@ -37,6 +45,9 @@ class ResponseCache:
         self._bytes = 0
         self.hits = 0
         self.misses = 0
+        self.settled: int | None = None
+        # Set on every invalidation, for service.db.routing to settle the new generation.
+        self.changed = asyncio.Event()
 
     @staticmethod
     def key(
@@ -71,5 +82,18 @@ class ResponseCache:
 
     def invalidate(self) -> None:
         self.generation += 1
+        self.settled = None
         self._entries.clear()
         self._bytes = 0
+        self.changed.set()
+
+    def settle(self, generation: int, lsn: int) -> None:
+        """`lsn`, taken after `generation` began, is what its answers must include."""
+        if generation == self.generation:
+            self.settled = lsn
+
+    @staticmethod
+    def includes(settled: int | None, replayed: int | None) -> bool:
+        """Whether an answer read at `replayed` (None: from the primary) may be kept in a
+        generation that was `settled` when the answer's computation began."""
+        return settled is not None and (replayed is None or replayed >= settled)

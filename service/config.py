@@ -36,6 +36,18 @@ class Settings(BaseSettings):
         description="PostgreSQL server to use (`postgresql://user:pass@host:5432/db`); unset "
         "starts the embedded PostgreSQL.",
     )
+    database_read_url: Annotated[str, AfterValidator(_postgres_url)] | None = Field(
+        default=None,
+        validation_alias="DATABASE_READ_URL",
+        description="A streaming replica (hot standby) of the primary for queries; mutations "
+        "and the change listener stay on the primary (see Read replicas).",
+    )
+    replica_wait_ms: int = Field(
+        default=100,
+        ge=0,
+        description="How long a read sending `X-Registry-Lsn` waits for the replica to replay "
+        "that write before it reads from the primary.",
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Data directory of the embedded PostgreSQL; by default the platform's user "

@@ -104,13 +104,13 @@ def _diagnose(exc: BaseException, address: _Address) -> str:
     return f"cannot connect ({type(exc).__name__}: {exc})"
 
 
-async def probe(dsn: str) -> None:
-    """Connect once; a failure becomes one line naming DATABASE_URL and what to try."""
+async def probe(dsn: str, *, setting: str = "DATABASE_URL") -> None:
+    """Connect once; a failure becomes one line naming the setting and what to try."""
     address = _address(dsn)
     try:
         connection = await asyncpg.connect(dsn, timeout=PROBE_TIMEOUT_SECONDS)
     except Exception as exc:
-        raise ConfigurationError(f"DATABASE_URL ({address}): {_diagnose(exc, address)}") from exc
+        raise ConfigurationError(f"{setting} ({address}): {_diagnose(exc, address)}") from exc
     await connection.close()
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
 from service.auth import ANONYMOUS, Principal
+from service.db.routing import Router
 from service.graphql.errors import ClientError
 from service.graphql.loaders import Loaders
 
@@ -24,11 +25,22 @@ class Context:
     # Set when the request's credentials were refused (or a required token is missing): the
     # view answers with this error instead of executing anything.
     refusal: ClientError | None = None
+    # With a read replica: where queries go, and the WAL position (X-Registry-Lsn) the
+    # client's reads must include (service.db.routing). `pool` is the primary until a query
+    # is routed.
+    router: Router | None = None
+    lsn: int | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         # Fresh loaders per request: their caches must never outlive one response.
         self.loaders = Loaders(self.pool)
+
+    def use(self, pool: asyncpg.Pool) -> None:
+        """Read from `pool` from now on (the router's choice for a query)."""
+        if pool is not self.pool:
+            self.pool = pool
+            self.loaders = Loaders(pool)
 
 
 Info = StrawberryInfo[Context, None]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError, located_error
@@ -21,6 +21,7 @@ from service.cache import ResponseCache
 from service.graphql import errors
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
+from service.graphql.context import Context
 from service.graphql.documents import PERSISTED_BYTES, PERSISTED_ENTRIES, Documents
 from service.graphql.fastpath import FastPath
 from service.graphql.feed import FeedQuery
@@ -30,6 +31,9 @@ from service.graphql.mutations import Mutation
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
 from service.graphql.search import SearchQuery
+
+if TYPE_CHECKING:
+    from service.db.routing import Router
 
 # The root Query is assembled from one class per concern; each module owns its fields.
 Query = merge_types(
@@ -157,26 +161,57 @@ class RegistrySchema(strawberry.Schema):
             operation_extensions,
         )
         cache = self.response_cache
-        if cache is None or not query:
-            return await answer()
-        operation = self.documents.check(query).operation(operation_name)
-        if operation is None:
+        operation = self.documents.check(query).operation(operation_name) if query else None
+        if operation is None or not query:
             return await answer()
         if operation.operation is DocumentOperation.MUTATION:
             result = await answer()
-            # This replica's own writes are known at once, before their notification arrives.
-            cache.invalidate()
+            if cache is not None:
+                # This replica's own writes are known at once, before their notification.
+                cache.invalidate()
             return result
+        context = context_value if isinstance(context_value, Context) else None
+        router = None if context is None else context.router
+        if cache is None:
+            if context is not None and context.router is not None:
+                context.use((await context.router.read(context.lsn)).pool)
+            return await answer()
         principal = getattr(context_value, "principal", None)
-        generation = cache.generation
         key = cache.key(
             query, operation_name, variable_values, str(getattr(principal, "role", None))
         )
+        if context is not None and router is not None:
+            return await self._routed(cache, key, router, context, answer)
+        generation = cache.generation
         hit = cache.get(generation, key)
         if hit is not None:
             return ExecutionResult(data=hit, errors=None)
         result = await answer()
         if not result.errors and result.data is not None:
+            cache.put(generation, key, result.data)
+        return result
+
+    async def _routed(
+        self,
+        cache: ResponseCache,
+        key: Hashable,
+        router: Router,
+        context: Context,
+        answer: Callable[[], Awaitable[ExecutionResult]],
+    ) -> ExecutionResult:
+        """A query with a read replica (service.db.routing): on the replica unless the client's
+        token (its own last write) is not replayed there in time; kept in the cache only when
+        known to include the cache's last invalidation (service.cache)."""
+        generation, settled = cache.generation, cache.settled
+        # A token past `settled` names a write the cached answers may not include yet.
+        if context.lsn is None or (settled is not None and context.lsn <= settled):
+            hit = cache.get(generation, key)
+            if hit is not None:
+                return ExecutionResult(data=hit, errors=None)
+        read = await router.read(context.lsn, settled)
+        context.use(read.pool)
+        result = await answer()
+        if not result.errors and result.data is not None and cache.includes(settled, read.replayed):
             cache.put(generation, key, result.data)
         return result
 

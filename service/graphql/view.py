@@ -26,6 +26,8 @@ from strawberry.types.execution import PreExecutionError, SubscriptionExecutionR
 from service import idempotency, negotiation
 from service.auth import ANONYMOUS, Principal, Unauthenticated, authenticate
 from service.config import Settings
+from service.db import routing
+from service.db.routing import Router
 from service.graphql.context import Context
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.graphql.limits import check_variables
@@ -69,6 +71,13 @@ class _BadVariables(HTTPException):
 
     def __init__(self, reason: str) -> None:
         super().__init__(400, reason)
+
+
+class _BadLsn(HTTPException):
+    code = Code.BAD_REQUEST
+
+    def __init__(self) -> None:
+        super().__init__(400, "X-Registry-Lsn must be a WAL position as a mutation returned it")
 
 
 class _MutationOverGet(HTTPException):
@@ -155,6 +164,13 @@ class RegistryGraphQL(GraphQL[Context, None]):
         request_id = _request_id(request)
         principal, refusal = await _principal(request, self.throttle)
         note_token(request, principal.name if principal.is_authenticated else None)
+        router: Router | None = request.state.router
+        lsn = None
+        header = request.headers.get(routing.HEADER)
+        if router is not None and header is not None:
+            lsn = routing.parse_lsn(header)
+            if lsn is None:
+                raise _BadLsn
         return Context(
             request=request,
             response=response,
@@ -162,6 +178,8 @@ class RegistryGraphQL(GraphQL[Context, None]):
             request_id=request_id,
             principal=principal,
             refusal=refusal,
+            router=router,
+            lsn=lsn,
         )
 
     async def execute_operation(
@@ -177,6 +195,13 @@ class RegistryGraphQL(GraphQL[Context, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
         _set_status(result, sub_response, request.state.media)
+        if (
+            context.router is not None
+            and isinstance(result, ExecutionResult)
+            and not isinstance(request_data, list)
+            and self._is_mutation(request_data)
+        ):
+            await _mark_written(context.router, result, sub_response)
         return result
 
     async def _execute_operation(
@@ -295,6 +320,20 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _mark_written(router: Router, result: ExecutionResult, sub_response: Response) -> None:
+    """The primary's WAL position after a mutation, for the client's next reads to send back
+    (service.db.routing); none when the primary cannot say, and the reads then may lag."""
+    try:
+        lsn = routing.format_lsn(await router.written())
+    except Exception as exc:
+        if database_error(exc) is None:
+            raise
+        logger.warning("no WAL position for a mutation's answer (%s)", exc)
+        return
+    sub_response.headers[routing.HEADER] = lsn
+    result.extensions = {**(result.extensions or {}), "lsn": lsn}
 
 
 async def _document_id(request: Request, data: GraphQLRequestData) -> object | None:
