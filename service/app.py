@@ -34,10 +34,11 @@ from service.graphql.view import RegistryGraphQL
 from service.metrics import Metrics
 from service.observability import Observability
 from service.throttle import AuthThrottle
+from service.tracing import configure_tracing
 from service.transport import BoundedRequests
 
 if TYPE_CHECKING:
-    # strawberry's own HTTP adapter layer, named here only to type the override below.
+    from opentelemetry.sdk.trace.export import SpanExporter
 
     from service.supervisor import FatalHook
 
@@ -91,20 +92,25 @@ def create_app(
     on_query: QueryHook | None = None,
     on_read_query: QueryHook | None = None,
     on_fatal: FatalHook | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Starlette:
     """The service; `on_fatal` hears when it cannot go on (the CLI then exits non-zero).
 
     `on_query` sees every statement sent to the primary, `on_read_query` those sent to the
-    read replica (DATABASE_READ_URL).
+    read replica (DATABASE_READ_URL). Traces go to `span_exporter` (tests) or to the OTLP
+    endpoint configured (service.tracing).
     """
     cache = (
         ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache else None
     )
     metrics = Metrics(cache)
+    tracing = configure_tracing(settings, span_exporter)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
+            if tracing is not None:
+                stack.callback(tracing.shutdown)  # last: the shutdown's own statements too
             db = await stack.enter_async_context(database.opened(settings, on_fatal=on_fatal))
             logger.info("database: %s", db.description)
             if settings.migrate_on_start:
@@ -117,6 +123,7 @@ def create_app(
                 statement_timeout_ms=settings.statement_timeout_ms,
                 acquire_timeout=settings.pool_acquire_timeout,
                 on_statement=metrics.observe_statement,
+                on_record=None if tracing is None else tracing.statement("primary"),
             )
             stack.push_async_callback(pool.close)
             if db.supervisor is not None:
@@ -135,6 +142,7 @@ def create_app(
                     statement_timeout_ms=settings.statement_timeout_ms,
                     acquire_timeout=settings.pool_acquire_timeout,
                     on_statement=metrics.observe_statement,
+                    on_record=None if tracing is None else tracing.statement("replica"),
                 )
                 stack.push_async_callback(replica.close)
                 router = Router(pool, replica, wait_seconds=settings.replica_wait_ms / 1000)
@@ -167,6 +175,7 @@ def create_app(
         schema,
         throttle=AuthThrottle(settings.auth_failures_per_minute),
         persisted=persisted,
+        tracing=tracing,
         graphql_ide="graphiql" if settings.serves_graphiql else None,
     )
     routes = [
@@ -184,7 +193,11 @@ def create_app(
     )
     # Outermost, so that requests the limits refuse are counted, logged and given an id too.
     observed = Middleware(Observability, metrics=metrics)
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[observed, bounded])
+    middleware = [observed, bounded]
+    if tracing is not None:
+        # Outside the observation: the request's span ends after its access line is written.
+        middleware.insert(0, Middleware(tracing.middleware))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.response_cache = cache  # for operators and tests: hits, misses, generation
     app.state.documents = schema.documents  # for tests: what the document cache holds
     return app

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import AfterValidator, Field, PostgresDsn, TypeAdapter
+from pydantic import AfterValidator, AliasChoices, Field, PostgresDsn, TypeAdapter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.logs import LogFormat
@@ -137,6 +137,19 @@ class Settings(BaseSettings):
         description="`json`: a JSON object per line, request logs included; `text` for a terminal.",
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="Send OpenTelemetry traces there over OTLP/HTTP (needs the `[otel]` extra; "
+        "the exporter reads the other `OTEL_EXPORTER_OTLP_*` variables itself); unset: none.",
+    )
+    otel_service_name: str = Field(
+        default="model-release-registry",
+        validation_alias="OTEL_SERVICE_NAME",
+        description="`service.name` of the traces.",
+    )
 
     @property
     def dsn(self) -> str | None:

@@ -72,6 +72,9 @@ class Observation:
     body: list[bytes] = field(default_factory=list)
     body_size: int = 0
     answer: list[bytes] = field(default_factory=list)
+    # GraphQL: the operation's name (when a well-formed one) and kind, once answered.
+    operation: str | None = None
+    kind: str | None = None
 
     def note_body(self, chunk: bytes) -> None:
         self.body_size += len(chunk)
@@ -218,6 +221,8 @@ class Observability:
             params = _graphql_params(scope, observation)
             name, kind = (None, params) if isinstance(params, str) else describe_operation(*params)
             codes = error_codes(b"".join(observation.answer))
+            observation.kind = kind
+            observation.operation = name if name and OPERATION_NAME.fullmatch(name) else None
             self.metrics.observe_request(name, kind, observation.status, seconds, codes)
         status = observation.status
         # INFO whatever the status: a fault has its own ERROR line with the traceback.
@@ -233,7 +238,7 @@ class Observability:
             "client": scope["client"][0] if scope.get("client") else None,
         }
         if graphql:
-            fields["operation"] = name if name and OPERATION_NAME.fullmatch(name) else None
+            fields["operation"] = observation.operation
             fields["kind"] = kind
             fields["error_codes"] = sorted({code or "none" for code in codes})
             fields["token"] = observation.token

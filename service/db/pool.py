@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from asyncpg.connection import LoggedQuery
 
 
 def _encode_json(value: Any) -> str:
@@ -23,6 +24,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 QueryHook = Callable[[str], None]
 StatementHook = Callable[[float], None]
+RecordHook = Callable[[LoggedQuery], None]
 
 
 def _connect_args(statement_timeout_ms: int) -> dict[str, Any]:
@@ -80,9 +82,11 @@ async def create_pool(
     statement_timeout_ms: int = 0,
     acquire_timeout: float | None = None,
     on_statement: StatementHook | None = None,
+    on_record: RecordHook | None = None,
 ) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; `on_query` sees every statement (tests count),
-    `on_statement` every statement's duration in seconds (metrics).
+    `on_statement` every statement's duration in seconds (metrics), `on_record` asyncpg's
+    whole record of it (traces).
 
     `statement_timeout_ms` (0: none) bounds every statement on the server; `acquire_timeout`
     bounds the wait for a connection.
@@ -94,6 +98,8 @@ async def create_pool(
             connection.add_query_logger(lambda logged: on_query(logged.query))
         if on_statement is not None:
             connection.add_query_logger(lambda logged: on_statement(logged.elapsed))
+        if on_record is not None:
+            connection.add_query_logger(on_record)
 
     # asyncpg.create_pool's defaults, with our subclass (create_pool cannot be given one).
     pool = BoundedPool(

@@ -12,7 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from service.auth import ANONYMOUS, Principal
 from service.db.routing import Router
 from service.graphql.errors import ClientError
-from service.graphql.loaders import Loaders
+from service.graphql.loaders import BatchSpan, Loaders, untraced
 
 
 @dataclass
@@ -30,17 +30,21 @@ class Context:
     # is routed.
     router: Router | None = None
     lsn: int | None = None
+    batch_span: BatchSpan = untraced  # service.tracing's, when traces are on
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        # Fresh loaders per request: their caches must never outlive one response.
-        self.loaders = Loaders(self.pool)
+        self.renew_loaders()
+
+    def renew_loaders(self) -> None:
+        """Fresh loaders: their caches must never outlive one response, nor a write."""
+        self.loaders = Loaders(self.pool, self.batch_span)
 
     def use(self, pool: asyncpg.Pool) -> None:
         """Read from `pool` from now on (the router's choice for a query)."""
         if pool is not self.pool:
             self.pool = pool
-            self.loaders = Loaders(pool)
+            self.renew_loaders()
 
 
 Info = StrawberryInfo[Context, None]

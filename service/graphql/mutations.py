@@ -20,7 +20,6 @@ from service.db import Conn
 from service.errors import UserError
 from service.graphql.context import Info
 from service.graphql.input_types import Given, Refused
-from service.graphql.loaders import Loaders
 from service.graphql.payloads import (
     BenchmarkPayload,
     BenchmarkVersionPayload,
@@ -86,7 +85,7 @@ async def _write(
     except UserError as exc:
         return Outcome(errors=[UserErrorType.of(exc)])
     # Whatever this request loaded before the write may be stale now.
-    info.context.loaders = Loaders(info.context.pool)
+    info.context.renew_loaders()
     warnings = [
         WarningType(
             code=duplicate.code,

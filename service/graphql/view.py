@@ -35,6 +35,7 @@ from service.graphql.persisted import Malformed, PersistedQueries
 from service.graphql.schema import RegistrySchema
 from service.observability import note_token
 from service.throttle import AuthThrottle
+from service.tracing import Tracing
 from service.transport import PayloadTooLarge, error_response
 
 if TYPE_CHECKING:
@@ -98,11 +99,13 @@ class RegistryGraphQL(GraphQL[Context, None]):
         *,
         throttle: AuthThrottle,
         persisted: PersistedQueries,
+        tracing: Tracing | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.throttle = throttle
         self.persisted = persisted
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,6 +183,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
             refusal=refusal,
             router=router,
             lsn=lsn,
+            **({} if self.tracing is None else {"batch_span": self.tracing.batch}),
         )
 
     async def execute_operation(
