@@ -142,8 +142,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
         ),
-        description="Send OpenTelemetry traces there over OTLP/HTTP (needs the `[otel]` extra; "
-        "the exporter reads the other `OTEL_EXPORTER_OTLP_*` variables itself); unset: none.",
+        description="Send OpenTelemetry traces over OTLP/HTTP: the traces' URL, or the "
+        "collector's base URL (needs the `[otel]` extra; the exporter reads the other "
+        "`OTEL_EXPORTER_OTLP_*` variables itself); unset: no traces.",
     )
     otel_service_name: str = Field(
         default="model-release-registry",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from service.config import Settings
@@ -21,6 +22,8 @@ def variable(name: str, field: FieldInfo) -> str:
     alias = field.validation_alias
     if isinstance(alias, str):
         return alias
+    if isinstance(alias, AliasChoices):
+        return " or ".join(choice for choice in alias.choices if isinstance(choice, str))
     prefix = Settings.model_config.get("env_prefix", "")
     return f"{prefix}{name}".upper()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -138,3 +140,43 @@ def test_without_an_exporter_opentelemetry_is_never_imported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert found.stdout.strip() == "[]"
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, bytes]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler's protocol
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append((self.path, body))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+async def test_spans_leave_over_otlp_http_for_the_configured_endpoint(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        settings = Settings(database_url=database_url, migrate_on_start=False, seed_demo=False)
+        assert settings.otlp_endpoint == endpoint
+        app = create_app(settings)
+        async with serving(app) as served:
+            transport = httpx.ASGITransport(app=served)
+            async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http_:
+                await _get(http_, LABS)
+        # The lifespan's end flushed the batch to the collector, as OTLP/HTTP protobuf.
+        paths = [path for path, _ in _Collector.received]
+        assert "/v1/traces" in paths
+        assert any(b"LabsWithModels" in body for _, body in _Collector.received)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
