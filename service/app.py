@@ -145,7 +145,12 @@ def create_app(
                     on_record=None if tracing is None else tracing.statement("replica"),
                 )
                 stack.push_async_callback(replica.close)
-                router = Router(pool, replica, wait_seconds=settings.replica_wait_ms / 1000)
+                router = Router(
+                    pool,
+                    replica,
+                    wait_seconds=settings.replica_wait_ms / 1000,
+                    on_read=metrics.observe_read,
+                )
                 await router.check()
             if cache is not None:
                 if router is not None:

@@ -132,6 +132,13 @@ class Metrics:
             "The most connections the pool opens.",
             registry=self.registry,
         )
+        self.reads = Counter(
+            "registry_db_reads",
+            "Queries by where they read with a read replica: replica, or primary when the "
+            "replica had not replayed the client's own write in time.",
+            ["server"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.operation_label = BoundedLabels(MAX_OPERATIONS, OPERATION_NAME)
         self.code_label = BoundedLabels(MAX_CODES, ERROR_CODE)
@@ -163,6 +170,9 @@ class Metrics:
         children[1].observe(seconds)
         for code in codes:
             self.errors.labels("none" if code is None else self.code_label(code)).inc()
+
+    def observe_read(self, server: str) -> None:
+        self.reads.labels(server).inc()
 
     def observe_statement(self, seconds: float) -> None:
         self.statements.observe(seconds)

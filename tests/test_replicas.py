@@ -256,6 +256,9 @@ async def test_a_lagging_replica_never_answers_a_tokened_read_stale(cluster: Clu
             # It asked the replica how far it got, then read from the primary.
             assert client.primary.statements
             assert all("pg_last_wal_replay_lsn" in sql for sql in client.replica.statements)
+        metrics = (await client.http.get("/metrics")).text
+        assert 'registry_db_reads_total{server="primary"} 1.0' in metrics
+        assert 'registry_db_reads_total{server="replica"} 1.0' in metrics
 
 
 async def test_a_tokened_read_waits_for_the_replica_to_catch_up(cluster: Cluster) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -70,11 +70,17 @@ class Read:
 
 class Router:
     def __init__(
-        self, primary: asyncpg.Pool, replica: asyncpg.Pool, *, wait_seconds: float
+        self,
+        primary: asyncpg.Pool,
+        replica: asyncpg.Pool,
+        *,
+        wait_seconds: float,
+        on_read: Callable[[str], None] | None = None,
     ) -> None:
         self.primary = primary
         self.replica = replica
         self.wait_seconds = wait_seconds
+        self._on_read = on_read or (lambda server: None)
         self.replayed = 0  # the furthest replay position seen on the replica
         self._asking: asyncio.Future[int] | None = None
 
@@ -92,9 +98,11 @@ class Router:
         once more when it is not known to be past it, so that the answer can be kept.
         """
         if token is not None and not await self.reached(token, wait_seconds=self.wait_seconds):
+            self._on_read("primary")
             return Read(self.primary, None)
         if settled is not None:
             await self.reached(settled, wait_seconds=0)
+        self._on_read("replica")
         return Read(self.replica, self.replayed)
 
     async def reached(self, lsn: int, *, wait_seconds: float) -> bool:
