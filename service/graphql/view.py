@@ -31,6 +31,7 @@ from service.db.routing import Router
 from service.graphql.context import Context
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.graphql.limits import check_variables
+from service.graphql.loaders import untraced
 from service.graphql.persisted import Malformed, PersistedQueries
 from service.graphql.schema import RegistrySchema
 from service.observability import note_token
@@ -105,7 +106,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
         super().__init__(schema, **kwargs)
         self.throttle = throttle
         self.persisted = persisted
-        self.tracing = tracing
+        self.batch_span = untraced if tracing is None else tracing.batch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,7 +184,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
             refusal=refusal,
             router=router,
             lsn=lsn,
-            **({} if self.tracing is None else {"batch_span": self.tracing.batch}),
+            batch_span=self.batch_span,
         )
 
     async def execute_operation(
