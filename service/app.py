@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service import changes, database, migrate, seed
+from service import changes, database, export, migrate, seed
 from service.cache import ResponseCache
 from service.config import Settings
 from service.database import Database
@@ -30,7 +30,7 @@ from service.db.routing import Router
 from service.graphql.limits import Limits
 from service.graphql.persisted import Mode, PersistedQueries
 from service.graphql.schema import build_schema
-from service.graphql.view import RegistryGraphQL
+from service.graphql.view import RegistryGraphQL, principal_of
 from service.metrics import Metrics
 from service.observability import Observability
 from service.throttle import AuthThrottle
@@ -176,9 +176,10 @@ def create_app(
         Mode(settings.persisted_queries),
         keep_stored=settings.persisted_queries_max_stored,
     )
+    throttle = AuthThrottle(settings.auth_failures_per_minute)
     graphql_app = RegistryGraphQL(
         schema,
-        throttle=AuthThrottle(settings.auth_failures_per_minute),
+        throttle=throttle,
         persisted=persisted,
         tracing=tracing,
         graphql_ide="graphiql" if settings.serves_graphiql else None,
@@ -188,6 +189,14 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        # Tokens as for GraphQL reads; the endpoint answers other methods itself (405, JSON).
+        Route(
+            "/export/{name}",
+            export.ExportEndpoint(
+                lambda request: principal_of(request, throttle),
+                concurrency=settings.export_concurrency,
+            ),
+        ),
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics.endpoint))

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Documents clients may store in `automatic` mode; the oldest beyond go first.",
     )
+    export_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Exports (`/export/...`) one process streams at once, each holding a "
+        "connection for its length; more get 429.",
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     # Operating it: logs and metrics (service/logs.py, service/metrics.py).

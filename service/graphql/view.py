@@ -166,7 +166,7 @@ class RegistryGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert isinstance(request, Request), "the registry serves no websockets"
         request_id = _request_id(request)
-        principal, refusal = await _principal(request, self.throttle)
+        principal, refusal = await principal_of(request, self.throttle)
         note_token(request, principal.name if principal.is_authenticated else None)
         router: Router | None = request.state.router
         lsn = None
@@ -372,9 +372,10 @@ def _set_status(
         return
 
 
-async def _principal(
+async def principal_of(
     request: Request, throttle: AuthThrottle
 ) -> tuple[Principal, ClientError | None]:
+    """Who sent the request, or why they are refused; GraphQL and exports alike."""
     header = request.headers.get("authorization")
     settings: Settings = request.state.settings
     if header is None:

@@ -1,0 +1,281 @@
+"""Export: a table of the registry as NDJSON or CSV, streamed, in one snapshot with a feed cursor.
+
+`GET /export/{table}.{ndjson|csv}` and `registry export` share `encode`: rows come from a
+server-side cursor (service.db.export) a batch at a time and leave as bytes at once, so
+memory holds one batch whatever the table's size.
+
+Every export names the change-feed position its snapshot corresponds to (the
+`Registry-Feed-Cursor` header; an NDJSON file's first line too). `changes(after:)` with it
+returns exactly the changes the export does not hold: export once, then follow.
+
+NDJSON: a first line `{"export": table, "cursor": ..., "asOf": ...}`, then one object per row,
+with global ids and exact decimals as strings, as the change feed shows them. CSV (RFC 4180,
+UTF-8 with a byte-order mark so spreadsheets read it as UTF-8): a header row, then one line
+per row; nested lists as JSON text; a text cell starting with = + - @ is prefixed with `'`,
+so a spreadsheet shows it rather than running it as a formula.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from service import ids
+from service.auth import Principal
+from service.db import Conn
+from service.db import export as queries
+from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
+from service.observability import note_token
+from service.transport import error_response
+
+logger = logging.getLogger("service.export")
+
+CURSOR_KIND = "Change"  # the change feed's cursors (service.graphql.feed)
+CURSOR_HEADER = "registry-feed-cursor"
+TABLES = tuple(queries.TABLES)
+# Columns holding JSON the database built (lists in order); others are plain values.
+_JSON_COLUMNS = frozenset({"externalIds", "hardwareTargets", "versions"})
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_BOM = "\ufeff"
+
+
+class Format(StrEnum):
+    NDJSON = "ndjson"
+    CSV = "csv"
+
+
+MEDIA_TYPES = {
+    Format.NDJSON: "application/x-ndjson",
+    Format.CSV: "text/csv; charset=utf-8; header=present",
+}
+
+
+def cursor(position: int) -> str:
+    return ids.encode(CURSOR_KIND, position)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _json_value(name: str, value: Any) -> Any:
+    if name in _JSON_COLUMNS and isinstance(value, str):
+        return orjson.Fragment(value)
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_cell(name: str, value: Any) -> str:
+    # Nested JSON is data, not text a person typed: no formula prefix.
+    return value if name in _JSON_COLUMNS and isinstance(value, str) else _cell(value)
+
+
+def header_line(table: str, position: int, as_of: dt.date | None) -> bytes:
+    head = {"export": table, "cursor": cursor(position), "asOf": as_of}
+    return orjson.dumps(head) + b"\n"
+
+
+async def encode(
+    conn: Conn,
+    table: str,
+    fmt: Format,
+    *,
+    position: int,
+    as_of: dt.date | None,
+) -> AsyncIterator[bytes]:
+    """The table's export as chunks of bytes, a batch of rows each (inside db.export.snapshot)."""
+    statement = await conn.prepare(queries.TABLES[table])
+    names = [attribute.name for attribute in statement.get_attributes()]
+    args = (as_of,) if table in queries.DATED else ()
+    if fmt is Format.NDJSON:
+        yield header_line(table, position, as_of)
+    else:
+        yield (_BOM + _csv_line(names)).encode()
+    batch: list[bytes] = []
+    async for row in statement.cursor(*args, prefetch=queries.BATCH):
+        batch.append(_encode_row(fmt, names, row))
+        if len(batch) >= queries.BATCH:
+            yield b"".join(batch)
+            batch.clear()
+    if batch:
+        yield b"".join(batch)
+
+
+def _csv_line(values: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _encode_row(fmt: Format, names: list[str], row: asyncpg.Record) -> bytes:
+    if fmt is Format.NDJSON:
+        shown = {name: _json_value(name, value) for name, value in zip(names, row, strict=True)}
+        return orjson.dumps(shown, default=_plain) + b"\n"
+    return _csv_line([_csv_cell(name, value) for name, value in zip(names, row, strict=True)]).encode()
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+PrincipalOf = Callable[[Request], Awaitable[tuple[Principal, ClientError | None]]]
+_REFUSAL_STATUS = {
+    Code.UNAUTHENTICATED: 401,
+    Code.FORBIDDEN: 403,
+    Code.RATE_LIMITED: 429,
+    Code.DATABASE_UNAVAILABLE: 503,
+    Code.TIMEOUT: 503,
+}
+PARAMETERS = frozenset({"asOf"})
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, code: str, **headers: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = headers
+
+
+def _target(name: str) -> tuple[str, Format]:
+    table, _, extension = name.rpartition(".")
+    if table not in queries.TABLES or extension not in Format.__members__.values():
+        choices = ", ".join(f"{table}.{{ndjson|csv}}" for table in TABLES)
+        raise _Refused(404, f"no export {name!r}; there are {choices}", Code.NOT_FOUND)
+    return table, Format(extension)
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """asOf as a date (YYYY-MM-DD); None when not given."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _Refused(
+            400, f"asOf: {value!r} is not a date (YYYY-MM-DD)", Code.BAD_USER_INPUT
+        ) from None
+
+
+def _as_of(request: Request) -> dt.date | None:
+    unknown = sorted(set(request.query_params) - PARAMETERS)
+    if unknown:
+        raise _Refused(
+            400, f"unknown parameter {unknown[0]!r}; an export takes asOf", Code.BAD_USER_INPUT
+        )
+    return parse_as_of(request.query_params.get("asOf"))
+
+
+def _refused(refusal: ClientError) -> _Refused:
+    code = code_of(refusal)
+    headers: dict[str, str] = {}
+    if code in HTTP_STATUS:  # RATE_LIMITED, and the database gone or slow (503)
+        headers["retry-after"] = str((refusal.extensions or {}).get("retryAfter", 1))
+    if code == Code.UNAUTHENTICATED:
+        headers["www-authenticate"] = "Bearer"
+    return _Refused(_REFUSAL_STATUS.get(code, 400), refusal.message, code, **headers)
+
+
+class _Export(StreamingResponse):
+    """A streamed export that gives back its connection, however the response ends."""
+
+    def __init__(self, body: AsyncIterator[bytes], resources: contextlib.AsyncExitStack, **kw: Any):
+        super().__init__(body, **kw)
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.resources.aclose()
+
+
+class ExportEndpoint:
+    """The ASGI endpoint of `/export/{table}.{format}`: the same tokens, limits and error codes
+    as the GraphQL reads; at most `concurrency` exports stream at once (each holds a
+    connection), more get 429 RATE_LIMITED."""
+
+    def __init__(self, principal_of: PrincipalOf, *, concurrency: int) -> None:
+        self.principal_of = principal_of
+        self.running = asyncio.Semaphore(concurrency)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._export(request)
+        except _Refused as refused:
+            logger.debug("export %s: %s: %s", request.url.path, refused.code, refused)
+            response = error_response(
+                refused.status, str(refused), refused.code, refused.headers or None
+            )
+        await response(scope, receive, send)
+
+    async def _export(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise _Refused(405, "an export is read with GET", Code.BAD_REQUEST, allow="GET")
+        table, fmt = _target(request.path_params["name"])
+        as_of = _as_of(request)
+        principal, refusal = await self.principal_of(request)
+        note_token(request, principal.name if principal.is_authenticated else None)
+        if refusal is not None:
+            raise _refused(refusal)
+        if self.running.locked():
+            raise _Refused(
+                429, "too many exports are running; retry in 1 s", Code.RATE_LIMITED,
+                **{"retry-after": "1"},
+            )
+        resources = contextlib.AsyncExitStack()
+        try:
+            await self.running.acquire()
+            resources.callback(self.running.release)
+            conn = await resources.enter_async_context(request.state.pool.acquire())
+            position = await resources.enter_async_context(queries.snapshot(conn))
+            body = encode(conn, table, fmt, position=position, as_of=as_of)
+            first = await anext(body)  # the statement is prepared: its errors are ours to tell
+        except BaseException as exc:
+            await resources.aclose()
+            unavailable = database_error(exc) if isinstance(exc, Exception) else None
+            if unavailable is None:
+                raise
+            raise _refused(unavailable) from exc
+        headers = {
+            CURSOR_HEADER: cursor(position),
+            "content-disposition": f'attachment; filename="{table}.{fmt}"',
+            "cache-control": "no-store",
+        }
+        return _Export(
+            _chained(first, body), resources, media_type=MEDIA_TYPES[fmt], headers=headers
+        )
+
+
+async def _chained(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
