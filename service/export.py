@@ -140,13 +140,15 @@ def _encode_row(fmt: Format, names: list[str], row: asyncpg.Record) -> bytes:
     if fmt is Format.NDJSON:
         shown = {name: _json_value(name, value) for name, value in zip(names, row, strict=True)}
         return orjson.dumps(shown, default=_plain) + b"\n"
-    return _csv_line([_csv_cell(name, value) for name, value in zip(names, row, strict=True)]).encode()
+    return _csv_line(
+        [_csv_cell(name, value) for name, value in zip(names, row, strict=True)]
+    ).encode()
 
 
 # --- HTTP -------------------------------------------------------------------------------
 
 PrincipalOf = Callable[[Request], Awaitable[tuple[Principal, ClientError | None]]]
-_REFUSAL_STATUS = {
+_REFUSAL_STATUS: dict[str, int] = {
     Code.UNAUTHENTICATED: 401,
     Code.FORBIDDEN: 403,
     Code.RATE_LIMITED: 429,
@@ -156,7 +158,7 @@ _REFUSAL_STATUS = {
 PARAMETERS = frozenset({"asOf"})
 
 
-class _Refused(Exception):
+class Refused(Exception):
     def __init__(self, status: int, message: str, code: str, **headers: str) -> None:
         super().__init__(message)
         self.status = status
@@ -168,7 +170,7 @@ def _target(name: str) -> tuple[str, Format]:
     table, _, extension = name.rpartition(".")
     if table not in queries.TABLES or extension not in Format.__members__.values():
         choices = ", ".join(f"{table}.{{ndjson|csv}}" for table in TABLES)
-        raise _Refused(404, f"no export {name!r}; there are {choices}", Code.NOT_FOUND)
+        raise Refused(404, f"no export {name!r}; there are {choices}", Code.NOT_FOUND)
     return table, Format(extension)
 
 
@@ -179,7 +181,7 @@ def parse_as_of(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise _Refused(
+        raise Refused(
             400, f"asOf: {value!r} is not a date (YYYY-MM-DD)", Code.BAD_USER_INPUT
         ) from None
 
@@ -187,20 +189,20 @@ def parse_as_of(value: str | None) -> dt.date | None:
 def _as_of(request: Request) -> dt.date | None:
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown:
-        raise _Refused(
+        raise Refused(
             400, f"unknown parameter {unknown[0]!r}; an export takes asOf", Code.BAD_USER_INPUT
         )
     return parse_as_of(request.query_params.get("asOf"))
 
 
-def _refused(refusal: ClientError) -> _Refused:
+def _refused(refusal: ClientError) -> Refused:
     code = code_of(refusal)
     headers: dict[str, str] = {}
     if code in HTTP_STATUS:  # RATE_LIMITED, and the database gone or slow (503)
         headers["retry-after"] = str((refusal.extensions or {}).get("retryAfter", 1))
     if code == Code.UNAUTHENTICATED:
         headers["www-authenticate"] = "Bearer"
-    return _Refused(_REFUSAL_STATUS.get(code, 400), refusal.message, code, **headers)
+    return Refused(_REFUSAL_STATUS.get(code, 400), refusal.message, code, **headers)
 
 
 class _Export(StreamingResponse):
@@ -230,7 +232,7 @@ class ExportEndpoint:
         request = Request(scope, receive)
         try:
             response = await self._export(request)
-        except _Refused as refused:
+        except Refused as refused:
             logger.debug("export %s: %s: %s", request.url.path, refused.code, refused)
             response = error_response(
                 refused.status, str(refused), refused.code, refused.headers or None
@@ -239,7 +241,7 @@ class ExportEndpoint:
 
     async def _export(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            raise _Refused(405, "an export is read with GET", Code.BAD_REQUEST, allow="GET")
+            raise Refused(405, "an export is read with GET", Code.BAD_REQUEST, allow="GET")
         table, fmt = _target(request.path_params["name"])
         as_of = _as_of(request)
         principal, refusal = await self.principal_of(request)
@@ -247,8 +249,10 @@ class ExportEndpoint:
         if refusal is not None:
             raise _refused(refusal)
         if self.running.locked():
-            raise _Refused(
-                429, "too many exports are running; retry in 1 s", Code.RATE_LIMITED,
+            raise Refused(
+                429,
+                "too many exports are running; retry in 1 s",
+                Code.RATE_LIMITED,
                 **{"retry-after": "1"},
             )
         resources = contextlib.AsyncExitStack()

@@ -1,7 +1,8 @@
 """The matching rules: which recorded labs and models a new one probably duplicates.
 
 A write is never refused for them: the payload warns, and the client (a person, or an
-importer deciding between merging and creating) chooses. The SQL is service.db.matching.
+importer deciding between merging and creating: service.importer) chooses. The SQL is
+service.db.matching.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ Lookup = Callable[[Conn, int, str, str], Awaitable[list[asyncpg.Record]]]
 
 
 async def _duplicates(
-    conn: Conn, row: asyncpg.Record, lookup: Lookup, type_name: str
+    conn: Conn, key: tuple[int, str, str], lookup: Lookup, type_name: str
 ) -> list[ProbableDuplicate]:
-    found = await lookup(conn, row["id"], row["slug"], row["name"])
+    found = await lookup(conn, *key)
     what = type_name.lower()
     return [
         ProbableDuplicate(
@@ -44,6 +45,10 @@ async def _duplicates(
     ]
 
 
+def _key(row: asyncpg.Record) -> tuple[int, str, str]:
+    return row["id"], row["slug"], row["name"]
+
+
 def _message(match: asyncpg.Record, what: str) -> str:
     existing = f"{what} {match['slug']!r} ({match['name']})"
     if match["code"] == WarningCode.KNOWN_EXTERNAL_ID:
@@ -54,8 +59,17 @@ def _message(match: asyncpg.Record, what: str) -> str:
 
 
 async def lab_duplicates(conn: Conn, row: asyncpg.Record) -> list[ProbableDuplicate]:
-    return await _duplicates(conn, row, matching.similar_labs, "Lab")
+    return await _duplicates(conn, _key(row), matching.similar_labs, "Lab")
 
 
 async def model_duplicates(conn: Conn, row: asyncpg.Record) -> list[ProbableDuplicate]:
-    return await _duplicates(conn, row, matching.similar_models, "Model")
+    return await _duplicates(conn, _key(row), matching.similar_models, "Model")
+
+
+async def lab_candidates(conn: Conn, slug: str, name: str) -> list[ProbableDuplicate]:
+    """What a lab not yet written would duplicate: the rules an import merges by."""
+    return await _duplicates(conn, (0, slug, name), matching.similar_labs, "Lab")
+
+
+async def model_candidates(conn: Conn, slug: str, name: str) -> list[ProbableDuplicate]:
+    return await _duplicates(conn, (0, slug, name), matching.similar_models, "Model")

@@ -1,10 +1,11 @@
-"""The `registry` command: serve, migrate, seed, export-schema, token and persisted.
+"""The `registry` command: serve, migrate, seed, export, import, export-schema, token, persisted.
 
 A failure the user can fix (a wrong DATABASE_URL, an embedded server that cannot start, a
 token for a data dir without a registry) is one line on stderr and a non-zero exit; `--debug`
 adds the traceback. Every command that touches a database first says which one it uses.
 
-One module per group of commands (serving, tokens, persisted); the parser and `main` are here.
+One module per group of commands (serving, data, tokens, persisted); the parser and `main` are
+here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service import logs, migrate, seed
+from service.cli import data
 from service.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, database_for, say
 from service.cli.persisted import persisted_add, persisted_list
 from service.cli.serving import serve_command
@@ -103,6 +105,18 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         commands, "seed", "load the demo data; idempotent, a second run changes nothing"
     )
     seed_cmd.set_defaults(run=_seed)
+
+    data.add_parsers(
+        command(
+            commands, "export", "write tables as NDJSON or CSV, one snapshot, with its feed cursor"
+        ),
+        command(
+            commands,
+            "import",
+            "load NDJSON exports through the write commands, in one transaction; an empty "
+            "registry keeps their ids",
+        ),
+    )
 
     export = command(commands, "export-schema", "write the GraphQL SDL")
     export.add_argument(

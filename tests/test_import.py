@@ -1,0 +1,316 @@
+"""`registry import`: an export loaded through the write commands, and the round trip."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from service import commands, inputs, validation
+from service.cli import main
+from service.db.pool import connect
+from service.export import TABLES
+from tests.database import create_database, drop_database, unique_name
+from tests.following import SOURCE, INDEX
+
+ACTOR = "history"
+
+
+def _parse(model: type[validation.InputT], data: dict[str, Any]) -> validation.InputT:
+    return validation.parse(model, data)
+
+
+async def _history(database_url: str) -> None:
+    """More than the demo data holds: a promotion with hardware, a claim confirmed by
+    evidence, a correction, a retraction, external ids, a link and an archived model."""
+    conn = await connect(database_url)
+    try:
+        await commands.create_lab(
+            conn,
+            ACTOR,
+            _parse(inputs.LabInput, {"slug": "acme", "name": "Acme =AI", "country": "DE"}),
+        )
+        await commands.create_model(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ModelInput,
+                {"slug": "acme-one", "name": "Acme One", "lab": "acme", "openWeights": True},
+            ),
+        )
+        await commands.set_external_id(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ExternalIdInput,
+                {
+                    "system": "HUGGING_FACE",
+                    "externalKey": "acme/one",
+                    "subject": {"model": "acme-one"},
+                },
+            ),
+        )
+        version = {"model": "acme-one", "source": SOURCE, "announcedOn": "2026-06-01"}
+        await commands.create_version(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.VersionInput,
+                {
+                    **version,
+                    "label": "preview",
+                    "stage": "PREVIEW",
+                    "plannedOn": "2026-09-30",
+                    "plannedPrecision": "QUARTER",
+                },
+            ),
+        )
+        await commands.promote_version(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.PromoteVersionInput,
+                {
+                    **version,
+                    "label": "final",
+                    "preview": "preview",
+                    "releasedOn": "2026-07-01",
+                    "releasedPrecision": "DAY",
+                    "totalParameters": 70_000_000_000,
+                    "hardwareTargets": [
+                        {
+                            "accelerator": "H100 80GB",
+                            "memoryGb": "80.00",
+                            "precision": "BF16",
+                            "source": SOURCE,
+                        }
+                    ],
+                },
+            ),
+        )
+        score = {"model": "acme-one", "benchmark": INDEX, "source": SOURCE}
+        claim = await commands.record_score(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ScoreInput,
+                {
+                    **score,
+                    "version": "preview",
+                    "value": "45",
+                    "qualifier": "AT_LEAST",
+                    "measuredOn": "2026-06-01",
+                    "provenance": "LAB_CLAIM",
+                    "runConfiguration": {"effort": "high", "a": 1},
+                },
+            ),
+        )
+        measured = await commands.record_score(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ScoreInput,
+                {
+                    **score,
+                    "version": "final",
+                    "value": "46.25",
+                    "measuredOn": "2026-07-10",
+                    "provenance": "INDEPENDENT",
+                    "uncertainty": "0.5",
+                    "note": 'tab\tand "quotes", commas\nnewline, ünïcode',
+                },
+            ),
+        )
+        await commands.set_score_verification(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ScoreVerificationInput,
+                {
+                    "score": claim["id"],
+                    "verification": "VERIFIED",
+                    "changedOn": "2026-07-10",
+                    "evidence": measured["id"],
+                },
+            ),
+        )
+        await commands.supersede_score(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.SupersedeScoreInput,
+                {
+                    "score": measured["id"],
+                    "value": "46.5",
+                    "measuredOn": "2026-07-20",
+                    "source": SOURCE,
+                },
+            ),
+        )
+        await commands.set_score_verification(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ScoreVerificationInput,
+                {"score": measured["id"], "verification": "RETRACTED", "changedOn": "2026-07-21"},
+            ),
+        )
+        await commands.link_models(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.LineageLinkInput,
+                {
+                    "parent": "solar-pro-3",
+                    "child": "acme-one",
+                    "relation": "DISTILLED",
+                    "note": "-illustrative",
+                },
+            ),
+        )
+        await commands.archive_model(conn, ACTOR, _parse(inputs.ArchiveInput, {"slug": "acme-one"}))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def seeded_copy(server_dsn: str, template_name: str) -> AsyncIterator[str]:
+    """A second registry holding the demo data."""
+    name = unique_name("registry_copy")
+    yield await create_database(server_dsn, name, template=template_name)
+    await drop_database(server_dsn, name)
+
+
+async def _cli(monkeypatch: pytest.MonkeyPatch, database_url: str, *argv: str) -> int:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return await asyncio.to_thread(main, list(argv))
+
+
+def _files(directory: Path, fmt: str = "ndjson") -> dict[str, bytes]:
+    return {table: (directory / f"{table}.{fmt}").read_bytes() for table in TABLES}
+
+
+async def _fetch(database_url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(query)
+    finally:
+        await conn.close()
+
+
+async def test_export_import_export_gives_identical_files(
+    database_url: str,
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    await _history(database_url)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for fmt in ("ndjson", "csv"):
+        assert (
+            await _cli(monkeypatch, database_url, "export", "--dir", str(first), "--format", fmt)
+            == 0
+        )
+    assert (
+        await _cli(
+            monkeypatch, empty_database_url, "import", *(str(first / f"{t}.ndjson") for t in TABLES)
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    cursor = orjson.loads(_files(first)["labs"].splitlines()[0])["cursor"]
+    assert f"kept the exported ids and the feed cursor {cursor}" in out
+    assert "merged" not in out.replace(" 0 merged", "")
+    for fmt in ("ndjson", "csv"):
+        assert (
+            await _cli(
+                monkeypatch, empty_database_url, "export", "--dir", str(second), "--format", fmt
+            )
+            == 0
+        )
+        assert _files(second, fmt) == _files(first, fmt)
+    # Through the commands: one audit row per row created, by the import's actor, numbered
+    # up to the export's cursor.
+    audit = await _fetch(
+        empty_database_url, "SELECT actor, position FROM audit_event ORDER BY position"
+    )
+    assert {row["actor"] for row in audit} == {"registry-import"}
+    scores = await _fetch(empty_database_url, "SELECT count(*) FROM score")
+    assert len(audit) > scores[0][0]
+    assert orjson.loads(_files(second)["scores"].splitlines()[0])["cursor"] == cursor
+
+
+async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
+    database_url: str,
+    seeded_copy: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    await _history(database_url)
+    assert await _cli(monkeypatch, database_url, "export", "--dir", str(tmp_path)) == 0
+    # The catalog's name for Alibaba's lab: another slug, but the Hugging Face org it maps to.
+    labs = tmp_path / "labs.ndjson"
+    lines = labs.read_bytes().splitlines()
+    qwen = {
+        "id": "TGFiOjk5OQ",
+        "slug": "qwen",
+        "name": "Qwen",
+        "country": None,
+        "foundedYear": None,
+        "headquarters": None,
+        "website": None,
+        "description": None,
+        "archived": False,
+        "externalIds": [{"system": "HUGGING_FACE", "key": "Qwen"}],
+    }
+    labs.write_bytes(b"\n".join([*lines, orjson.dumps(qwen)]) + b"\n")
+    capsys.readouterr()
+    assert (
+        await _cli(
+            monkeypatch, seeded_copy, "import", *(str(tmp_path / f"{t}.ndjson") for t in TABLES)
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert "merged lab upstage into upstage (same slug)" in out
+    assert "merged lab qwen into alibaba-qwen (HUGGING_FACE 'Qwen')" in out
+    assert "created lab acme" in out
+    assert "created model acme-one" in out
+    created = {line.split(":")[0]: line for line in out if ": " in line and "created," in line}
+    assert created["scores"].startswith(
+        "scores: 3 created, 8 merged"
+    )  # the history's, not the demo's
+    rows = await _fetch(seeded_copy, "SELECT slug FROM lab WHERE slug IN ('qwen', 'acme')")
+    assert [row["slug"] for row in rows] == ["acme"]
+    # A second import finds everything there.
+    assert (
+        await _cli(
+            monkeypatch, seeded_copy, "import", *(str(tmp_path / f"{t}.ndjson") for t in TABLES)
+        )
+        == 0
+    )
+    assert " created" not in capsys.readouterr().out.replace(" 0 created", "")
+
+
+async def test_a_refused_row_names_its_file_and_line_and_writes_nothing(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    labs = tmp_path / "labs.ndjson"
+    head = {"export": "labs", "cursor": "Q2hhbmdlOjA", "asOf": None}
+    good = {"id": "TGFiOjE", "slug": "good", "name": "Good", "archived": False, "externalIds": []}
+    bad = {**good, "id": "TGFiOjI", "slug": "Not A Slug"}
+    labs.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, good, bad)) + b"\n")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(labs)) == 1
+    err = capsys.readouterr().err
+    assert f"{labs}:3: " in err and "slug" in err
+    assert await _fetch(empty_database_url, "SELECT slug FROM lab") == []
