@@ -42,7 +42,9 @@ async def test_rows_carry_global_ids_the_api_resolves(api: Api) -> None:
     _, labs = await ndjson(api, "/export/labs.ndjson")
     upstage = next(lab for lab in labs if lab["slug"] == "upstage")
     assert ids.decode(upstage["id"])[0] == "Lab"  # type: ignore[index]
-    data = await api.data("query Node($id: ID!) { node(id: $id) { id ... on Lab { slug } } }", id=upstage["id"])
+    data = await api.data(
+        "query Node($id: ID!) { node(id: $id) { id ... on Lab { slug } } }", id=upstage["id"]
+    )
     assert data["node"]["slug"] == "upstage"
     _, scores = await ndjson(api, "/export/scores.ndjson")
     assert all(isinstance(score["value"], str) for score in scores)  # exact decimals

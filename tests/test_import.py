@@ -16,7 +16,7 @@ from service.cli import main
 from service.db.pool import connect
 from service.export import TABLES
 from tests.database import create_database, drop_database, unique_name
-from tests.following import SOURCE, INDEX
+from tests.following import INDEX, SOURCE
 
 ACTOR = "history"
 
