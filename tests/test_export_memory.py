@@ -115,8 +115,9 @@ def _cli_export(dsn: str) -> tuple[int, int]:
     with process.stdout:
         while chunk := process.stdout.read(64 * 1024):
             lines += chunk.count(b"\n")
-    _, status, usage = os.wait4(process.pid, 0)
-    assert status == 0
+    _, status, usage = os.wait4(process.pid, 0)  # its own rusage, not every child's
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0
     return lines, usage.ru_maxrss
 
 
