@@ -10,7 +10,8 @@ A pure ASGI middleware (it never buffers what the app reads or writes, it only l
 - One log line per request (service.access): request id, method, path, status, duration,
   operation, kind, error codes and the token's name; never the token, the document or the
   variables. It is the request's one line at INFO (client errors' reasons are at DEBUG, a
-  fault adds its traceback at ERROR); probes and scrapes log at DEBUG.
+  fault adds its traceback at ERROR); probes and scrapes log at DEBUG. Exports (/export/...)
+  log their refusals' codes and the token's name as GraphQL requests do.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MAX_REQUEST_ID = 128
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:;=+/@-]")
 STATE_KEY = "observation"
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+EXPORT_PREFIX = "/export/"
 # The same token limit as the schema's parser, so describing a document costs no more than
 # the parse that executes it; documents longer than this are described but not remembered.
 MAX_TOKENS = 5000
@@ -169,6 +171,7 @@ class Observability:
         _set_header(scope, HEADER, observation.request_id)
         scope.setdefault("state", {})[STATE_KEY] = observation
         graphql = scope["path"] == self.graphql_path
+        export = scope["path"].startswith(EXPORT_PREFIX)
         response_started = False
 
         async def receive_noting() -> Message:
@@ -185,8 +188,13 @@ class Observability:
                 headers[HEADER] = observation.request_id
                 observation.status = message["status"]
                 observation.json = "json" in headers.get("content-type", "")
-            elif graphql and message["type"] == "http.response.body" and observation.json:
-                # Only JSON answers hold `errors`; such an answer is already whole in memory.
+            elif (
+                message["type"] == "http.response.body"
+                and observation.json
+                and (graphql or (export and observation.status >= 400))
+            ):
+                # Only JSON answers hold `errors`; such an answer is already whole in memory
+                # (an export's refusal is; the export itself streams and is never kept).
                 observation.answer.append(message.get("body", b""))
             await send(message)
 
@@ -205,14 +213,14 @@ class Observability:
         finally:
             seconds = time.perf_counter() - started
             try:
-                self._record(scope, observation, graphql, seconds)
+                self._record(scope, observation, graphql, export, seconds)
             except Exception:
                 logger.exception("could not record the request")
             finally:
                 logs.REQUEST_ID.reset(token)
 
     def _record(
-        self, scope: Scope, observation: Observation, graphql: bool, seconds: float
+        self, scope: Scope, observation: Observation, graphql: bool, export: bool, seconds: float
     ) -> None:
         name: str | None = None
         kind: str | None = None
@@ -240,6 +248,9 @@ class Observability:
         if graphql:
             fields["operation"] = observation.operation
             fields["kind"] = kind
+        if export:
+            codes = error_codes(b"".join(observation.answer))
+        if graphql or export:
             fields["error_codes"] = sorted({code or "none" for code in codes})
             fields["token"] = observation.token
         message = "%s %s %d %.1f ms"

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
+import logging
 from typing import Any
 
+import pytest
+
 from service import commands, ids, inputs, validation
+from service.config import Settings
 from service.db.pool import connect
-from service.export import TABLES
-from tests.conftest import Api
-from tests.following import follow
+from service.enums import Role
+from service.export import TABLES, ExportEndpoint
+from tests.conftest import Api, running_api
+from tests.following import follow, score_input
+from tests.writing import issue_token
 
 
 async def ndjson(api: Api, path: str, **params: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -88,3 +95,114 @@ async def test_an_export_then_its_feed_cursor_miss_nothing_and_repeat_nothing(
         later = {edge["node"]["entityId"] for edge in edges}
         assert exported.isdisjoint(later)  # nothing twice
         assert exported | later == everything  # nothing missed
+
+
+async def test_as_of_bounds_the_dated_facts(api: Api, database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        later = score_input("gpt-5.5", "release", 60.9, "2026-06-15")
+        await commands.record_score(conn, "test", later)
+    finally:
+        await conn.close()
+    _, everything = await ndjson(api, "/export/scores.ndjson")
+    head, before = await ndjson(api, "/export/scores.ndjson", asOf="2026-06-01")
+    assert head["asOf"] == "2026-06-01"
+    assert len(before) == len(everything) - 1
+    assert all(score["measuredOn"] <= "2026-06-01" for score in before)
+    _, versions = await ndjson(api, "/export/versions.ndjson", asOf="2000-01-01")
+    assert all(v["announcedOn"] is None and v["releasedOn"] is None for v in versions)
+
+
+async def test_csv_cells_open_in_a_spreadsheet_as_text(api: Api, database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        data = {"slug": "formula", "name": "=HYPERLINK(\"x\")", "country": "FR",
+                "description": "Zürich, \"quoted\"\nsecond line"}  # fmt: skip
+        await commands.create_lab(conn, "test", validation.parse(inputs.LabInput, data))
+    finally:
+        await conn.close()
+    response = await api.http.get("/export/labs.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    formula = next(row for row in rows if row["slug"] == "formula")
+    assert formula["name"] == '\'=HYPERLINK("x")'
+    assert formula["description"] == 'Zürich, "quoted"\nsecond line'
+    assert formula["archived"] == "false" and formula["foundedYear"] == ""
+    assert json.loads(next(row for row in rows if row["slug"] == "upstage")["externalIds"])
+
+
+def _error(response: Any) -> tuple[int, str, str]:
+    [error] = response.json()["errors"]
+    return response.status_code, error["extensions"]["code"], error["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "code", "words"),
+    [
+        ("/export/labz.ndjson", {}, 404, "NOT_FOUND", "labs.{ndjson|csv}"),
+        ("/export/labs.xlsx", {}, 404, "NOT_FOUND", "no export 'labs.xlsx'"),
+        ("/export/labs.csv", {"asOf": "yesterday"}, 400, "BAD_USER_INPUT", "asOf"),
+        ("/export/labs.csv", {"asof": "2026-01-01"}, 400, "BAD_USER_INPUT", "'asof'"),
+    ],
+)
+async def test_a_bad_export_request_is_one_coded_error_and_one_log_line(
+    api: Api,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    params: dict[str, str],
+    status: int,
+    code: str,
+    words: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.access")
+    status_, code_, message = _error(await api.http.get(path, params=params))
+    assert (status_, code_) == (status, code) and words in message
+    [line] = [record for record in caplog.records if record.name == "service.access"]
+    assert line.fields["error_codes"] == [code] and line.fields["status"] == status  # type: ignore[attr-defined]
+
+
+async def test_an_export_is_read_with_get(api: Api) -> None:
+    response = await api.http.post("/export/labs.ndjson")
+    assert _error(response)[:2] == (405, "BAD_REQUEST")
+    assert response.headers["allow"] == "GET"
+
+
+async def test_exports_take_the_tokens_reads_take(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await issue_token(database_url, "warehouse", Role.READER)
+    settings = Settings(
+        database_url=database_url, migrate_on_start=False, seed_demo=False,
+        require_reader_token=True,
+    )  # fmt: skip
+    caplog.set_level(logging.INFO, logger="service.access")
+    async with running_api(settings) as api:
+        anonymous = await api.http.get("/export/labs.ndjson")
+        wrong = await api.http.get("/export/labs.ndjson", headers={"Authorization": "Bearer mrr_x"})
+        reader = await api.http.get(
+            "/export/labs.csv", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert _error(anonymous)[:2] == (401, "UNAUTHENTICATED")
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert _error(wrong)[:2] == (401, "UNAUTHENTICATED")
+    assert reader.status_code == 200 and b"upstage" in reader.content
+    lines = [record.fields for record in caplog.records if record.name == "service.access"]  # type: ignore[attr-defined]
+    assert [line["token"] for line in lines] == [None, None, "warehouse"]
+    assert [line["error_codes"] for line in lines] == [["UNAUTHENTICATED"], ["UNAUTHENTICATED"], []]
+    assert token not in str(lines)
+
+
+async def test_exports_past_the_cap_wait_their_turn_with_429(api: Api) -> None:
+    endpoint = next(
+        getattr(route, "app", None)
+        for route in api.app.routes
+        if getattr(route, "path", "") == "/export/{name}"
+    )
+    assert isinstance(endpoint, ExportEndpoint)
+    async with contextlib.AsyncExitStack() as running:
+        while not endpoint.running.locked():
+            await endpoint.running.acquire()
+            running.callback(endpoint.running.release)
+        response = await api.http.get("/export/labs.ndjson")
+        assert _error(response)[:2] == (429, "RATE_LIMITED")
+        assert response.headers["retry-after"] == "1"
+    assert (await api.http.get("/export/labs.ndjson")).status_code == 200
