@@ -174,16 +174,15 @@ def _target(name: str) -> tuple[str, Format]:
     return table, Format(extension)
 
 
-def parse_as_of(value: str | None) -> dt.date | None:
-    """asOf as a date (YYYY-MM-DD); None when not given."""
+def parse_as_of(value: str | None, name: str = "asOf") -> dt.date | None:
+    """asOf as a date (YYYY-MM-DD); None when not given. `name`: how the caller spells it."""
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise Refused(
-            400, f"asOf: {value!r} is not a date (YYYY-MM-DD)", Code.BAD_USER_INPUT
-        ) from None
+        message = f"{name}: {value!r} is not a date (YYYY-MM-DD)"
+        raise Refused(400, message, Code.BAD_USER_INPUT) from None
 
 
 def _as_of(request: Request) -> dt.date | None:

@@ -17,6 +17,7 @@ from service.config import Settings
 from service.db.pool import connect
 from service.enums import Role
 from service.export import TABLES, ExportEndpoint
+from tests import readme
 from tests.conftest import Api, running_api
 from tests.following import follow, score_input
 from tests.writing import issue_token
@@ -206,3 +207,23 @@ async def test_exports_past_the_cap_wait_their_turn_with_429(api: Api) -> None:
         assert _error(response)[:2] == (429, "RATE_LIMITED")
         assert response.headers["retry-after"] == "1"
     assert (await api.http.get("/export/labs.ndjson")).status_code == 200
+
+
+async def test_the_readme_consumer_exports_then_follows_from_the_export(
+    api: Api, database_url: str
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(readme.consumer_code(readme.read()), namespace)
+    items = namespace["export_then_follow"](api.http, "labs")
+    _, labs = await ndjson(api, "/export/labs.ndjson")
+    seen = [await anext(items) for _ in labs]
+    assert seen == [(None, lab) for lab in labs]
+    conn = await connect(database_url)
+    try:
+        data = validation.parse(inputs.LabInput, {"slug": "after", "name": "After"})
+        await commands.create_lab(conn, "test", data)
+    finally:
+        await conn.close()
+    cursor, change = await asyncio.wait_for(anext(items), timeout=30)
+    assert (change["kind"], change["state"]["slug"]) == ("LAB_CREATED", "after")
+    await items.aclose()

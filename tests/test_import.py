@@ -11,7 +11,7 @@ import asyncpg
 import orjson
 import pytest
 
-from service import commands, inputs, validation
+from service import commands, ids, inputs, validation
 from service.cli import main
 from service.db.pool import connect
 from service.export import TABLES
@@ -314,3 +314,19 @@ async def test_a_refused_row_names_its_file_and_line_and_writes_nothing(
     err = capsys.readouterr().err
     assert f"{labs}:3: " in err and "slug" in err
     assert await _fetch(empty_database_url, "SELECT slug FROM lab") == []
+
+
+async def test_registry_export_writes_one_table_to_stdout_and_says_its_cursor(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await _cli(monkeypatch, database_url, "export", "labs", "--format", "csv") == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("\ufeffid,slug,name,country,")
+    head = await _fetch(database_url, "SELECT max(position) FROM audit_event")
+    assert f'changes(after: "{ids.encode("Change", head[0][0])}")' in captured.err
+    assert await _cli(monkeypatch, database_url, "export") == 2
+    assert "name one table" in capsys.readouterr().err
+    assert await _cli(monkeypatch, database_url, "export", "labz", "--dir", "x") == 2
+    assert "no table 'labz'" in capsys.readouterr().err
+    assert await _cli(monkeypatch, database_url, "export", "labs", "--as-of", "May") == 2
+    assert "--as-of: 'May' is not a date" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def export_command(settings: Settings, args: argparse.Namespace) -> int:
         say("name one table to write to stdout, or give --dir for several")
         return EXIT_USAGE
     try:
-        as_of = parse_as_of(args.as_of)
+        as_of = parse_as_of(args.as_of, "--as-of")
     except Refused as exc:
         say(str(exc))
         return EXIT_USAGE
