@@ -273,6 +273,9 @@ class ExportEndpoint:
             "content-disposition": f'attachment; filename="{table}.{fmt}"',
             "cache-control": "no-store",
         }
+        if request.method == "HEAD":  # the headers (the cursor), without reading the rows
+            await resources.aclose()
+            return Response(media_type=MEDIA_TYPES[fmt], headers=headers)
         return _Export(
             _chained(first, body), resources, media_type=MEDIA_TYPES[fmt], headers=headers
         )

@@ -145,13 +145,15 @@ class Importer:
         data: validation.Input,
     ) -> asyncpg.Record:
         """Run a command; keeping ids, the row it creates gets the id the export showed."""
+        decoded = ids.decode(global_id)
+        if decoded is None or decoded[0] not in _TYPE_TABLE:
+            raise ImportFailed(f"{global_id!r} is not the id of a row an export shows")
+        type_name, row_id = decoded
         if self.keep_ids:
-            decoded = ids.decode(global_id)
-            assert decoded is not None
-            await imports.place_next_id(self.conn, _TYPE_TABLE[decoded[0]], decoded[1])
+            await imports.place_next_id(self.conn, _TYPE_TABLE[type_name], row_id)
         row = await write(self.conn, self.actor, data)
-        if self.keep_ids and ids.encode(ids.decode(global_id)[0], row["id"]) != global_id:  # type: ignore[index]
-            raise ImportFailed(f"{global_id} was created as row {row['id']}")
+        if self.keep_ids and row["id"] != row_id:
+            raise ImportFailed(f"{global_id} ({type_name} {row_id}) was created as {row['id']}")
         return row
 
     def _source(self, global_id: str | None) -> dict[str, int] | None:

@@ -227,3 +227,11 @@ async def test_the_readme_consumer_exports_then_follows_from_the_export(
     cursor, change = await asyncio.wait_for(anext(items), timeout=30)
     assert (change["kind"], change["state"]["slug"]) == ("LAB_CREATED", "after")
     await items.aclose()
+
+
+async def test_head_tells_the_cursor_without_the_rows(api: Api) -> None:
+    head = await api.http.head("/export/scores.csv")
+    got = await api.http.get("/export/scores.csv")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["registry-feed-cursor"] == got.headers["registry-feed-cursor"]
+    assert head.headers["content-type"] == got.headers["content-type"]
