@@ -36,8 +36,7 @@ from starlette.types import Receive, Scope, Send
 
 from service import ids
 from service.auth import Principal
-from service.db import Conn
-from service.db import export as queries
+from service.db import Conn, export
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.observability import note_token
 from service.transport import error_response
@@ -46,7 +45,7 @@ logger = logging.getLogger("service.export")
 
 CURSOR_KIND = "Change"  # the change feed's cursors (service.graphql.feed)
 CURSOR_HEADER = "registry-feed-cursor"
-TABLES = tuple(queries.TABLES)
+TABLES = tuple(export.TABLES)
 # Columns holding JSON the database built (lists in order); others are plain values.
 _JSON_COLUMNS = frozenset({"externalIds", "hardwareTargets", "versions"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -113,17 +112,17 @@ async def encode(
     as_of: dt.date | None,
 ) -> AsyncIterator[bytes]:
     """The table's export as chunks of bytes, a batch of rows each (inside db.export.snapshot)."""
-    statement = await conn.prepare(queries.TABLES[table])
+    statement = await conn.prepare(export.TABLES[table])
     names = [attribute.name for attribute in statement.get_attributes()]
-    args = (as_of,) if table in queries.DATED else ()
+    args = (as_of,) if table in export.DATED else ()
     if fmt is Format.NDJSON:
         yield header_line(table, position, as_of)
     else:
         yield (_BOM + _csv_line(names)).encode()
     batch: list[bytes] = []
-    async for row in statement.cursor(*args, prefetch=queries.BATCH):
+    async for row in statement.cursor(*args, prefetch=export.BATCH):
         batch.append(_encode_row(fmt, names, row))
-        if len(batch) >= queries.BATCH:
+        if len(batch) >= export.BATCH:
             yield b"".join(batch)
             batch.clear()
     if batch:
@@ -168,7 +167,7 @@ class Refused(Exception):
 
 def _target(name: str) -> tuple[str, Format]:
     table, _, extension = name.rpartition(".")
-    if table not in queries.TABLES or extension not in Format.__members__.values():
+    if table not in export.TABLES or extension not in Format.__members__.values():
         choices = ", ".join(f"{table}.{{ndjson|csv}}" for table in TABLES)
         raise Refused(404, f"no export {name!r}; there are {choices}", Code.NOT_FOUND)
     return table, Format(extension)
@@ -259,7 +258,7 @@ class ExportEndpoint:
             await self.running.acquire()
             resources.callback(self.running.release)
             conn = await resources.enter_async_context(request.state.pool.acquire())
-            position = await resources.enter_async_context(queries.snapshot(conn))
+            position = await resources.enter_async_context(export.snapshot(conn))
             body = encode(conn, table, fmt, position=position, as_of=as_of)
             first = await anext(body)  # the statement is prepared: its errors are ours to tell
         except BaseException as exc:

@@ -38,8 +38,7 @@ import asyncpg
 import orjson
 
 from service import commands, ids, inputs, matching, validation
-from service.db import Conn, imports, keys
-from service.db import sources as source_rows
+from service.db import Conn, imports, keys, sources
 from service.enums import WarningCode
 from service.errors import RegistryError
 from service.export import TABLES
@@ -170,9 +169,7 @@ class Importer:
             inputs.SourceInput, _pick(row, "url", "title", "publisher", "publishedOn", "kind")
         )
         found = (
-            None
-            if self.keep_ids
-            else await source_rows.with_identity(self.conn, **data.model_dump())
+            None if self.keep_ids else await sources.with_identity(self.conn, **data.model_dump())
         )
         if found is not None:
             self.source_ids[row["id"]] = int(found["id"])

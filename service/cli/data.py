@@ -16,7 +16,7 @@ from pathlib import Path
 from service import migrate
 from service.cli.common import database_for, say
 from service.config import Settings
-from service.db import export as export_rows
+from service.db import export
 from service.db.pool import connect
 from service.export import TABLES, Format, Refused, cursor, encode, parse_as_of
 from service.importer import Report, load
@@ -29,7 +29,7 @@ async def _export_async(
 ) -> str:
     conn = await connect(dsn)
     try:
-        async with export_rows.snapshot(conn) as position:
+        async with export.snapshot(conn) as position:
             for table in tables:
                 chunks = encode(conn, table, fmt, position=position, as_of=as_of)
                 if out is None:
