@@ -21,7 +21,7 @@ from service.graphql.schema import RegistrySchema, build_schema
 from tests.conftest import Api
 
 LEADERBOARD = """
-query Board($asOf: Date, $first: Int! = 20, $after: String, $provenance: [Provenance!],
+query Board($asOf: Date, $first: Int, $after: String, $provenance: [Provenance!],
             $stages: [VersionStage!], $countries: [String!], $version: String) {
   leaderboard(benchmark: "aa-intelligence-index", asOf: $asOf, first: $first, after: $after,
               provenance: $provenance, stages: $stages, countries: $countries,
@@ -40,6 +40,15 @@ query Board($asOf: Date, $first: Int! = 20, $after: String, $provenance: [Proven
       lab { id slug name foundedYear headquarters website description country { code name } }
       country { code name }
     } }
+  }
+}
+"""
+BACKWARD = """
+query Back($last: Int, $before: String) {
+  leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30", last: $last,
+              before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { rank model { slug } } }
   }
 }
 """
@@ -83,8 +92,10 @@ fragment modelFields on Model { __typename id slug name trainingOrigin openWeigh
 COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 3}),
-    (LEADERBOARD, {"asOf": "2026-05-30", "first": 3, "after": "UG9zaXRpb246Mw"}),
-    (LEADERBOARD, {"asOf": "2026-05-30", "first": 5, "after": "UG9zaXRpb246OA"}),
+    # ("after", n): the endCursor of the first n entries, as the plain path hands it out.
+    (LEADERBOARD, {"asOf": "2026-05-30", "first": 3, "after": ("after", 3)}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "first": 5, "after": ("after", 8)}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "first": None, "after": ("after", 1)}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 0}),
     (LEADERBOARD, {"asOf": "2026-05-30", "provenance": ["INDEPENDENT"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "stages": ["PREVIEW"]}),
@@ -129,6 +140,9 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
 FALLBACK: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 101}),  # OUT_OF_RANGE
     (LEADERBOARD, {"asOf": "2026-05-30", "after": "bogus"}),  # INVALID cursor
+    (LEADERBOARD, {"asOf": "2026-05-30", "after": "UG9zaXRpb246Mw"}),  # Position:3, INVALID
+    (BACKWARD, {"last": 3}),  # a page from the end: the resolver counts where it starts
+    (BACKWARD, {"last": 2, "before": ("after", 5)}),
     (LEADERBOARD, {"asOf": "2026-05-01"}),  # NOT_FOUND: no method version yet
     (LEADERBOARD, {"asOf": "2026-05-30", "version": "v99"}),  # NOT_FOUND
     (LEADERBOARD, {"asOf": "not-a-date"}),  # a variable that does not coerce
@@ -175,6 +189,24 @@ async def _both(
     return fast, slow
 
 
+async def _cursors(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Variables with each ("after", n) replaced by the plain path's endCursor of n entries."""
+    _, plain, pool = schemas
+    resolved = dict(variables)
+    for name, value in variables.items():
+        if isinstance(value, tuple):
+            query = (
+                'query ($n: Int) { leaderboard(benchmark: "aa-intelligence-index", '
+                'asOf: "2026-05-30", first: $n) { pageInfo { endCursor } } }'
+            )
+            result = await plain.execute(query, {"n": value[1]}, _context(pool))
+            assert result.data is not None
+            resolved[name] = result.data["leaderboard"]["pageInfo"]["endCursor"]
+    return resolved
+
+
 def _bytes(result: Any) -> bytes:
     # What the response carries, as the app encodes it: 40 and 40.0 are different answers.
     return orjson.dumps(result.data)
@@ -191,6 +223,7 @@ async def test_compiled_documents_answer_like_execution(
     schemas: tuple[RegistrySchema, RegistrySchema, Any], query: str, variables: dict[str, Any]
 ) -> None:
     compiled_schema, _, pool = schemas
+    variables = await _cursors(schemas, variables)
     assert compiled_schema.fast_path is not None
     assert compiled_schema.fast_path.compiled(query, None) is not None, "not compiled"
     assert await compiled_schema.fast_path.data(pool, query, variables, None) is not None
@@ -204,6 +237,7 @@ async def test_other_documents_fall_back_with_the_same_answer(
     schemas: tuple[RegistrySchema, RegistrySchema, Any], query: str, variables: dict[str, Any]
 ) -> None:
     compiled_schema, _, pool = schemas
+    variables = await _cursors(schemas, variables)
     assert compiled_schema.fast_path is not None
     assert await compiled_schema.fast_path.data(pool, query, variables, None) is None
     fast, slow = await _both(schemas, query, variables)

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 import asyncpg
 
 from service.db import Conn
+from service.db.pages import Key, Ordering, Page, args, statements
 from service.enums import ChangeKind
 
 INSERT = """
@@ -28,7 +29,13 @@ WHERE cause_id IS NULL
   AND ($3::text IS NULL OR actor = $3)
   AND ($4::timestamptz IS NULL OR occurred_at > $4)
 """
-EVENTS = f"SELECT * FROM audit_event {_MATCHING} AND id > $5 ORDER BY id LIMIT $6"
+ORDERING = Ordering("AuditEvent", (Key("id", "bigint"),))
+EVENTS = statements(
+    f"SELECT * FROM audit_event {_MATCHING}",
+    ORDERING,
+    ("entity_type", "entity_id", "actor", "since"),
+    counted=False,
+)
 COUNT = f"SELECT count(*) FROM audit_event {_MATCHING}"
 
 
@@ -76,10 +83,10 @@ async def events(
     entity_id: int | None,
     actor: str | None,
     since: dt.datetime | None,
-    after_id: int,
-    limit: int,
+    page: Page,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(EVENTS, entity_type, entity_id, actor, since, after_id, limit)
+    """A page of the log, keyed by event id (a page of service.db.pages)."""
+    return await conn.fetch(EVENTS(page), entity_type, entity_id, actor, since, *args(page))
 
 
 async def count(

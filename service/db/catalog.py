@@ -1,8 +1,8 @@
 """Catalog reads: filtered, ordered, paginated lists of labs, models, benchmarks, programmes.
 
-Every list statement returns one page plus the total in one round trip: rows are numbered
-by the requested order, the page is cut by position (from the end for `last` alone), and a
-LEFT JOIN from the count keeps one row even when the page is empty (its id is NULL then).
+Every list statement returns one page plus the total in one round trip, cut by key
+(service.db.pages): each ordering a client may ask for is its own static statement, and a
+page is the rows past a cursor's key, so it stays put while rows are written before it.
 """
 
 from __future__ import annotations
@@ -12,55 +12,24 @@ from dataclasses import dataclass
 import asyncpg
 
 from service.db import Conn
+from service.db.pages import Key, Ordering, Page, args, statements
 from service.db.scores import SUPERSEDED
 
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    limit: int
-    from_end: bool = False
+_ID = Key("id", "bigint")
+_SLUG = Key("slug", "text")
 
 
-def _order_by(columns: dict[str, str], tiebreak: str) -> str:
-    """A static ORDER BY choosing a column and direction from parameters $o and $d.
-
-    Built once at import from constant column names, never from client input; $o and $d are
-    bound parameters.
-    """
-    parts = []
-    for name, column in columns.items():
+def _orderings(list_name: str, columns: dict[str, Key | None]) -> dict[tuple[str, str], Ordering]:
+    """(field, direction) -> the ordering: the field's column (None: slug alone) in that
+    direction, then slug and id ascending as tie-breaks."""
+    found = {}
+    for field, key in columns.items():
         for direction in ("ASC", "DESC"):
-            parts.append(
-                f"CASE WHEN $o = '{name}' AND $d = '{direction}' THEN {column} END "
-                f"{direction} NULLS LAST"
-            )
-    return ", ".join([*parts, tiebreak])
-
-
-def paged(matched: str, order: str) -> str:
-    return f"""
-WITH matched AS (
-    SELECT numbered.*, row_number() OVER (ORDER BY {order}) AS position
-    FROM ({matched}) AS numbered
-), counted AS (SELECT count(*) AS total FROM matched)
-SELECT page.*, counted.total
-FROM counted LEFT JOIN LATERAL (
-    SELECT * FROM matched
-    WHERE position > CASE WHEN $from_end THEN counted.total - $limit ELSE $offset END
-    ORDER BY position
-    LIMIT $limit
-) AS page ON true
-"""
-
-
-def numbered(sql: str, names: tuple[str, ...]) -> str:
-    # Named placeholders keep the statements readable; asyncpg wants $1..$n. Longer names
-    # go first so "$o" never eats the start of "$offset".
-    numbers = {name: index for index, name in enumerate(names, start=1)}
-    for name in sorted(names, key=len, reverse=True):
-        sql = sql.replace(f"${name}", f"${numbers[name]}")
-    return sql
+            first = _SLUG if key is None else key
+            first = Key(first.column, first.type, direction == "DESC", first.nullable)
+            keys = (first, _ID) if key is None else (first, _SLUG, _ID)
+            found[field, direction] = Ordering(f"{list_name}.{field}.{direction}", keys)
+    return found
 
 
 _LAB_FILTER = """
@@ -71,10 +40,18 @@ WHERE lab.archived_at IS NULL
   AND ($search::text IS NULL OR lab.name ILIKE '%' || $search || '%'
        OR word_similarity($search, lab.name) > 0.4)
 """
-LAB_ORDER = {"SLUG": "slug", "NAME": "name", "FOUNDED_YEAR": "founded_year"}
-_LAB_PARAMS = ("country", "search", "o", "d", "offset", "limit", "from_end")
-LABS = numbered(paged(_LAB_FILTER, _order_by(LAB_ORDER, "slug")), _LAB_PARAMS)
-
+LAB_ORDERINGS = _orderings(
+    "Labs",
+    {
+        "SLUG": None,
+        "NAME": Key("name", "text"),
+        "FOUNDED_YEAR": Key("founded_year", "bigint", nullable=True),
+    },
+)
+LABS = {
+    order: statements(_LAB_FILTER, ordering, ("country", "search"))
+    for order, ordering in LAB_ORDERINGS.items()
+}
 _MODEL_FILTER = """
 SELECT model.*, stats.max_parameters, stats.latest_release
 FROM model
@@ -110,12 +87,15 @@ WHERE model.archived_at IS NULL AND lab.archived_at IS NULL
                         AND h.memory_gb * h.accelerator_count <= $fits_gb)
            OR v.total_parameters * 2 <= $fits_gb * 1000000000)))
 """
-MODEL_ORDER = {
-    "SLUG": "slug",
-    "NAME": "name",
-    "PARAMETERS": "max_parameters",
-    "LATEST_RELEASE": "latest_release",
-}
+MODEL_ORDERINGS = _orderings(
+    "Models",
+    {
+        "SLUG": None,
+        "NAME": Key("name", "text"),
+        "PARAMETERS": Key("max_parameters", "bigint", nullable=True),
+        "LATEST_RELEASE": Key("latest_release", "date", nullable=True),
+    },
+)
 _MODEL_PARAMS = (
     "lab",
     "country",
@@ -126,16 +106,16 @@ _MODEL_PARAMS = (
     "max_parameters",
     "hardware",
     "fits_gb",
-    "o",
-    "d",
-    "offset",
-    "limit",
-    "from_end",
 )
-MODELS = numbered(paged(_MODEL_FILTER, _order_by(MODEL_ORDER, "slug")), _MODEL_PARAMS)
+MODELS = {
+    order: statements(_MODEL_FILTER, ordering, _MODEL_PARAMS)
+    for order, ordering in MODEL_ORDERINGS.items()
+}
 
-BENCHMARKS = numbered(paged("SELECT * FROM benchmark", "slug"), ("offset", "limit", "from_end"))
-PROGRAMS = numbered(paged("SELECT * FROM program", "slug"), ("offset", "limit", "from_end"))
+BENCHMARK_ORDERING = Ordering("Benchmarks", (_SLUG, _ID))
+BENCHMARKS = statements("SELECT * FROM benchmark", BENCHMARK_ORDERING, ())
+PROGRAM_ORDERING = Ordering("Programs", (_SLUG, _ID))
+PROGRAMS = statements("SELECT * FROM program", PROGRAM_ORDERING, ())
 
 # Sources by title (typos tolerated, as lab names), publisher, kind or URL; newest first.
 _SOURCE_FILTER = """
@@ -146,8 +126,11 @@ WHERE ($search::text IS NULL OR title ILIKE '%' || $search || '%'
   AND ($kind::source_kind IS NULL OR kind = $kind)
   AND ($url::text IS NULL OR url = $url)
 """
-_SOURCE_PARAMS = ("search", "publisher", "kind", "url", "offset", "limit", "from_end")
-SOURCES = numbered(paged(_SOURCE_FILTER, "published_on DESC NULLS LAST, title, id"), _SOURCE_PARAMS)
+SOURCE_ORDERING = Ordering(
+    "Sources",
+    (Key("published_on", "date", descending=True, nullable=True), Key("title", "text"), _ID),
+)
+SOURCES = statements(_SOURCE_FILTER, SOURCE_ORDERING, ("search", "publisher", "kind", "url"))
 
 BENCHMARK_BY_SLUG = "SELECT * FROM benchmark WHERE slug = $1"
 PROGRAM_BY_SLUG = "SELECT * FROM program WHERE slug = $1"
@@ -175,20 +158,17 @@ async def labs(
     *,
     country: str | None,
     search: str | None,
-    order: str,
-    direction: str,
+    order: tuple[str, str],
     page: Page,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        LABS, country, search, order, direction, page.offset, page.limit, page.from_end
-    )
+    return await conn.fetch(LABS[order](page), country, search, *args(page))
 
 
 async def models(
-    conn: Conn, where: ModelFilter, *, order: str, direction: str, page: Page
+    conn: Conn, where: ModelFilter, *, order: tuple[str, str], page: Page
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        MODELS,
+        MODELS[order](page),
         where.lab,
         where.country,
         where.family,
@@ -198,11 +178,7 @@ async def models(
         where.max_parameters,
         where.hardware,
         where.fits_memory_gb,
-        order,
-        direction,
-        page.offset,
-        page.limit,
-        page.from_end,
+        *args(page),
     )
 
 
@@ -216,23 +192,16 @@ class SourceFilter:
 
 async def sources(conn: Conn, where: SourceFilter, page: Page) -> list[asyncpg.Record]:
     return await conn.fetch(
-        SOURCES,
-        where.search,
-        where.publisher,
-        where.kind,
-        where.url,
-        page.offset,
-        page.limit,
-        page.from_end,
+        SOURCES(page), where.search, where.publisher, where.kind, where.url, *args(page)
     )
 
 
 async def benchmarks(conn: Conn, page: Page) -> list[asyncpg.Record]:
-    return await conn.fetch(BENCHMARKS, page.offset, page.limit, page.from_end)
+    return await conn.fetch(BENCHMARKS(page), *args(page))
 
 
 async def programs(conn: Conn, page: Page) -> list[asyncpg.Record]:
-    return await conn.fetch(PROGRAMS, page.offset, page.limit, page.from_end)
+    return await conn.fetch(PROGRAMS(page), *args(page))
 
 
 async def benchmark_by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:

@@ -22,7 +22,7 @@ from decimal import Decimal
 import asyncpg
 
 from service.db import Conn
-from service.db.catalog import Page, numbered, paged
+from service.db.pages import Key, Ordering, Page, args, statements
 from service.db.scores import SUPERSEDED
 
 
@@ -109,29 +109,25 @@ WITH RECURSIVE claim AS (
 )
 SELECT * FROM judged WHERE $statuses::text[] IS NULL OR status = ANY($statuses)
 """
-_PARAMS = (
-    "as_of",
-    "lab",
-    "benchmark",
-    "statuses",
-    "min_value",
-    "offset",
-    "limit",
-    "from_end",
-)
 # Newest claim first; the page's claims with their whole score, its lab and whether a later
 # correction (recorded since) superseded it.
-CLAIMS = numbered(
-    f"""
-SELECT judged.position, judged.total, judged.status, judged.evidence_id, judged.gap,
-       judged.days_to_evidence, score.*, model.lab_id,
+ORDERING = Ordering(
+    "Claims", (Key("measured_on", "date", descending=True), Key("id", "bigint", descending=True))
+)
+CLAIMS = statements(
+    _JUDGED, ORDERING, ("as_of", "lab", "benchmark", "statuses", "min_value")
+).wrapped(
+    lambda paged, backward: (
+        f"""
+SELECT judged.cursor_key, judged.total, judged.before_start, judged.past_end, judged.status,
+       judged.evidence_id, judged.gap, judged.days_to_evidence, score.*, model.lab_id,
        {SUPERSEDED.format(score="score")} AS superseded
-FROM ({paged(_JUDGED, "measured_on DESC, id DESC")}) AS judged
+FROM ({paged}) AS judged
 LEFT JOIN score ON score.id = judged.id
 LEFT JOIN model ON model.id = score.model_id
-ORDER BY judged.position
-""",
-    _PARAMS,
+ORDER BY {ORDERING.order_by("judged", reverse=backward)}
+"""
+    )
 )
 
 
@@ -147,13 +143,11 @@ class ClaimFilter:
 async def claims(conn: Conn, where: ClaimFilter, page: Page) -> list[asyncpg.Record]:
     """A page of claims with the total, as service.db.catalog's lists return them."""
     return await conn.fetch(
-        CLAIMS,
+        CLAIMS(page),
         where.as_of,
         where.lab,
         where.benchmark,
         where.statuses,
         where.min_value,
-        page.offset,
-        page.limit,
-        page.from_end,
+        *args(page),
     )

@@ -33,7 +33,8 @@ other during the last step of their commit (the trigger and the WAL flush); writ
 admin actions, and every writing transaction already queues on PostgreSQL's NOTIFY lock at
 that point (migration 0002), so commits were serialised there before.
 
-Readers need no lock: `position > $after ORDER BY position` on a unique index.
+Readers need no lock: `position > $after ORDER BY position` on a unique index (a page of
+service.db.pages, keyed by position).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import TypedDict
 import asyncpg
 
 from service.db import Conn
+from service.db.pages import Key, Ordering, Page, args, statements
 
 # The events matching every given filter (a NULL filter matches all): $1 kinds (their
 # values), $2 entity types, $3 lab ids. An event not yet numbered has not committed.
@@ -52,12 +54,15 @@ WHERE position IS NOT NULL
   AND ($2::text[] IS NULL OR entity_type = ANY($2))
   AND ($3::bigint[] IS NULL OR lab_ids && $3)
 """
-EVENTS = f"""
+ORDERING = Ordering("Change", (Key("position", "bigint"),))
+EVENTS = statements(
+    f"""
 SELECT position, recorded_at, actor, kind, entity_type, entity_id, after
-FROM audit_event {_MATCHING} AND position > $4
-ORDER BY position
-LIMIT $5
-"""
+FROM audit_event {_MATCHING}""",
+    ORDERING,
+    ("kinds", "entity_types", "lab_ids"),
+    counted=False,
+)
 COUNT = f"SELECT count(*) FROM audit_event {_MATCHING}"
 LAB_IDS = "SELECT slug, id FROM lab WHERE slug = ANY($1)"
 
@@ -68,10 +73,10 @@ class Filters(TypedDict):
     lab_ids: list[int] | None
 
 
-async def events(conn: Conn, filters: Filters, *, after: int, limit: int) -> list[asyncpg.Record]:
-    """Committed events past position `after`, oldest first."""
+async def events(conn: Conn, filters: Filters, page: Page) -> list[asyncpg.Record]:
+    """A page of committed events, keyed by position (a page of service.db.pages)."""
     return await conn.fetch(
-        EVENTS, filters["kinds"], filters["entity_types"], filters["lab_ids"], after, limit
+        EVENTS(page), filters["kinds"], filters["entity_types"], filters["lab_ids"], *args(page)
     )
 
 

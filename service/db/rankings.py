@@ -14,12 +14,14 @@ asyncpg cannot decode a composite holding jsonb once jsonb has a text codec.)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import asyncpg
 
 from service.db import Conn
+from service.db.pages import Key, Ordering, beyond
 
 BENCHMARK_VERSION = """
 SELECT benchmark_version.*, benchmark.higher_is_better,
@@ -118,6 +120,38 @@ SELECT walk.*, rank() OVER (ORDER BY walk.value {direction}) AS rank FROM walk
 """
 
 
+def ordering(*, descending: bool = True, by_country: bool = False) -> Ordering:
+    """The walk's order as a cursor's key: an entry is its best score's (value, date, id)."""
+    return Ordering(
+        "CountryRanking" if by_country else "Leaderboard",
+        (
+            Key("value", "numeric", descending=descending),
+            Key("measured_on", "date"),
+            Key("id", "bigint"),
+        ),
+    )
+
+
+def position_sql(
+    ph: dict[str, str],
+    key: str,
+    *,
+    inclusive: bool,
+    descending: bool = True,
+    by_country: bool = False,
+) -> str:
+    """How many entries rank before the key (text[] `key`), or at or before it (inclusive):
+    the key's place in the walk however the ranking changed since the key was handed out,
+    since an entry is before it exactly when one of its counted scores is."""
+    counts = _COUNTS.format(**ph)
+    if by_country:
+        counts += "  AND l.country_code IS NOT NULL\n"
+    walk_order = ordering(descending=descending, by_country=by_country)
+    placed = beyond(walk_order, key, later=inclusive, row="s")
+    condition = f"NOT {placed}" if inclusive else placed
+    return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {counts} AND {condition}"
+
+
 def total_sql(ph: dict[str, str], *, by_country: bool = False) -> str:
     """How many models (or countries) have a counted score."""
     return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
@@ -144,6 +178,7 @@ _PLACEHOLDERS = {
 # composite rows and the score's own columns flat.
 _PAGE = """
 SELECT score.*, walk.country_code, walk.position, walk.rank,
+       ARRAY[walk.value::text, walk.measured_on::text, walk.id::text] AS cursor_key,
        version, model, lab, country.name AS country_name
 FROM ({walk}) AS walk
 JOIN score ON score.id = walk.id
@@ -163,6 +198,25 @@ RANKED = {
     for by_country in (False, True)
 }
 RANKED_DESC = RANKED[(True, False)]
+# (descending, by country) -> where the page's cursors ($7 after, $8 before: text[] keys)
+# stand: entries at or before `after`, entries before `before`, and ($9) the whole count.
+BOUNDS = {
+    (descending, by_country): f"""
+SELECT CASE WHEN $7::text[] IS NULL THEN 0 ELSE ({
+        position_sql(
+            _PLACEHOLDERS, "$7", inclusive=True, descending=descending, by_country=by_country
+        )
+    }) END AS low,
+       CASE WHEN $8::text[] IS NULL THEN NULL ELSE ({
+        position_sql(
+            _PLACEHOLDERS, "$8", inclusive=False, descending=descending, by_country=by_country
+        )
+    }) END AS high,
+       CASE WHEN $9 THEN ({total_sql(_PLACEHOLDERS, by_country=by_country)}) END AS total
+"""
+    for descending in (True, False)
+    for by_country in (False, True)
+}
 TOTAL = {
     by_country: total_sql(_PLACEHOLDERS, by_country=by_country) for by_country in (False, True)
 }
@@ -257,9 +311,33 @@ async def ranked(
     limit: int,
     offset: int,
 ) -> list[asyncpg.Record]:
-    """Entries at positions offset+1 .. offset+limit, best first."""
+    """Entries at positions offset+1 .. offset+limit, best first, with their cursor keys."""
     sql = RANKED[(version["higher_is_better"], per == "country")]
     return await conn.fetch(sql, *_ranking_args(version, where), offset + limit, offset)
+
+
+async def bounds(
+    conn: Conn,
+    version: asyncpg.Record,
+    where: RankingFilter,
+    *,
+    per: str,
+    after: Sequence[str | None] | None,
+    before: Sequence[str | None] | None,
+    with_total: bool,
+) -> asyncpg.Record:
+    """`low`: entries at or before `after` (0 without); `high`: entries before `before` (NULL
+    without); `total` when asked for."""
+    sql = BOUNDS[(version["higher_is_better"], per == "country")]
+    found = await conn.fetchrow(
+        sql,
+        *_ranking_args(version, where),
+        None if after is None else list(after),
+        None if before is None else list(before),
+        with_total,
+    )
+    assert found is not None, "one row of counts"
+    return found
 
 
 async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, per: str) -> int:

@@ -15,12 +15,12 @@ from strawberry.scalars import JSON
 
 from service import ids
 from service.db import Conn, audit, keys
+from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import MAX_PAGE, Edge, PageInfo
+from service.graphql.pagination import After, Before, Edge, First, Last, PageInfo
 from service.graphql.permissions import IsAdmin
 
-DEFAULT_PAGE = 50
 _MAX_ROW_ID = 2**63 - 1  # bigint: a larger id decoded from a client's string names no row
 # The kinds of entity a slug names.
 _SLUG_KEYS: dict[str, Callable[[Conn, str], Awaitable[int | None]]] = {
@@ -46,7 +46,8 @@ class AuditEvent:
     @classmethod
     def from_record(cls, row: asyncpg.Record) -> AuditEvent:
         return cls(
-            id=strawberry.ID(_cursor(row["id"])),
+            # Its id is its cursor: the log's one key.
+            id=strawberry.ID(pagination.cursor(audit.ORDERING, [str(row["id"])])),
             occurred_at=row["occurred_at"],
             actor=row["actor"],
             operation=row["operation"],
@@ -71,19 +72,6 @@ class AuditEventConnection:
     @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
     def nodes(self) -> list[AuditEvent]:
         return [edge.node for edge in self.edges]
-
-
-def _cursor(event_id: int) -> str:
-    return ids.encode("AuditEvent", event_id)
-
-
-def _after_id(after: str | None) -> int:
-    if after is None:
-        return 0
-    decoded = ids.decode(after)
-    if decoded is None or decoded[0] != "AuditEvent" or not 0 <= decoded[1] <= _MAX_ROW_ID:
-        raise ClientError("after is not an audit event cursor", "INVALID")
-    return decoded[1]
 
 
 async def _entity(
@@ -120,27 +108,17 @@ class AdminQuery:
         slug: str | None = None,
         actor: str | None = None,
         since: dt.datetime | None = None,
-        after: str | None = None,
-        first: int = DEFAULT_PAGE,
+        after: After = None,
+        first: First = None,
+        last: Last = None,
+        before: Before = None,
     ) -> AuditEventConnection:
-        if not 0 <= first <= MAX_PAGE:
-            raise ClientError(f"first must be between 0 and {MAX_PAGE}", "OUT_OF_RANGE")
-        after_id = _after_id(after)
+        page = pagination.page(audit.ORDERING, first, after, last, before)
         async with info.context.pool.acquire() as conn:
             entity_type, entity_id = await _entity(conn, entity, entity_type, slug)
             filters = audit.Filters(
                 entity_type=entity_type, entity_id=entity_id, actor=actor, since=since
             )
-            rows = await audit.events(conn, **filters, after_id=after_id, limit=first + 1)
-        edges = [Edge(cursor=_cursor(row["id"]), node=AuditEvent.from_record(row)) for row in rows]
-        page = edges[:first]
-        return AuditEventConnection(
-            filters=filters,
-            edges=page,
-            page_info=PageInfo(
-                has_next_page=len(edges) > first,
-                has_previous_page=after_id > 0,
-                start_cursor=page[0].cursor if page else None,
-                end_cursor=page[-1].cursor if page else None,
-            ),
-        )
+            rows = await audit.events(conn, **filters, page=page)
+        edges, page_info = pagination.edges(rows, page, audit.ORDERING, AuditEvent.from_record)
+        return AuditEventConnection(filters=filters, edges=edges, page_info=page_info)

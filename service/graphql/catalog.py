@@ -11,11 +11,12 @@ import strawberry
 
 from service import enums, ids
 from service.db import Conn, catalog, external_ids, history, labs, models
+from service.db.pages import Ordering, Page
 from service.graphql import pagination
 from service.graphql.claims import Claim, list_claims
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import Connection, NodeT
+from service.graphql.pagination import After, Before, Connection, First, Last, NodeT
 from service.graphql.scalars import BigInt
 from service.graphql.types import (
     Benchmark,
@@ -136,13 +137,14 @@ async def _one(
 
 async def _listed(
     info: Info,
-    fetch: Callable[[Conn, catalog.Page], Awaitable[Sequence[Row]]],
-    page: catalog.Page,
+    fetch: Callable[[Conn, Page], Awaitable[Sequence[Row]]],
+    page: Page,
+    ordering: Ordering,
     to_node: Callable[[Row], NodeT],
 ) -> Connection[NodeT]:
     async with info.context.pool.acquire() as conn:
         rows = await fetch(conn, page)
-    return pagination.from_rows(rows, page, to_node)
+    return pagination.connection(rows, page, ordering, to_node)
 
 
 @strawberry.type
@@ -153,23 +155,25 @@ class CatalogQuery:
         info: Info,
         filter: LabFilter | None = None,
         order_by: LabOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Lab]:
         where, order = filter or LabFilter(), order_by or LabOrder()
-        page = pagination.catalog_page(first, after, last, before)
-        async with info.context.pool.acquire() as conn:
-            rows = await catalog.labs(
-                conn,
-                country=_country(where.country),
-                search=where.search,
-                order=order.field.value,
-                direction=order.direction.value,
-                page=page,
-            )
-        return pagination.from_rows(rows, page, Lab.from_record)
+        key = (order.field.value, order.direction.value)
+        ordering = catalog.LAB_ORDERINGS[key]
+        page = pagination.page(ordering, first, after, last, before)
+        country = _country(where.country)
+        return await _listed(
+            info,
+            lambda conn, page: catalog.labs(
+                conn, country=country, search=where.search, order=key, page=page
+            ),
+            page,
+            ordering,
+            Lab.from_record,
+        )
 
     @strawberry.field(description="A lab by its slug, archived or not.")
     async def lab(self, info: Info, slug: str) -> Lab | None:
@@ -181,13 +185,15 @@ class CatalogQuery:
         info: Info,
         filter: ModelFilter | None = None,
         order_by: ModelOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Model]:
         where, order = filter or ModelFilter(), order_by or ModelOrder()
-        page = pagination.catalog_page(first, after, last, before)
+        key = (order.field.value, order.direction.value)
+        ordering = catalog.MODEL_ORDERINGS[key]
+        page = pagination.page(ordering, first, after, last, before)
         conditions = catalog.ModelFilter(
             lab=where.lab,
             country=_country(where.country),
@@ -199,15 +205,13 @@ class CatalogQuery:
             hardware=where.hardware,
             fits_memory_gb=where.fits_memory_gb,
         )
-        async with info.context.pool.acquire() as conn:
-            rows = await catalog.models(
-                conn,
-                conditions,
-                order=order.field.value,
-                direction=order.direction.value,
-                page=page,
-            )
-        return pagination.from_rows(rows, page, Model.from_record)
+        return await _listed(
+            info,
+            lambda conn, page: catalog.models(conn, conditions, order=key, page=page),
+            page,
+            ordering,
+            Model.from_record,
+        )
 
     @strawberry.field(description="A model by its slug, archived or not.")
     async def model(self, info: Info, slug: str) -> Model | None:
@@ -223,13 +227,14 @@ class CatalogQuery:
     async def benchmarks(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Benchmark]:
-        page = pagination.catalog_page(first, after, last, before)
-        return await _listed(info, catalog.benchmarks, page, Benchmark.from_record)
+        ordering = catalog.BENCHMARK_ORDERING
+        page = pagination.page(ordering, first, after, last, before)
+        return await _listed(info, catalog.benchmarks, page, ordering, Benchmark.from_record)
 
     @strawberry.field
     async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
@@ -241,13 +246,14 @@ class CatalogQuery:
     async def programs(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Program]:
-        page = pagination.catalog_page(first, after, last, before)
-        return await _listed(info, catalog.programs, page, Program.from_record)
+        ordering = catalog.PROGRAM_ORDERING
+        page = pagination.page(ordering, first, after, last, before)
+        return await _listed(info, catalog.programs, page, ordering, Program.from_record)
 
     @strawberry.field
     async def program(self, info: Info, slug: str) -> Program | None:
@@ -263,10 +269,10 @@ class CatalogQuery:
         self,
         info: Info,
         filter: SourceFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Source]:
         where = filter or SourceFilter()
         conditions = catalog.SourceFilter(
@@ -275,11 +281,13 @@ class CatalogQuery:
             kind=None if where.kind is None else where.kind.value,
             url=where.url,
         )
-        page = pagination.catalog_page(first, after, last, before)
+        ordering = catalog.SOURCE_ORDERING
+        page = pagination.page(ordering, first, after, last, before)
         return await _listed(
             info,
             lambda conn, page: catalog.sources(conn, conditions, page),
             page,
+            ordering,
             Source.from_record,
         )
 

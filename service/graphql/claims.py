@@ -10,8 +10,9 @@ import strawberry
 
 from service import enums
 from service.db import claims
+from service.graphql import pagination
 from service.graphql.context import Info
-from service.graphql.pagination import Connection, catalog_page, from_rows
+from service.graphql.pagination import After, Before, Connection, First, Last
 from service.graphql.types import Lab, Model, Row, Score
 
 strawberry.enum(
@@ -96,12 +97,12 @@ async def list_claims(
             description="Judge the claims and evidence recorded as of this date (default today)."
         ),
     ] = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
 ) -> Connection[Claim]:
-    page = catalog_page(first, after, last, before)
+    page = pagination.page(claims.ORDERING, first, after, last, before)
     where = claims.ClaimFilter(
         as_of=as_of or dt.date.today(),
         lab=lab,
@@ -111,4 +112,4 @@ async def list_claims(
     )
     async with info.context.pool.acquire() as conn:
         rows = await claims.claims(conn, where, page)
-    return from_rows(rows, page, Claim.from_record)
+    return pagination.connection(rows, page, claims.ORDERING, Claim.from_record)

@@ -46,9 +46,12 @@ from graphql import (
 
 from service import clock, ids
 from service.db import graph, models, rankings, scores
+from service.db.pages import Page
 from service.graphql import lineage, pagination
 from service.graphql.errors import ClientError
 from service.graphql.limits import NESTED_LIST_CAP
+
+_PAGE_ARGUMENTS = ("first", "after", "last", "before")
 
 
 class NotCompilable(Exception):
@@ -428,20 +431,26 @@ def _nested_first(first: Any) -> int:
     return first
 
 
-def _page(first: Any, after: Any) -> tuple[int, int]:
-    """(first, offset) exactly as the resolver reads them; what it refuses is not compiled."""
+def _page(variables: Mapping[str, Any], get: Mapping[str, Callable[..., Any]]) -> Page:
+    """The page exactly as the resolver reads it; what it refuses is not compiled, nor a page
+    counted from the end or before a cursor (the resolver counts those first)."""
     try:
-        window = pagination.window(first, after)
+        page = pagination.page(
+            rankings.ordering(), *(get[name](variables) for name in _PAGE_ARGUMENTS)
+        )
     except ClientError as exc:
         raise NotCompilable("the resolver reports this page's arguments") from exc
-    return window.limit, window.offset
+    if page.backward or page.before is not None:
+        raise NotCompilable("a page from the end or before a cursor")
+    return page
 
 
 def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
         return builder.argument(node, name, field_def.args[name])
 
-    get_as_of, get_first, get_after = arg("asOf"), arg("first"), arg("after")
+    get_as_of = arg("asOf")
+    get_page = {name: arg(name) for name in _PAGE_ARGUMENTS}
     slug = builder.param(arg("benchmark"), "text")
     label = builder.param(arg("benchmarkVersion"), "text")
     as_of = builder.param(lambda v: get_as_of(v) or clock.today(), "date")
@@ -455,8 +464,8 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         lambda v: None if countries_arg(v) is None else [c.upper() for c in countries_arg(v)],
         "text[]",
     )
-    first = builder.param(lambda v: _page(get_first(v), get_after(v))[0], "int")
-    offset = builder.param(lambda v: _page(get_first(v), get_after(v))[1], "int")
+    first = builder.param(lambda v: _page(v, get_page).limit, "int")
+    after = builder.param(lambda v: _page(v, get_page).after, "text[]")
 
     version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of})
     # Without a version the root field fails (NOT_FOUND), and lower-is-better benchmarks walk
@@ -471,9 +480,11 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         "verifications": verification,
         "stages": stages,
         "countries": countries,
-        "limit": f"{offset} + {first} + 1",
     }
-    walk = rankings.walk_sql(placeholders)
+    # Where the after-cursor stands in the ranking now, counted once.
+    low = rankings.position_sql(placeholders, after, inclusive=True)
+    offset = "(SELECT low FROM bounds)"
+    walk = rankings.walk_sql({**placeholders, "limit": f"{offset} + {first} + 1"})
     entry_alias, version_alias = builder.alias(), builder.alias()
     parts = []
     for key, child in builder.keyed(node.selection_set, "Leaderboard"):
@@ -494,12 +505,16 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
             )
         elif name == "edges":
             parts.append(f"'{key}', {_edges(builder, child, entry_alias, f'{offset} + {first}')}")
+        elif name == "nodes":
+            node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry_alias)
+            parts.append(f"'{key}', {_shown(node_sql, entry_alias, f'{offset} + {first}')}")
         elif name == "pageInfo":
             parts.append(f"'{key}', {_page_info(builder, child, first, offset)}")
         else:
             raise NotCompilable(f"Leaderboard.{name}")
     return f"""(
 WITH bv AS ({version_sql}),
+bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
 page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
 SELECT json_build_object({", ".join(parts)}) FROM bv)"""
 
@@ -513,28 +528,33 @@ def _edges(builder: _Builder, node: FieldNode, entry: str, shown: str) -> str:
         if name == "__typename":
             parts.append(f"'{key}', 'LeaderboardEdge'")
         elif name == "cursor":
-            parts.append(f"'{key}', {_global_id('Position', f'{entry}.position')}")
+            parts.append(f"'{key}', {pagination.cursor_sql(rankings.ordering(), entry)}")
         elif name == "node":
             node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry)
             parts.append(f"'{key}', {node_sql}")
         else:
             raise NotCompilable(f"LeaderboardEdge.{name}")
+    return _shown(f"json_build_object({', '.join(parts)})", entry, shown)
+
+
+def _shown(item: str, entry: str, shown: str) -> str:
+    """The page's entries (positions up to `shown`), each as `item`, in rank order."""
     return (
-        f"(SELECT COALESCE(json_agg(json_build_object({', '.join(parts)}) "
-        f"ORDER BY {entry}.position), '[]'::json) "
+        f"(SELECT COALESCE(json_agg({item} ORDER BY {entry}.position), '[]'::json) "
         f"FROM page AS {entry} WHERE {entry}.position <= {shown})"
     )
 
 
 def _page_info(builder: _Builder, node: FieldNode, first: str, offset: str) -> str:
-    last_shown = f"(SELECT max(position) FROM page WHERE position <= {offset} + {first})"
+    shown = f"page.position > {offset} AND page.position <= {offset} + {first}"
+    edge_cursor = pagination.cursor_sql(rankings.ordering(), "page")
     values = {
         "hasNextPage": f"EXISTS (SELECT 1 FROM page WHERE position > {offset} + {first})",
         "hasPreviousPage": f"{offset} > 0",
-        "startCursor": f"CASE WHEN {last_shown} IS NOT NULL "
-        f"THEN {_global_id('Position', f'({offset} + 1)')} END",
-        "endCursor": f"CASE WHEN {last_shown} IS NOT NULL "
-        f"THEN {_global_id('Position', last_shown)} END",
+        "startCursor": f"(SELECT {edge_cursor} FROM page WHERE {shown} "
+        "ORDER BY page.position LIMIT 1)",
+        "endCursor": f"(SELECT {edge_cursor} FROM page WHERE {shown} "
+        "ORDER BY page.position DESC LIMIT 1)",
         "__typename": "'PageInfo'",
     }
     parts = []

@@ -23,9 +23,7 @@ from service.enums import ChangeKind
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import Edge, PageInfo
-
-CURSOR_KIND = "Change"
+from service.graphql.pagination import After, Before, Edge, First, Last, PageInfo
 
 strawberry.enum(
     ChangeKind,
@@ -137,12 +135,8 @@ async def _lab_ids(conn: Conn, slugs: list[str] | None) -> list[int] | None:
 
 async def changes(
     info: Info,
-    after: Annotated[
-        str | None, strawberry.argument(description="The last cursor handled; none: the start.")
-    ] = None,
-    first: Annotated[
-        int | None, strawberry.argument(description="How many changes, at most 100 (20).")
-    ] = None,
+    after: After = None,
+    first: First = None,
     kinds: Annotated[
         list[ChangeKind] | None, strawberry.argument(description="Only changes of these kinds.")
     ] = None,
@@ -153,24 +147,18 @@ async def changes(
         list[str] | None,
         strawberry.argument(description="Lab slugs: changes to these labs and what is theirs."),
     ] = None,
+    last: Last = None,
+    before: Before = None,
 ) -> ChangeConnection:
-    size = pagination.page_size(first)
-    after_position = pagination.keyset_after(after, CURSOR_KIND)
+    page = pagination.page(feed.ORDERING, first, after, last, before)
     async with info.context.pool.acquire() as conn:
         filters = feed.Filters(
             kinds=None if kinds is None else [kind.value for kind in kinds],
             entity_types=entity_types,
             lab_ids=await _lab_ids(conn, labs),
         )
-        rows = await feed.events(conn, filters, after=after_position, limit=size + 1)
-    edges, page_info = pagination.keyset_page(
-        rows,
-        first=size,
-        after=after_position,
-        kind=CURSOR_KIND,
-        key=lambda row: int(row["position"]),
-        to_node=Change.from_record,
-    )
+        rows = await feed.events(conn, filters, page)
+    edges, page_info = pagination.edges(rows, page, feed.ORDERING, Change.from_record)
     return ChangeConnection(edges=edges, page_info=page_info, filters=filters)
 
 

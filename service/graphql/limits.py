@@ -36,6 +36,7 @@ from graphql import (
     IntValueNode,
     ListValueNode,
     Node,
+    NullValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -161,14 +162,16 @@ def _size(node: FieldNode, definition: GraphQLField | None, paged: bool) -> tupl
     """How many times the field's selection is answered, and whether each one is an item."""
     if definition is None:
         return 1, 0
-    given = {argument.name.value: argument.value for argument in node.arguments or ()}
-    sizes = [
-        _argument_size(given.get(name), definition.args[name].default_value)
-        for name in _PAGE_ARGUMENTS
-        if name in definition.args
-    ]
-    if sizes:
-        return max(sizes), 1
+    given = {
+        argument.name.value: argument.value
+        for argument in node.arguments or ()
+        if not isinstance(argument.value, NullValueNode)
+    }
+    names = [name for name in _PAGE_ARGUMENTS if name in definition.args]
+    if names:
+        # The page arguments given (first or last, never both); none: the first one's default.
+        sizes = [_argument_size(given[name], None) for name in names if name in given]
+        return max(sizes or [_argument_size(None, definition.args[names[0]].default_value)]), 1
     if isinstance(get_nullable_type(definition.type), GraphQLList) and not paged:
         return DEFAULT_LIST_SIZE, 1
     return 1, 0

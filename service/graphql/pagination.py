@@ -1,23 +1,29 @@
-"""Relay cursor connections over positions in an ordered result, or over a key.
+"""Relay cursor connections: the one pagination module of the API.
 
-A cursor is the opaque global id of a 1-based position ("Position:N"). `first/after` and
-`last/before` become one OFFSET/LIMIT window; one row more than asked tells whether a
-next page exists. Page sizes are capped at MAX_PAGE with a clear error above it.
-
-A keyset cursor ("Change:N") names a row's key instead of its place, so it stays valid
-however many rows are written before or after it: what a consumer that resumes needs.
+Every connection takes the same four arguments (`First`, `After`, `Last`, `Before` below,
+`first`/`last` a nullable Int with DEFAULT_PAGE applied here) and answers the same fields
+(`edges`, `nodes`, `pageInfo`, `totalCount`). A cursor is the key of its row in the list's
+ordering (service.db.pages), in URL-safe base64 like the registry's ids: "Labs.NAME.ASC:
+["Cohere", "cohere", 7]", or for a one-key ordering the bare key ("Change:42", which is
+what the change feed's cursors always were). A page asked for with a cursor therefore
+starts right after (or ends right before) that row, however many rows were written
+elsewhere in the list meanwhile: it neither repeats nor skips one. A cursor of another
+list or ordering is refused with INVALID, naming the argument.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from service import ids
-from service.db.catalog import Page
+from service.db.pages import MAX_BIGINT, Key, Ordering, Page
 from service.graphql.errors import ClientError
 
 MAX_PAGE = 100
@@ -25,24 +31,40 @@ DEFAULT_PAGE = 20
 
 NodeT = TypeVar("NodeT")
 
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"At most this many from the start (0 to {MAX_PAGE}); without first "
+        f"or last, the first {DEFAULT_PAGE}."
+    ),
+]
+After = Annotated[str | None, strawberry.argument(description="Only what comes after this cursor.")]
+Last = Annotated[
+    int | None,
+    strawberry.argument(description=f"At most this many from the end (0 to {MAX_PAGE})."),
+]
+Before = Annotated[
+    str | None, strawberry.argument(description="Only what comes before this cursor.")
+]
 
-@strawberry.type
+
+@strawberry.type(description="Where a page stands in its list (Relay's PageInfo).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Something follows this page.")
+    has_previous_page: bool = strawberry.field(description="Something precedes this page.")
+    start_cursor: str | None = strawberry.field(description="The first edge's; null when empty.")
+    end_cursor: str | None = strawberry.field(description="The last edge's; null when empty.")
 
 
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
+    cursor: str = strawberry.field(description="Where this edge stands: after/before take it.")
     node: NodeT
 
 
 @strawberry.type
 class Connection(Generic[NodeT]):
-    total_count: int
+    total_count: int = strawberry.field(description="How many the whole list holds.")
     edges: list[Edge[NodeT]]
     page_info: PageInfo
 
@@ -51,26 +73,73 @@ class Connection(Generic[NodeT]):
         return [edge.node for edge in self.edges]
 
 
-@dataclass(frozen=True)
-class Window:
-    """Rows [offset, offset + limit) of the ordered result; `needs_total` for `last` alone."""
-
-    offset: int
-    limit: int
-    from_end: bool = False
+def _json(key: Key, text: str | None) -> Any:
+    return int(text) if text is not None and key.type == "bigint" else text
 
 
-def cursor(position: int) -> str:
-    return ids.encode("Position", position)
+def cursor(ordering: Ordering, key: Sequence[str | None]) -> str:
+    """The cursor of the row whose `cursor_key` (its key columns as text) is `key`."""
+    values = [_json(k, text) for k, text in zip(ordering.keys, key, strict=True)]
+    payload = json.dumps(values[0] if len(values) == 1 else values, ensure_ascii=False)
+    encoded = base64.urlsafe_b64encode(f"{ordering.name}:{payload}".encode())
+    return encoded.decode().rstrip("=")
 
 
-def _position(value: str | None, field: str) -> int | None:
+def cursor_sql(ordering: Ordering, row: str) -> str:
+    """The SQL expression computing `cursor` for the row aliased `row` (the compiled path):
+    json_build_array writes what json.dumps writes for these values."""
+    values = [f"{row}.{k.column}" if k.type == "bigint" else f"{row}.{k.column}::text"
+              for k in ordering.keys]  # fmt: skip
+    payload = values[0] if len(values) == 1 else f"json_build_array({', '.join(values)})"
+    text = f"'{ordering.name}:' || ({payload})::text"
+    return f"rtrim(translate(encode(convert_to({text}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+
+
+def _checked(key: Key, value: Any) -> str | None:
+    """A key value from a client's cursor as text for SQL; ValueError when it cannot be one."""
+    if value is None:
+        if not key.nullable:
+            raise ValueError("null key")
+        return None
+    if key.type == "bigint":
+        if type(value) is not int or not -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
+            raise ValueError("not a bigint")
+        return str(value)
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not text")
+    if key.type == "date":
+        dt.date.fromisoformat(value)
+    elif key.type == "numeric":
+        try:
+            if not Decimal(value).is_finite():
+                raise ValueError("not finite")
+        except InvalidOperation as exc:
+            raise ValueError("not a number") from exc
+    return value
+
+
+def key_of(value: str | None, ordering: Ordering, field: str) -> list[str | None] | None:
+    """The key a client's cursor names in this ordering; INVALID when it is not one of it."""
     if value is None:
         return None
-    decoded = ids.decode(value)
-    if decoded is None or decoded[0] != "Position" or decoded[1] < 1:
-        raise ClientError(f"{field} is not a cursor of this list", "INVALID", field=field)
-    return decoded[1]
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        name, separator, payload = base64.urlsafe_b64decode(padded).decode().partition(":")
+        if not separator:
+            raise ValueError("no ordering")
+        if name == ordering.name:
+            decoded = json.loads(payload)
+            values = decoded if len(ordering.keys) > 1 else [decoded]
+            if not isinstance(values, list) or len(values) != len(ordering.keys):
+                raise ValueError("not a key of this ordering")
+            return [_checked(k, v) for k, v in zip(ordering.keys, values, strict=True)]
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise ClientError(f"{field} is not a cursor", "INVALID", field=field) from None
+    raise ClientError(
+        f"{field} is a cursor of another list ({name}), not of this one ({ordering.name})",
+        "INVALID",
+        field=field,
+    )
 
 
 def _size(value: int | None, field: str) -> int | None:
@@ -79,118 +148,70 @@ def _size(value: int | None, field: str) -> int | None:
     return value
 
 
-_MAX_KEY = 2**63 - 1  # bigint: a larger key decoded from a client's string names no row
-
-
-def page_size(first: int | None) -> int:
-    """`first` within 0..MAX_PAGE (OUT_OF_RANGE otherwise), DEFAULT_PAGE when not given."""
-    size = _size(first, "first")
-    return DEFAULT_PAGE if size is None else size
-
-
-def keyset_cursor(kind: str, key: int) -> str:
-    return ids.encode(kind, key)
-
-
-def keyset_after(after: str | None, kind: str) -> int:
-    """The key an `after` cursor of this list names; 0 (before every key) without one."""
-    if after is None:
-        return 0
-    decoded = ids.decode(after)
-    if decoded is None or decoded[0] != kind or not 0 <= decoded[1] <= _MAX_KEY:
-        raise ClientError("after is not a cursor of this list", "INVALID", field="after")
-    return decoded[1]
-
-
-def keyset_page(
-    rows: Sequence[Any],
-    *,
-    first: int,
-    after: int,
-    kind: str,
-    key: Callable[[Any], int],
-    to_node: Callable[[Any], NodeT],
-) -> tuple[list[Edge[NodeT]], PageInfo]:
-    """Rows past `after` in key order, fetched `first + 1` at most, into edges and page info."""
-    edges = [Edge(cursor=keyset_cursor(kind, key(row)), node=to_node(row)) for row in rows[:first]]
-    page_info = PageInfo(
-        has_next_page=len(rows) > first,
-        has_previous_page=after > 0,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-    return edges, page_info
-
-
-def window(
+def page(
+    ordering: Ordering,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Window:
+) -> Page:
+    """The page the four arguments ask for, every argument checked."""
     first, last = _size(first, "first"), _size(last, "last")
-    after_at, before_at = _position(after, "after"), _position(before, "before")
     if first is not None and last is not None:
         raise ClientError("give first or last, not both", "INVALID", field="last")
-    start = after_at or 0
-    end = before_at - 1 if before_at is not None else None
-    if last is not None:
-        if end is None:
-            return Window(offset=0, limit=last, from_end=True)
-        return Window(offset=max(start, end - last), limit=max(0, min(last, end - start)))
-    size = DEFAULT_PAGE if first is None else first
-    if end is not None:
-        size = max(0, min(size, end - start))
-    return Window(offset=start, limit=size)
-
-
-def resolve_window(page: Window, total: int) -> Window:
-    """Turn a `last`-only window into plain offsets once the total is known."""
-    if not page.from_end:
-        return page
-    return Window(offset=max(0, total - page.limit), limit=min(page.limit, total))
-
-
-def build(
-    rows: Sequence[Any],
-    page: Window,
-    total: int,
-    to_node: Callable[[Any], NodeT],
-) -> Connection[NodeT]:
-    """Rows of the window (plus possibly one extra) into a connection."""
-    shown = list(rows[: page.limit])
-    edges = [
-        Edge(cursor=cursor(page.offset + index + 1), node=to_node(row))
-        for index, row in enumerate(shown)
-    ]
-    return Connection(
-        total_count=total,
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.offset + len(shown) < total,
-            has_previous_page=page.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+    return Page(
+        limit=DEFAULT_PAGE if first is None and last is None else (first or last or 0),
+        after=key_of(after, ordering, "after"),
+        before=key_of(before, ordering, "before"),
+        backward=last is not None,
     )
 
 
-def catalog_page(
-    first: int | None, after: str | None, last: int | None, before: str | None
-) -> Page:
-    """The page arguments of a list as service.db.catalog's statements take them."""
-    found = window(first, after, last, before)
-    return Page(offset=found.offset, limit=found.limit, from_end=found.from_end)
+def edges(
+    rows: Sequence[Any], page: Page, ordering: Ordering, to_node: Callable[[Any], NodeT]
+) -> tuple[list[Edge[NodeT]], PageInfo]:
+    """Rows of a page statement (one past the page, `cursor_key`, the neighbour flags) into
+    edges in list order and the page's info."""
+    found = [row for row in rows if row["cursor_key"] is not None]
+    shown = found[: page.limit]
+    if page.backward:
+        shown.reverse()
+    listed = [Edge(cursor=cursor(ordering, row["cursor_key"]), node=to_node(row)) for row in shown]
+    more = len(found) > page.limit
+    before_start = bool(rows and rows[0]["before_start"])
+    past_end = bool(rows and rows[0]["past_end"])
+    return listed, info(
+        listed,
+        has_next=past_end or (more and not page.backward),
+        has_previous=before_start or (more and page.backward),
+    )
 
 
-def from_rows(
-    rows: Sequence[Any], page: Page, to_node: Callable[[Any], NodeT]
+def info(listed: Sequence[Edge[Any]], *, has_next: bool, has_previous: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=listed[0].cursor if listed else None,
+        end_cursor=listed[-1].cursor if listed else None,
+    )
+
+
+def connection(
+    rows: Sequence[Any], page: Page, ordering: Ordering, to_node: Callable[[Any], NodeT]
 ) -> Connection[NodeT]:
-    """A page from a catalog statement: its rows carry their 1-based position and the total."""
+    """A counted page statement's rows (every row carries `total`) into a connection."""
+    listed, page_info = edges(rows, page, ordering, to_node)
     total = int(rows[0]["total"]) if rows else 0
-    page_rows = [row for row in rows if row["id"] is not None]
-    if page_rows:
-        offset = int(page_rows[0]["position"]) - 1
-    else:
-        offset = total if page.from_end else min(page.offset, total)
-    return build(page_rows, Window(offset=offset, limit=len(page_rows)), total, to_node)
+    return Connection(total_count=total, edges=listed, page_info=page_info)
+
+
+def positions(low: int, high: int | None, page: Page) -> tuple[int, int]:
+    """(offset, size) of a page of a list numbered by position (a ranking): `low` entries are
+    at or before `after`, `high` before `before` (or, for `last` alone, the whole count)."""
+    if page.backward:
+        assert high is not None, "a page from the end needs where the end is"
+        offset = max(low, high - page.limit)
+        return offset, max(0, high - offset)
+    if high is None:
+        return low, page.limit
+    return low, max(0, min(page.limit, high - low))

@@ -9,10 +9,11 @@ import strawberry
 
 from service import clock, enums
 from service.db import Conn, rankings
+from service.db.pages import Page
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import PageInfo, cursor
+from service.graphql.pagination import After, Before, First, Last, PageInfo
 from service.graphql.types import BenchmarkVersion, Country, Lab, Model, Row, Score, Version
 
 
@@ -79,10 +80,18 @@ class _Ranking:
 class Leaderboard(_Ranking):
     edges: list[LeaderboardEdge]
 
+    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
+    def nodes(self) -> list[LeaderboardEntry]:
+        return [edge.node for edge in self.edges]
+
 
 @strawberry.type(description="One standing per country on one benchmark version as of one date.")
 class CountryRanking(_Ranking):
     edges: list[CountryStandingEdge]
+
+    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
+    def nodes(self) -> list[CountryStanding]:
+        return [edge.node for edge in self.edges]
 
     @strawberry.field(
         description="Labs with a counted score that this ranking left out because their "
@@ -112,23 +121,47 @@ async def _ranked(
     benchmark_version: str | None,
     where: rankings.RankingFilter,
     per: str,
-    first: int,
-    after: str | None,
-) -> tuple[asyncpg.Record, list[asyncpg.Record], int]:
-    offset = pagination.window(first, after).offset
+    page: Page,
+) -> tuple[asyncpg.Record, list[asyncpg.Record], int, int]:
+    """The method version, and the page's rows (one more when a next page exists) at
+    positions offset+1.. of the ranking; where the page's cursors stand is counted first."""
     async with info.context.pool.acquire() as conn:
         version = await _version(conn, benchmark, benchmark_version, where.as_of)
-        # One row more than asked tells whether a next page exists.
-        rows = await rankings.ranked(conn, version, where, per=per, limit=first + 1, offset=offset)
-    return version, rows, offset
+        low, high = 0, None
+        if page.after is not None or page.before is not None or page.backward:
+            found = await rankings.bounds(
+                conn,
+                version,
+                where,
+                per=per,
+                after=page.after,
+                before=page.before,
+                with_total=page.backward and page.before is None,
+            )
+            low, high = found["low"], found["high"] if page.before is not None else found["total"]
+        offset, size = pagination.positions(low, high, page)
+        rows = await rankings.ranked(conn, version, where, per=per, limit=size + 1, offset=offset)
+    return version, rows, offset, size
 
 
-def _page_info(offset: int, shown: int, more: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=more,
+def _page(
+    rows: list[asyncpg.Record], offset: int, size: int, per: str
+) -> tuple[list[tuple[str, asyncpg.Record]], PageInfo]:
+    ordering = rankings.ordering(by_country=per == "country")
+    shown = [(pagination.cursor(ordering, row["cursor_key"]), row) for row in rows[:size]]
+    return shown, PageInfo(
+        has_next_page=len(rows) > size,
         has_previous_page=offset > 0,
-        start_cursor=cursor(offset + 1) if shown else None,
-        end_cursor=cursor(offset + shown) if shown else None,
+        start_cursor=shown[0][0] if shown else None,
+        end_cursor=shown[-1][0] if shown else None,
+    )
+
+
+def _arguments(
+    per: str, first: int | None, after: str | None, last: int | None, before: str | None
+) -> Page:
+    return pagination.page(
+        rankings.ordering(by_country=per == "country"), first, after, last, before
     )
 
 
@@ -157,14 +190,17 @@ async def leaderboard(
     verification: list[enums.Verification] | None = None,
     stages: list[enums.VersionStage] | None = None,
     countries: list[str] | None = None,
-    first: int = 20,
-    after: str | None = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
 ) -> Leaderboard:
+    page = _arguments("model", first, after, last, before)
     where = _filter(as_of, provenance, verification, stages, countries)
-    version, rows, offset = await _ranked(
-        info, benchmark, benchmark_version, where, "model", first, after
+    version, rows, offset, size = await _ranked(
+        info, benchmark, benchmark_version, where, "model", page
     )
-    shown = rows[:first]
+    shown, page_info = _page(rows, offset, size, "model")
     return Leaderboard(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
@@ -172,10 +208,10 @@ async def leaderboard(
         where=where,
         per="model",
         edges=[
-            LeaderboardEdge(cursor=cursor(offset + i + 1), node=LeaderboardEntry.from_record(row))
-            for i, row in enumerate(shown)
+            LeaderboardEdge(cursor=cursor, node=LeaderboardEntry.from_record(row))
+            for cursor, row in shown
         ],
-        page_info=_page_info(offset, len(shown), len(rows) > first),
+        page_info=page_info,
     )
 
 
@@ -185,18 +221,21 @@ async def country_ranking(
     as_of: dt.date | None = None,
     provenance: list[enums.Provenance] | None = None,
     verification: list[enums.Verification] | None = None,
-    first: int = 20,
-    after: str | None = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
 ) -> CountryRanking:
+    page = _arguments("country", first, after, last, before)
     where = _filter(as_of, provenance, verification)
-    version, rows, offset = await _ranked(info, benchmark, None, where, "country", first, after)
-    shown = rows[:first]
+    version, rows, offset, size = await _ranked(info, benchmark, None, where, "country", page)
+    shown, page_info = _page(rows, offset, size, "country")
     edges = []
-    for i, row in enumerate(shown):
+    for cursor, row in shown:
         entry = LeaderboardEntry.from_record(row)
         assert entry.country is not None, "a country ranking walks labs with a country"
         standing = CountryStanding(rank=entry.rank, country=entry.country, entry=entry)
-        edges.append(CountryStandingEdge(cursor=cursor(offset + i + 1), node=standing))
+        edges.append(CountryStandingEdge(cursor=cursor, node=standing))
     return CountryRanking(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
@@ -204,7 +243,7 @@ async def country_ranking(
         where=where,
         per="country",
         edges=edges,
-        page_info=_page_info(offset, len(shown), len(rows) > first),
+        page_info=page_info,
     )
 
 
