@@ -18,7 +18,7 @@ from service.db import Conn, audit, keys
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import After, Before, Edge, First, Last, PageInfo
+from service.graphql.pagination import After, Before, First, Last, Paged
 from service.graphql.permissions import IsAdmin
 
 _MAX_ROW_ID = 2**63 - 1  # bigint: a larger id decoded from a client's string names no row
@@ -59,19 +59,13 @@ class AuditEvent:
 
 
 @strawberry.type
-class AuditEventConnection:
-    edges: list[Edge[AuditEvent]]
-    page_info: PageInfo
+class AuditEventConnection(Paged[AuditEvent]):
     filters: strawberry.Private[audit.Filters]
 
     @strawberry.field(description="How many events match the filters (counted on request).")
     async def total_count(self, info: Info) -> int:
         async with info.context.pool.acquire() as conn:
             return await audit.count(conn, **self.filters)
-
-    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
-    def nodes(self) -> list[AuditEvent]:
-        return [edge.node for edge in self.edges]
 
 
 async def _entity(

@@ -23,7 +23,7 @@ from service.enums import ChangeKind
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
-from service.graphql.pagination import After, Before, Edge, First, Last, PageInfo
+from service.graphql.pagination import After, Before, First, Last, Paged
 
 strawberry.enum(
     ChangeKind,
@@ -105,22 +105,17 @@ class Change:
         )
 
 
-@strawberry.type(description="A page of the change feed, in commit order.")
-class ChangeConnection:
-    edges: list[Edge[Change]] = strawberry.field(description="The changes with their cursors.")
-    page_info: PageInfo = strawberry.field(
-        description="On an empty page endCursor is null: keep the cursor you had."
-    )
+@strawberry.type(
+    description="A page of the change feed, in commit order; on an empty page endCursor is "
+    "null: keep the cursor you had."
+)
+class ChangeConnection(Paged[Change]):
     filters: strawberry.Private[feed.Filters]
 
     @strawberry.field(description="How many committed changes match the filters, in all.")
     async def total_count(self, info: Info) -> int:
         async with info.context.pool.acquire() as conn:
             return await feed.count(conn, self.filters)
-
-    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
-    def nodes(self) -> list[Change]:
-        return [edge.node for edge in self.edges]
 
 
 async def _lab_ids(conn: Conn, slugs: list[str] | None) -> list[int] | None:

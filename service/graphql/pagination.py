@@ -63,14 +63,25 @@ class Edge(Generic[NodeT]):
 
 
 @strawberry.type
-class Connection(Generic[NodeT]):
-    total_count: int = strawberry.field(description="How many the whole list holds.")
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+class Paged(Generic[NodeT]):
+    """A connection's page; each connection adds `totalCount` (counted with the page, or on
+    request for long lists)."""
+
+    edges: list[Edge[NodeT]] = strawberry.field(
+        description="The page's rows in list order, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more lies before or after the page, and its first and last cursor."
+    )
 
     @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
     def nodes(self) -> list[NodeT]:
         return [edge.node for edge in self.edges]
+
+
+@strawberry.type
+class Connection(Paged[NodeT]):
+    total_count: int = strawberry.field(description="How many the whole list holds.")
 
 
 def _json(key: Key, text: str | None) -> Any:
