@@ -97,6 +97,12 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 5, "after": ("after", 8)}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": None, "after": ("after", 1)}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 0}),
+    (
+        '{ leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30", first: 2,'
+        " last: null, before: null) { nodes { rank model { slug } } totalCount"
+        " pageInfo { startCursor endCursor hasNextPage } } }",
+        {},
+    ),
     (LEADERBOARD, {"asOf": "2026-05-30", "provenance": ["INDEPENDENT"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "stages": ["PREVIEW"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "countries": ["kr", "FR"]}),

@@ -270,19 +270,25 @@ async def test_a_cursor_of_another_list_or_order_is_refused(
 
 
 @pytest.mark.parametrize(
-    "cursor",
+    ("query", "cursor"),
     [
-        "not-a-cursor",
-        "UG9zaXRpb246Mw",  # Position:3, the cursors of before keyset pages
+        (LABS, "not-a-cursor"),
+        (LABS, "UG9zaXRpb246Mw"),  # Position:3, the cursors of before keyset pages
         # Labs.SLUG.ASC with a key of the wrong shape, type or size.
-        "TGFicy5TTFVHLkFTQzpbIngiXQ",  # ["x"]
-        "TGFicy5TTFVHLkFTQzpbIngiLCAieCJd",  # ["x", "x"]
-        "TGFicy5TTFVHLkFTQzpbbnVsbCwgMV0",  # [null, 1]
-        "TGFicy5TTFVHLkFTQzpbIngiLCA5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XQ",  # id past bigint
-        "TGFicy5TTFVHLkFTQzp7fQ",  # {}
+        (LABS, "TGFicy5TTFVHLkFTQzpbIngiXQ"),  # ["x"]
+        (LABS, "TGFicy5TTFVHLkFTQzpbIngiLCAieCJd"),  # ["x", "x"]
+        (LABS, "TGFicy5TTFVHLkFTQzpbbnVsbCwgMV0"),  # [null, 1]
+        (LABS, "TGFicy5TTFVHLkFTQzpbIngiLCA5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XQ"),  # id past bigint
+        (LABS, "TGFicy5TTFVHLkFTQzp7fQ"),  # {}
+        (LABS, "TGFicy5TTFVHLkFTQzpbIlx1ZDgwMCIsIDFd"),  # ["\ud800", 1]: no UTF-8
+        # Leaderboard keys (value, date, score id) PostgreSQL could not cast.
+        (BOARD, "TGVhZGVyYm9hcmQ6WyIxZTIwMDAwMCIsICIyMDI2LTAxLTAxIiwgMV0"),  # 1e200000
+        (BOARD, "TGVhZGVyYm9hcmQ6WyJOYU4iLCAiMjAyNi0wMS0wMSIsIDFd"),  # NaN
+        (BOARD, "TGVhZGVyYm9hcmQ6WyI2MS40IiwgIjIwMjYtMTMtMDEiLCAxXQ"),  # month 13
     ],
 )
-async def test_a_malformed_cursor_is_invalid(api: Api, cursor: str) -> None:
-    body = await api.graphql(LABS, after=cursor)
-    [error] = body["errors"]
-    assert error["extensions"] == {"code": "INVALID", "field": "after"}
+async def test_a_malformed_cursor_is_invalid(api: Api, query: str, cursor: str) -> None:
+    for argument in ("after", "before"):
+        body = await api.graphql(query, **{argument: cursor})
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INVALID", "field": argument}

@@ -15,13 +15,13 @@ from strawberry.scalars import JSON
 
 from service import ids
 from service.db import Conn, audit, keys
+from service.db.pages import MAX_BIGINT
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import After, Before, First, Last, Paged
 from service.graphql.permissions import IsAdmin
 
-_MAX_ROW_ID = 2**63 - 1  # bigint: a larger id decoded from a client's string names no row
 # The kinds of entity a slug names.
 _SLUG_KEYS: dict[str, Callable[[Conn, str], Awaitable[int | None]]] = {
     "Lab": keys.lab_id,
@@ -76,7 +76,8 @@ async def _entity(
         if entity_type is not None or slug is not None:
             raise ClientError("give entity, or entityType with slug, not both", "INVALID")
         decoded = ids.decode(entity)
-        if decoded is None or not 0 <= decoded[1] <= _MAX_ROW_ID:
+        # A larger id than a bigint names no row.
+        if decoded is None or not 0 <= decoded[1] <= MAX_BIGINT:
             raise ClientError("entity is not a global id", "INVALID")
         return decoded
     if slug is None:

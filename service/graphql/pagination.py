@@ -118,14 +118,16 @@ def _checked(key: Key, value: Any) -> str | None:
         return str(value)
     if not isinstance(value, str) or "\x00" in value:
         raise ValueError("not text")
+    value.encode()  # a lone surrogate from JSON is no text PostgreSQL can take
     if key.type == "date":
         dt.date.fromisoformat(value)
     elif key.type == "numeric":
         try:
-            if not Decimal(value).is_finite():
-                raise ValueError("not finite")
+            number = Decimal(value)
         except InvalidOperation as exc:
             raise ValueError("not a number") from exc
+        if not number.is_finite() or abs(number.adjusted()) > 1000:
+            raise ValueError("not a number a key holds")
     return value
 
 
