@@ -55,6 +55,10 @@ class Ordering:
 
 @dataclass(frozen=True)
 class Page:
+    """Rows of one ordering: `limit` of them past `after` and short of `before` (keys of that
+    ordering), from the end of that range when `backward`."""
+
+    ordering: Ordering
     limit: int
     after: Sequence[str | None] | None = None
     before: Sequence[str | None] | None = None
@@ -155,6 +159,7 @@ class Statements:
     sql: dict[tuple[bool, bool, bool], str]
 
     def __call__(self, page: Page) -> str:
+        assert page.ordering == self.ordering, "a page of another list"
         return self.sql[page.backward, page.after is not None, page.before is not None]
 
     def wrapped(self, wrap: Callable[[str, bool], str]) -> Statements:

@@ -115,5 +115,5 @@ class AdminQuery:
                 entity_type=entity_type, entity_id=entity_id, actor=actor, since=since
             )
             rows = await audit.events(conn, **filters, page=page)
-        edges, page_info = pagination.edges(rows, page, audit.ORDERING, AuditEvent.from_record)
+        edges, page_info = pagination.edges(rows, page, AuditEvent.from_record)
         return AuditEventConnection(filters=filters, edges=edges, page_info=page_info)

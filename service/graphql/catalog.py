@@ -11,7 +11,7 @@ import strawberry
 
 from service import enums, ids
 from service.db import Conn, catalog, external_ids, history, labs, models
-from service.db.pages import Ordering, Page
+from service.db.pages import Page
 from service.graphql import pagination
 from service.graphql.claims import Claim, list_claims
 from service.graphql.context import Info
@@ -139,12 +139,11 @@ async def _listed(
     info: Info,
     fetch: Callable[[Conn, Page], Awaitable[Sequence[Row]]],
     page: Page,
-    ordering: Ordering,
     to_node: Callable[[Row], NodeT],
 ) -> Connection[NodeT]:
     async with info.context.pool.acquire() as conn:
         rows = await fetch(conn, page)
-    return pagination.connection(rows, page, ordering, to_node)
+    return pagination.connection(rows, page, to_node)
 
 
 @strawberry.type
@@ -162,8 +161,7 @@ class CatalogQuery:
     ) -> Connection[Lab]:
         where, order = filter or LabFilter(), order_by or LabOrder()
         key = (order.field.value, order.direction.value)
-        ordering = catalog.LAB_ORDERINGS[key]
-        page = pagination.page(ordering, first, after, last, before)
+        page = pagination.page(catalog.LAB_ORDERINGS[key], first, after, last, before)
         country = _country(where.country)
         return await _listed(
             info,
@@ -171,7 +169,6 @@ class CatalogQuery:
                 conn, country=country, search=where.search, order=key, page=page
             ),
             page,
-            ordering,
             Lab.from_record,
         )
 
@@ -192,8 +189,7 @@ class CatalogQuery:
     ) -> Connection[Model]:
         where, order = filter or ModelFilter(), order_by or ModelOrder()
         key = (order.field.value, order.direction.value)
-        ordering = catalog.MODEL_ORDERINGS[key]
-        page = pagination.page(ordering, first, after, last, before)
+        page = pagination.page(catalog.MODEL_ORDERINGS[key], first, after, last, before)
         conditions = catalog.ModelFilter(
             lab=where.lab,
             country=_country(where.country),
@@ -209,7 +205,6 @@ class CatalogQuery:
             info,
             lambda conn, page: catalog.models(conn, conditions, order=key, page=page),
             page,
-            ordering,
             Model.from_record,
         )
 
@@ -232,9 +227,8 @@ class CatalogQuery:
         last: Last = None,
         before: Before = None,
     ) -> Connection[Benchmark]:
-        ordering = catalog.BENCHMARK_ORDERING
-        page = pagination.page(ordering, first, after, last, before)
-        return await _listed(info, catalog.benchmarks, page, ordering, Benchmark.from_record)
+        page = pagination.page(catalog.BENCHMARK_ORDERING, first, after, last, before)
+        return await _listed(info, catalog.benchmarks, page, Benchmark.from_record)
 
     @strawberry.field
     async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
@@ -251,9 +245,8 @@ class CatalogQuery:
         last: Last = None,
         before: Before = None,
     ) -> Connection[Program]:
-        ordering = catalog.PROGRAM_ORDERING
-        page = pagination.page(ordering, first, after, last, before)
-        return await _listed(info, catalog.programs, page, ordering, Program.from_record)
+        page = pagination.page(catalog.PROGRAM_ORDERING, first, after, last, before)
+        return await _listed(info, catalog.programs, page, Program.from_record)
 
     @strawberry.field
     async def program(self, info: Info, slug: str) -> Program | None:
@@ -281,13 +274,11 @@ class CatalogQuery:
             kind=None if where.kind is None else where.kind.value,
             url=where.url,
         )
-        ordering = catalog.SOURCE_ORDERING
-        page = pagination.page(ordering, first, after, last, before)
+        page = pagination.page(catalog.SOURCE_ORDERING, first, after, last, before)
         return await _listed(
             info,
             lambda conn, page: catalog.sources(conn, conditions, page),
             page,
-            ordering,
             Source.from_record,
         )
 

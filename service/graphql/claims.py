@@ -112,4 +112,4 @@ async def list_claims(
     )
     async with info.context.pool.acquire() as conn:
         rows = await claims.claims(conn, where, page)
-    return pagination.connection(rows, page, claims.ORDERING, Claim.from_record)
+    return pagination.connection(rows, page, Claim.from_record)

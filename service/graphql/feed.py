@@ -153,7 +153,7 @@ async def changes(
             lab_ids=await _lab_ids(conn, labs),
         )
         rows = await feed.events(conn, filters, page)
-    edges, page_info = pagination.edges(rows, page, feed.ORDERING, Change.from_record)
+    edges, page_info = pagination.edges(rows, page, Change.from_record)
     return ChangeConnection(edges=edges, page_info=page_info, filters=filters)
 
 

@@ -173,6 +173,7 @@ def page(
     if first is not None and last is not None:
         raise ClientError("give first or last, not both", "INVALID", field="last")
     return Page(
+        ordering=ordering,
         limit=DEFAULT_PAGE if first is None and last is None else (first or last or 0),
         after=key_of(after, ordering, "after"),
         before=key_of(before, ordering, "before"),
@@ -181,7 +182,7 @@ def page(
 
 
 def edges(
-    rows: Sequence[Any], page: Page, ordering: Ordering, to_node: Callable[[Any], NodeT]
+    rows: Sequence[Any], page: Page, to_node: Callable[[Any], NodeT]
 ) -> tuple[list[Edge[NodeT]], PageInfo]:
     """Rows of a page statement (one past the page, `cursor_key`, the neighbour flags) into
     edges in list order and the page's info."""
@@ -189,7 +190,9 @@ def edges(
     shown = found[: page.limit]
     if page.backward:
         shown.reverse()
-    listed = [Edge(cursor=cursor(ordering, row["cursor_key"]), node=to_node(row)) for row in shown]
+    listed = [
+        Edge(cursor=cursor(page.ordering, row["cursor_key"]), node=to_node(row)) for row in shown
+    ]
     more = len(found) > page.limit
     before_start = bool(rows and rows[0]["before_start"])
     past_end = bool(rows and rows[0]["past_end"])
@@ -210,10 +213,10 @@ def info(listed: Sequence[Edge[Any]], *, has_next: bool, has_previous: bool) -> 
 
 
 def connection(
-    rows: Sequence[Any], page: Page, ordering: Ordering, to_node: Callable[[Any], NodeT]
+    rows: Sequence[Any], page: Page, to_node: Callable[[Any], NodeT]
 ) -> Connection[NodeT]:
     """A counted page statement's rows (every row carries `total`) into a connection."""
-    listed, page_info = edges(rows, page, ordering, to_node)
+    listed, page_info = edges(rows, page, to_node)
     total = int(rows[0]["total"]) if rows else 0
     return Connection(total_count=total, edges=listed, page_info=page_info)
 

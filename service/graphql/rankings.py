@@ -145,10 +145,9 @@ async def _ranked(
 
 
 def _page(
-    rows: list[asyncpg.Record], offset: int, size: int, per: str
+    rows: list[asyncpg.Record], offset: int, size: int, page: Page
 ) -> tuple[list[tuple[str, asyncpg.Record]], PageInfo]:
-    ordering = rankings.ordering(by_country=per == "country")
-    shown = [(pagination.cursor(ordering, row["cursor_key"]), row) for row in rows[:size]]
+    shown = [(pagination.cursor(page.ordering, row["cursor_key"]), row) for row in rows[:size]]
     return shown, PageInfo(
         has_next_page=len(rows) > size,
         has_previous_page=offset > 0,
@@ -200,7 +199,7 @@ async def leaderboard(
     version, rows, offset, size = await _ranked(
         info, benchmark, benchmark_version, where, "model", page
     )
-    shown, page_info = _page(rows, offset, size, "model")
+    shown, page_info = _page(rows, offset, size, page)
     return Leaderboard(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
@@ -229,7 +228,7 @@ async def country_ranking(
     page = _arguments("country", first, after, last, before)
     where = _filter(as_of, provenance, verification)
     version, rows, offset, size = await _ranked(info, benchmark, None, where, "country", page)
-    shown, page_info = _page(rows, offset, size, "country")
+    shown, page_info = _page(rows, offset, size, page)
     edges = []
     for cursor, row in shown:
         entry = LeaderboardEntry.from_record(row)
