@@ -34,16 +34,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from service import ids
 from service.auth import Principal
-from service.db import Conn, export
+from service.db import Conn, export, feed
+from service.graphql import pagination
 from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
 from service.observability import note_token
 from service.transport import error_response
 
 logger = logging.getLogger("service.export")
 
-CURSOR_KIND = "Change"  # the change feed's cursors (service.graphql.feed)
 CURSOR_HEADER = "registry-feed-cursor"
 TABLES = tuple(export.TABLES)
 # Columns holding JSON the database built (lists in order); others are plain values.
@@ -64,7 +63,8 @@ MEDIA_TYPES = {
 
 
 def cursor(position: int) -> str:
-    return ids.encode(CURSOR_KIND, position)
+    """The change feed's cursor of a position: `changes(after:)` takes it."""
+    return pagination.cursor(feed.ORDERING, [str(position)])
 
 
 def _plain(value: Any) -> Any:
