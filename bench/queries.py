@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import fair
-from bench.config import AS_OF, LEADERBOARD_BENCHMARK
+from bench.config import AS_OF, LEADERBOARD_BENCHMARK, Scale
 from bench.dataset import Dataset
 from bench.peers import REGISTRIES, V4, V5, V5S
 
@@ -81,7 +81,12 @@ def registry_leaderboard(benchmark: str, as_of: str, first: int = TOP) -> Query:
 
 
 def _registry(dataset: Dataset) -> dict[str, Query]:
-    model = dataset.scale.page_model
+    return registry_queries(dataset.scale)
+
+
+def registry_queries(scale: Scale) -> dict[str, Query]:
+    """The registry's three queries on a dataset of this scale (bench/cpu_profile.py too)."""
+    model = scale.page_model
     return {
         LEADERBOARD: registry_leaderboard(LEADERBOARD_BENCHMARK, AS_OF.isoformat()),
         MODEL_PAGE: Query(
