@@ -76,19 +76,17 @@ async def _request(app: Any, body: bytes, state: dict[str, Any]) -> tuple[int, b
 @contextlib.asynccontextmanager
 async def _served(dsn: str) -> AsyncIterator[tuple[Any, dict[str, Any]]]:
     # service.app.serving, written out: it runs on commits from before `serving` existed too.
-    from service import logs
     from service.app import create_app
     from service.config import Settings
 
     settings = Settings(database_url=dsn, seed_demo=False, response_cache=False)
-    with contextlib.suppress(AttributeError):  # older commits: no service.logs
-        logs.configure("warning", "json")
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
         yield app, dict(state or {})
 
 
-async def _serve(dsn: str, names: list[str], requests: int) -> None:
+async def serve(dsn: str, names: list[str], requests: int) -> None:
+    """Warm up, check each answer, then `requests` of each query between two dumps."""
     bodies = {name: query.body() for name, query in registry_queries(SCALES["smoke"]).items()}
     async with _served(dsn) as (app, state):
         for name in names:
@@ -159,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("DATABASE_URL names the database (with the smoke dataset: --load)")
     names = args.query or list(NAMES)
     if args.serve:
+        with contextlib.suppress(ImportError):  # older commits: no service.logs
+            from service import logs
+
+            logs.configure("warning", "json")  # as bench/run starts the registry
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(dsn, names, args.requests))
+            runner.run(serve(dsn, names, args.requests))
         return 0
     if args.load:
         _load(dsn)

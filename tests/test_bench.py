@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bench import dataset, fair, mix
+from bench import cpu_profile, dataset, fair, mix, queries
 from bench.config import SCALES
 from service import migrate
 from service.config import Settings
@@ -113,3 +113,8 @@ registry_requests_total{operation="Board"} 99.0
 """
     assert mix.parse_cache_counters(text) == (1234.0, 56.0)
     assert mix.parse_cache_counters("registry_requests_total 3.0\n") is None
+
+
+async def test_the_cpu_profile_drives_the_app_as_a_server_would(bench_url: str) -> None:
+    # Its ASGI messages get each query's answer (a wrong one stops it), without valgrind.
+    await cpu_profile.serve(bench_url, list(queries.NAMES), requests=2)
