@@ -52,9 +52,14 @@ class BoundedRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        refusal, length = self._refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
+            return
+        if length is not None:
+            # The server reads no more than a Content-Length it was given, and this one is
+            # within the cap: nothing left to count.
+            await self.app(scope, receive, send)
             return
         received = 0
 
@@ -81,23 +86,33 @@ class BoundedRequests:
                 raise
             await self._too_large(_media(scope))(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> Response | None:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if sum(len(name) + len(value) for name, value in headers) > self.max_headers:
-            return error_response(
+    def _refusal(self, scope: Scope) -> tuple[Response | None, int | None]:
+        """A refusal of the request as it stands, or None and the Content-Length it gave."""
+        size, length, chunked = 0, None, False
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+            if name == b"content-length" and length is None:
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True  # framing by chunks wins over any Content-Length: count them
+        if size > self.max_headers:
+            refusal = error_response(
                 431,
                 f"the request headers exceed {self.max_headers} bytes",
                 Code.HEADERS_TOO_LARGE,
                 media=_media(scope),
             )
-        length = next((value for name, value in headers if name == b"content-length"), None)
+            return refusal, None
         if length is None:
-            return None
+            return None, None
         if not length.isdigit():
-            return error_response(
+            refusal = error_response(
                 400, "Content-Length is not a number", Code.BAD_REQUEST, media=_media(scope)
             )
-        return self._too_large(_media(scope)) if int(length) > self.max_body else None
+            return refusal, None
+        if int(length) > self.max_body:
+            return self._too_large(_media(scope)), None
+        return None, None if chunked else int(length)
 
     def _too_large(self, media: str) -> Response:
         return error_response(

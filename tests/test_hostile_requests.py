@@ -135,6 +135,15 @@ async def test_a_body_over_the_cap_is_refused_before_it_is_read(api: Api) -> Non
         headers={"content-type": "application/json"},
     )
     assert sent < 10
+    # Chunked framing wins over a Content-Length sent beside it: the chunks are still counted.
+    sent = 0
+    headers = {
+        "content-type": "application/json",
+        "content-length": "10",
+        "transfer-encoding": "chunked",
+    }
+    await refused(api, 413, "PAYLOAD_TOO_LARGE", content=stream(), headers=headers)
+    assert sent < 10
 
 
 async def test_many_large_documents_leave_the_document_cache_bounded(api: Api) -> None:
