@@ -77,6 +77,8 @@ class Observation:
     # GraphQL: the operation's name (when a well-formed one) and kind, once answered.
     operation: str | None = None
     kind: str | None = None
+    # The document and operation name of a POST body, as the view parsed it: not parsed again.
+    params: tuple[object, object] | None = None
 
     def note_body(self, chunk: bytes) -> None:
         self.body_size += len(chunk)
@@ -91,6 +93,13 @@ def note_token(request: Request, name: str | None) -> None:
     observation = request.scope.get("state", {}).get(STATE_KEY)
     if isinstance(observation, Observation):
         observation.token = name
+
+
+def note_params(request: Request, document: object, operation_name: object) -> None:
+    """Record the document and operation name the view read from a POST body (not a batch)."""
+    observation = request.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(observation, Observation):
+        observation.params = (document, operation_name)
 
 
 @lru_cache(maxsize=512)
@@ -126,6 +135,8 @@ def _graphql_params(scope: Scope, observation: Observation) -> tuple[object, obj
         return params.get("query", [None])[0], params.get("operationName", [None])[0]
     if observation.body_size > MAX_NOTED_BODY:
         return "none"
+    if observation.params is not None:
+        return observation.params
     try:
         payload = orjson.loads(b"".join(observation.body))
     except orjson.JSONDecodeError:

@@ -34,7 +34,7 @@ from service.graphql.limits import check_variables
 from service.graphql.loaders import untraced
 from service.graphql.persisted import Malformed, PersistedQueries
 from service.graphql.schema import RegistrySchema
-from service.observability import note_token
+from service.observability import note_params, note_token
 from service.throttle import AuthThrottle
 from service.tracing import Tracing
 from service.transport import PayloadTooLarge, error_response
@@ -221,6 +221,9 @@ class RegistryGraphQL(GraphQL[Context, None]):
         # Refused credentials end the request here, as a GraphQL error that nothing masks,
         # before any resolver runs; GraphiQL itself is served before this point. So does a
         # persisted document that is unknown or not allowed; a known one becomes the text.
+        if request.method == "POST" and not isinstance(request_data, list):
+            # As sent (before a persisted one is looked up): the access line need not parse it.
+            note_params(request, request_data.query, request_data.operation_name)
         refusal = context.refusal
         if refusal is None:
             refusal = await self._resolve_persisted(request, request_data, context)
@@ -311,10 +314,10 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET naming a persisted document (Apollo's, with Accept: */*) is no page request.
+        if not super().should_render_graphql_ide(request):
+            return False  # every POST: no query string to parse
         params = request.query_params
-        return super().should_render_graphql_ide(request) and not (
-            "extensions" in params or "documentId" in params
-        )
+        return not ("extensions" in params or "documentId" in params)
 
     def _is_mutation(self, data: GraphQLRequestData) -> bool:
         # The same checked document every path uses: limits apply before anything is stored,
