@@ -184,11 +184,12 @@ def create_app(
         tracing=tracing,
         graphql_ide="graphiql" if settings.serves_graphiql else None,
     )
+    # The router tries its routes in order: the one nearly every request takes comes first.
     routes = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/", lambda request: RedirectResponse("/graphql")),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
         # Tokens as for GraphQL reads; the endpoint answers other methods itself (405, JSON).
         Route(
             "/export/{name}",

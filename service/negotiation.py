@@ -17,6 +17,8 @@ know its statuses; a client sending `*/*` may not.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from strawberry.types import ExecutionResult
 
 from service.graphql.errors import HTTP_STATUS, Code, code_of
@@ -76,6 +78,7 @@ def _weight(media: str, ranges: list[tuple[str, float]]) -> float:
     return best[1]
 
 
+@lru_cache(maxsize=256)
 def response_type(accept: str | None) -> str | None:
     """The media type to answer in; None when the Accept header allows neither (406)."""
     if accept is None or not accept.strip():

@@ -72,13 +72,15 @@ class FastPath:
         compiled = self.compiled(query, operation_name)
         if compiled is None:
             return None
-        coerced = get_variable_values(
-            self._schema, compiled.operation.variable_definitions or (), dict(variables or {})
-        )
-        if isinstance(coerced, list):
-            return None  # variable errors: graphql-core words them
+        definitions = compiled.operation.variable_definitions
+        values: dict[str, Any] = {}
+        if definitions:  # without any, graphql-core would coerce nothing and return {}
+            coerced = get_variable_values(self._schema, definitions, dict(variables or {}))
+            if isinstance(coerced, list):
+                return None  # variable errors: graphql-core words them
+            values = coerced.coerced
         try:
-            params = compiled.plan.bind(coerced.coerced)
+            params = compiled.plan.bind(values)
         except NotCompilable:
             return None
         try:
