@@ -18,17 +18,26 @@ that reaches the GraphQL layer is logged with a request id and masked for the cl
 
 from __future__ import annotations
 
-from enum import StrEnum
+from service.enums import Vocabulary
 
 
-class ErrorCode(StrEnum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    OUT_OF_RANGE = "OUT_OF_RANGE"
-    CYCLE = "CYCLE"
-    CONFLICT = "CONFLICT"
-    ARCHIVED = "ARCHIVED"
+class ErrorCode(Vocabulary):
+    """Why a mutation wrote nothing; the entry's `field` names the input field at fault."""
+
+    INVALID = "INVALID", "The value breaks a rule (a format, a pattern, a pairing of fields)."
+    NOT_FOUND = "NOT_FOUND", "The row the field refers to does not exist."
+    ALREADY_EXISTS = "ALREADY_EXISTS", "The slug, label or key is taken."
+    OUT_OF_RANGE = (
+        "OUT_OF_RANGE",
+        "The value is outside its bounds (a length, a minimum, a maximum).",
+    )
+    CYCLE = "CYCLE", "The lineage link would make a model its own ancestor."
+    CONFLICT = (
+        "CONFLICT",
+        "The row changed since it was read (a stale `revision`), or a concurrent write "
+        "conflicted; read it again and retry.",
+    )
+    ARCHIVED = "ARCHIVED", "The lab or model written to is archived; restore it first."
 
 
 class RegistryError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import asyncpg
 import strawberry
@@ -34,11 +35,15 @@ _SLUG_KEYS: dict[str, Callable[[Conn, str], Awaitable[int | None]]] = {
 
 @strawberry.type(description="One successful write: who, when, what, and the states around it.")
 class AuditEvent:
-    id: strawberry.ID
-    occurred_at: dt.datetime
+    id: strawberry.ID = strawberry.field(description="The event's id, also its cursor.")
+    occurred_at: dt.datetime = strawberry.field(
+        description="When the write's transaction ran (UTC)."
+    )
     actor: str = strawberry.field(description="The token's name ('demo-seed' for demo data).")
     operation: str = strawberry.field(description="The mutation, e.g. 'createVersion'.")
-    entity_type: str
+    entity_type: str = strawberry.field(
+        description="The type of entityId: Lab, Model, Version, Score, Source ..."
+    )
     entity_id: strawberry.ID = strawberry.field(description="The entity's global id.")
     before: JSON | None = strawberry.field(description="The row before; null when created.")
     after: JSON | None = strawberry.field(description="The row after; null when removed.")
@@ -58,7 +63,7 @@ class AuditEvent:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A page of the audit log, oldest first.")
 class AuditEventConnection(Paged[AuditEvent]):
     filters: strawberry.Private[audit.Filters]
 
@@ -98,11 +103,31 @@ class AdminQuery:
     async def audit_log(
         self,
         info: Info,
-        entity: strawberry.ID | None = None,
-        entity_type: str | None = None,
-        slug: str | None = None,
-        actor: str | None = None,
-        since: dt.datetime | None = None,
+        entity: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only events of this object (its global id); not with entityType "
+                "or slug."
+            ),
+        ] = None,
+        entity_type: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only events of this type of object (Lab, Model, Score ...); with "
+                f"slug, of the one object ({', '.join(_SLUG_KEYS)})."
+            ),
+        ] = None,
+        slug: Annotated[
+            str | None,
+            strawberry.argument(description="With entityType: only the object of this slug."),
+        ] = None,
+        actor: Annotated[
+            str | None, strawberry.argument(description="Only writes by this token's name.")
+        ] = None,
+        since: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="Only events after this time (exclusive)."),
+        ] = None,
         after: After = None,
         first: First = None,
         last: Last = None,

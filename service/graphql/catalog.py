@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from enum import StrEnum
+from typing import Annotated
 
 import pycountry
 import strawberry
@@ -13,6 +13,7 @@ from service import enums, ids
 from service.db import Conn, catalog, external_ids, history, labs, models
 from service.db.pages import Page
 from service.graphql import pagination
+from service.graphql.arguments import ModelRef, Slug
 from service.graphql.claims import Claim, list_claims
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
@@ -34,6 +35,7 @@ from service.graphql.types import (
     Target,
     Version,
 )
+from service.graphql.vocabularies import vocabulary
 
 # node(id:) builds each type from the row its loader returns.
 NODE_TYPES: dict[str, type] = {
@@ -53,59 +55,85 @@ NODE_TYPES: dict[str, type] = {
 MAX_NODES = 100
 
 
-@strawberry.enum
-class LabOrderField(StrEnum):
-    SLUG = "SLUG"
-    NAME = "NAME"
-    FOUNDED_YEAR = "FOUNDED_YEAR"
+@vocabulary
+class LabOrderField(enums.Vocabulary):
+    """What labs are sorted by; rows without the value come last, ties by slug."""
+
+    SLUG = "SLUG", "The lab's slug."
+    NAME = "NAME", "The lab's name."
+    FOUNDED_YEAR = "FOUNDED_YEAR", "The year it was founded (unknown last)."
 
 
-@strawberry.enum
-class ModelOrderField(StrEnum):
-    SLUG = "SLUG"
-    NAME = "NAME"
-    PARAMETERS = "PARAMETERS"
-    LATEST_RELEASE = "LATEST_RELEASE"
+@vocabulary
+class ModelOrderField(enums.Vocabulary):
+    """What models are sorted by; rows without the value come last, ties by slug."""
+
+    SLUG = "SLUG", "The model's slug."
+    NAME = "NAME", "The model's name."
+    PARAMETERS = "PARAMETERS", "The largest total parameter count of its versions (unknown last)."
+    LATEST_RELEASE = (
+        "LATEST_RELEASE",
+        ("Its latest version's release date, or announcement date when not released (none last)."),
+    )
 
 
-@strawberry.input
+_DIRECTION = "ASC (the default) or DESC."
+
+
+@strawberry.input(description="How labs are sorted; by slug, ascending, by default.")
 class LabOrder:
-    field: LabOrderField = LabOrderField.SLUG
-    direction: enums.OrderDirection = enums.OrderDirection.ASC
+    field: LabOrderField = strawberry.field(default=LabOrderField.SLUG, description="The key.")
+    direction: enums.OrderDirection = strawberry.field(
+        default=enums.OrderDirection.ASC, description=_DIRECTION
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How models are sorted; by slug, ascending, by default.")
 class ModelOrder:
-    field: ModelOrderField = ModelOrderField.SLUG
-    direction: enums.OrderDirection = enums.OrderDirection.ASC
+    field: ModelOrderField = strawberry.field(default=ModelOrderField.SLUG, description="The key.")
+    direction: enums.OrderDirection = strawberry.field(
+        default=enums.OrderDirection.ASC, description=_DIRECTION
+    )
 
 
-@strawberry.input
+_COUNTRY = "ISO 3166-1 alpha-2 code of the lab's country, any case ('kr'); INVALID otherwise."
+
+
+@strawberry.input(description="Which labs: every condition given must hold.")
 class LabFilter:
-    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
-    search: str | None = strawberry.field(default=None, description="Part of the name.")
+    country: str | None = strawberry.field(default=None, description=_COUNTRY)
+    search: str | None = strawberry.field(
+        default=None, description="Part of the name, any case, typos tolerated ('upstge')."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="Which models: every condition given must hold; the version conditions "
+    "(stage, parameters, hardware, memory) on one and the same version."
+)
 class ModelFilter:
-    lab: str | None = strawberry.field(default=None, description="Lab slug.")
-    country: str | None = strawberry.field(default=None, description="The lab's country.")
-    family: str | None = strawberry.field(default=None, description="Family slug.")
-    stage: enums.VersionStage | None = None
-    open_weights: bool | None = None
+    lab: str | None = strawberry.field(default=None, description="The lab's slug.")
+    country: str | None = strawberry.field(default=None, description=_COUNTRY)
+    family: str | None = strawberry.field(default=None, description="The model family's slug.")
+    stage: enums.VersionStage | None = strawberry.field(
+        default=None, description="Some version is of this stage."
+    )
+    open_weights: bool | None = strawberry.field(
+        default=None, description="true: only models with open weights; false: only without."
+    )
     min_parameters: BigInt | None = strawberry.field(
-        default=None, description="Some version has at least this many parameters."
+        default=None, description="Some version has at least this many total parameters."
     )
     max_parameters: BigInt | None = strawberry.field(
         default=None, description="... and at most this many (the same version)."
     )
     hardware: str | None = strawberry.field(
-        default=None, description="Part of a hardware target's accelerator name."
+        default=None, description="Part of a hardware target's accelerator name, any case."
     )
     fits_memory_gb: float | None = strawberry.field(
         default=None,
-        description="Some version fits: a stated hardware target within this memory, or "
-        "bf16 weights (2 bytes per parameter) within it.",
+        description="Some version fits in this many GB (10^9 bytes): a stated hardware "
+        "target within it, or bf16 weights (2 bytes per parameter) within it.",
     )
 
 
@@ -114,7 +142,9 @@ class SourceFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the title (typos tolerated)."
     )
-    publisher: str | None = strawberry.field(default=None, description="Part of the publisher.")
+    publisher: str | None = strawberry.field(
+        default=None, description="Part of the publisher, any case."
+    )
     kind: enums.SourceKind | None = strawberry.field(default=None, description="Only this kind.")
     url: str | None = strawberry.field(default=None, description="The exact URL cited.")
 
@@ -152,8 +182,12 @@ class CatalogQuery:
     async def labs(
         self,
         info: Info,
-        filter: LabFilter | None = None,
-        order_by: LabOrder | None = None,
+        filter: Annotated[
+            LabFilter | None, strawberry.argument(description="Which labs; null for all.")
+        ] = None,
+        order_by: Annotated[
+            LabOrder | None, strawberry.argument(description="Their order; null for by slug.")
+        ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -173,15 +207,20 @@ class CatalogQuery:
         )
 
     @strawberry.field(description="A lab by its slug, archived or not.")
-    async def lab(self, info: Info, slug: str) -> Lab | None:
+    async def lab(self, info: Info, slug: Slug) -> Lab | None:
         return await _one(info, lambda conn: labs.by_slug(conn, slug), Lab.from_record)
 
     @strawberry.field(description="Models that are not archived, of labs that are not.")
     async def models(
         self,
         info: Info,
-        filter: ModelFilter | None = None,
-        order_by: ModelOrder | None = None,
+        filter: Annotated[
+            ModelFilter | None, strawberry.argument(description="Which models; null for all.")
+        ] = None,
+        order_by: Annotated[
+            ModelOrder | None,
+            strawberry.argument(description="Their order; null for by slug."),
+        ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -209,11 +248,18 @@ class CatalogQuery:
         )
 
     @strawberry.field(description="A model by its slug, archived or not.")
-    async def model(self, info: Info, slug: str) -> Model | None:
+    async def model(self, info: Info, slug: Slug) -> Model | None:
         return await _one(info, lambda conn: models.by_slug(conn, slug), Model.from_record)
 
     @strawberry.field(description="One version of a model, by the model's slug and its label.")
-    async def version(self, info: Info, model: str, label: str) -> Version | None:
+    async def version(
+        self,
+        info: Info,
+        model: ModelRef,
+        label: Annotated[
+            str, strawberry.argument(description="The version's label, e.g. 'preview'.")
+        ],
+    ) -> Version | None:
         return await _one(
             info, lambda conn: catalog.version_by_key(conn, model, label), Version.from_record
         )
@@ -230,8 +276,8 @@ class CatalogQuery:
         page = pagination.page(catalog.BENCHMARK_ORDERING, first, after, last, before)
         return await _listed(info, catalog.benchmarks, page, Benchmark.from_record)
 
-    @strawberry.field
-    async def benchmark(self, info: Info, slug: str) -> Benchmark | None:
+    @strawberry.field(description="A benchmark or index by its slug.")
+    async def benchmark(self, info: Info, slug: Slug) -> Benchmark | None:
         return await _one(
             info, lambda conn: catalog.benchmark_by_slug(conn, slug), Benchmark.from_record
         )
@@ -248,8 +294,8 @@ class CatalogQuery:
         page = pagination.page(catalog.PROGRAM_ORDERING, first, after, last, before)
         return await _listed(info, catalog.programs, page, Program.from_record)
 
-    @strawberry.field
-    async def program(self, info: Info, slug: str) -> Program | None:
+    @strawberry.field(description="A programme by its slug.")
+    async def program(self, info: Info, slug: Slug) -> Program | None:
         return await _one(
             info, lambda conn: catalog.program_by_slug(conn, slug), Program.from_record
         )
@@ -261,7 +307,9 @@ class CatalogQuery:
     async def sources(
         self,
         info: Info,
-        filter: SourceFilter | None = None,
+        filter: Annotated[
+            SourceFilter | None, strawberry.argument(description="Which sources; null for all.")
+        ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -292,7 +340,15 @@ class CatalogQuery:
 
     @strawberry.field(description="Stated targets, by due date; status is derived from scores.")
     async def targets(
-        self, info: Info, lab: str | None = None, benchmark: str | None = None
+        self,
+        info: Info,
+        lab: Annotated[
+            str | None, strawberry.argument(description="Only this lab's (slug); null for all.")
+        ] = None,
+        benchmark: Annotated[
+            str | None,
+            strawberry.argument(description="Only on this benchmark (slug); null for all."),
+        ] = None,
     ) -> list[Target]:
         async with info.context.pool.acquire() as conn:
             rows = await history.targets(conn, lab, benchmark)
@@ -305,20 +361,37 @@ class CatalogQuery:
     async def score_history(
         self,
         info: Info,
-        model: str,
-        version: str | None = None,
-        benchmark: str | None = None,
+        model: ModelRef,
+        version: Annotated[
+            str | None,
+            strawberry.argument(description="Only this version (its label); null for all."),
+        ] = None,
+        benchmark: Annotated[
+            str | None,
+            strawberry.argument(description="Only on this benchmark (slug); null for all."),
+        ] = None,
     ) -> list[Score]:
         async with info.context.pool.acquire() as conn:
             rows = await history.score_history(conn, model, version, benchmark)
         return [Score.from_record(row) for row in rows]
 
     @strawberry.field(description="Any object by its global id; null when there is none.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="An object's `id`.")],
+    ) -> Node | None:
         return await _node(info, id)
 
     @strawberry.field(description="Objects by global ids, in order; null for unknown ids.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"Objects' `id`s, at most {MAX_NODES}."),
+        ],
+    ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise ClientError(f"at most {MAX_NODES} ids", "OUT_OF_RANGE", field="ids")
         # Concurrently, so the loaders batch every id of a type into one statement.
@@ -329,7 +402,18 @@ class CatalogQuery:
         "(a Hugging Face repo, an OpenRouter slug ...); null when unknown."
     )
     async def resolve_external_id(
-        self, info: Info, system: enums.ExternalSystem, id: str
+        self,
+        info: Info,
+        system: Annotated[
+            enums.ExternalSystem, strawberry.argument(description="The other registry.")
+        ],
+        id: Annotated[
+            str,
+            strawberry.argument(
+                description="Its key for the lab or model, exactly as it writes it "
+                "('upstage/SOLAR-10.7B-v1.0')."
+            ),
+        ],
     ) -> Node | None:
         async with info.context.pool.acquire() as conn:
             row = await external_ids.find(conn, system.value, id)

@@ -8,18 +8,12 @@ from typing import Annotated
 
 import strawberry
 
-from service import enums
+from service import clock, enums
 from service.db import claims
 from service.graphql import pagination
 from service.graphql.context import Info
 from service.graphql.pagination import After, Before, Connection, First, Last
 from service.graphql.types import Lab, Model, Row, Score
-
-strawberry.enum(
-    enums.ClaimStatus,
-    description="CONFIRMED: the evidence lies within the claim; REFUTED: outside it; PENDING: "
-    "no independent evidence yet, or evidence that can tell neither.",
-)
 
 
 @strawberry.type(description="A lab's claim about its own model, and the evidence on it.")
@@ -94,7 +88,8 @@ async def list_claims(
     as_of: Annotated[
         dt.date | None,
         strawberry.argument(
-            description="Judge the claims and evidence recorded as of this date (default today)."
+            description="Judge the claims and evidence recorded as of this date; null for "
+            "today (UTC)."
         ),
     ] = None,
     first: First = None,
@@ -104,7 +99,7 @@ async def list_claims(
 ) -> Connection[Claim]:
     page = pagination.page(claims.ORDERING, first, after, last, before)
     where = claims.ClaimFilter(
-        as_of=as_of or dt.date.today(),
+        as_of=as_of or clock.today(),
         lab=lab,
         benchmark=benchmark,
         statuses=None if status is None else [s.value for s in status],

@@ -25,13 +25,6 @@ from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import After, Before, First, Last, Paged
 
-strawberry.enum(
-    ChangeKind,
-    description="What a change did: one kind per mutation (SCORE_VERIFIED covers verifying, "
-    "disputing and retracting), and THRESHOLD_CROSSED and LEADERBOARD_ENTERED, derived from "
-    "score writes.",
-)
-
 # The reference columns of the registry's rows and the type each names: the feed shows the
 # global ids the read API takes (node(id:)), never row ids. A test checks this against the
 # database's foreign keys.

@@ -14,7 +14,6 @@ place of the model, and the argument's Python type says so (`Given[Model]`).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
@@ -27,6 +26,7 @@ from strawberry.types.arguments import InputContext
 
 from service import inputs, validation
 from service.errors import UserError
+from service.graphql.vocabularies import docstring
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class Refused:
 
 
 InputT = TypeVar("InputT", bound=validation.Input)
+_INPUT = (
+    "What to write, checked as a whole: every field refused comes back in userErrors, "
+    "and then nothing is written."
+)
 
 if TYPE_CHECKING:
     Given: TypeAlias = InputT | Refused
@@ -46,7 +50,9 @@ else:
         """`Given[Model]`: an argument of GraphQL input type Model, a Refused when refused."""
 
         def __class_getitem__(cls, model: type[validation.Input]) -> object:
-            return Annotated[model | Refused, strawberry.argument(graphql_type=model)]
+            return Annotated[
+                model | Refused, strawberry.argument(graphql_type=model, description=_INPUT)
+            ]
 
 
 def _checked(
@@ -95,15 +101,9 @@ _NAMES: dict[type[validation.Input], str] = {
 }
 
 
-def _described(model: type[validation.Input]) -> str:
-    """The model's docstring as one description: its paragraphs, each on one line."""
-    paragraphs = inspect.cleandoc(model.__doc__ or "").split("\n\n")
-    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
-
-
 for _model, _name in _NAMES.items():
     strawberry.pydantic.input(
-        _model, name=_name, description=_described(_model), one_of=_model.ONE_OF
+        _model, name=_name, description=docstring(_model), one_of=_model.ONE_OF
     )
     # The hook strawberry.pydantic points at build_pydantic_model: ours answers a Refused.
     _model.__strawberry_definition__.from_input = _checked  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ import strawberry
 
 from service import enums
 from service.db import graph, keys
+from service.graphql.arguments import ModelRef
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.types import LineageLink, Model
@@ -18,14 +19,16 @@ MAX_DEPTH = 10
 
 @strawberry.type(description="Models and the typed links between them.")
 class LineageGraph:
-    root: Model
+    root: Model = strawberry.field(description="The model asked about.")
     nodes: list[Model] = strawberry.field(description="Every model in the graph, root first.")
     edges: list[LineageLink] = strawberry.field(description="Links, nearest to the root first.")
 
 
 @strawberry.type(description="A chain of parent -> child links from one model to another.")
 class LineagePath:
-    links: list[LineageLink]
+    links: list[LineageLink] = strawberry.field(
+        description="The links, from the ancestor's end; empty when both models are the same."
+    )
     models: list[Model] = strawberry.field(description="The models along the chain, in order.")
 
 
@@ -53,10 +56,21 @@ class LineageQuery:
     async def lineage(
         self,
         info: Info,
-        model: str,
-        direction: enums.LineageDirection = enums.LineageDirection.BOTH,
-        depth: int = 3,
-        relations: list[enums.LineageRelation] | None = None,
+        model: ModelRef,
+        direction: Annotated[
+            enums.LineageDirection, strawberry.argument(description="Which way to walk.")
+        ] = enums.LineageDirection.BOTH,
+        depth: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many links away to walk, 1 to {MAX_DEPTH}; OUT_OF_RANGE "
+                "otherwise."
+            ),
+        ] = 3,
+        relations: Annotated[
+            list[enums.LineageRelation] | None,
+            strawberry.argument(description="Return only links of these relations; null for all."),
+        ] = None,
     ) -> LineageGraph:
         if not 1 <= depth <= MAX_DEPTH:
             raise ClientError(
@@ -80,7 +94,10 @@ class LineageQuery:
         "ancestor), or null when they are not related by descent."
     )
     async def lineage_path(
-        self, info: Info, from_: Annotated[str, strawberry.argument(name="from")], to: str
+        self,
+        info: Info,
+        from_: Annotated[str, strawberry.argument(name="from", description="One model's slug.")],
+        to: Annotated[str, strawberry.argument(description="The other model's slug.")],
     ) -> LineagePath | None:
         from_id = await _model_id(info, from_, "from")
         to_id = await _model_id(info, to, "to")

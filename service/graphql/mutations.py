@@ -114,7 +114,11 @@ def _editor(description: str) -> Any:
     return strawberry.mutation(permission_classes=[IsEditor], description=description)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Every write (EDITOR role and up). Each takes one `input`, runs in one "
+    "transaction with one audit row, and answers a payload: the object written, or "
+    "`userErrors` and nothing written."
+)
 class Mutation:
     @_editor("Add a lab.")
     async def create_lab(self, info: Info, input: Given[inputs.LabInput]) -> LabPayload:

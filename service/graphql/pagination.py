@@ -56,13 +56,13 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(description="The last edge's; null when empty.")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page and its cursor.")
 class Edge(Generic[NodeT]):
     cursor: str = strawberry.field(description="Where this edge stands: after/before take it.")
-    node: NodeT
+    node: NodeT = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a list (a Relay connection).")
 class Paged(Generic[NodeT]):
     """A connection's page; each connection adds `totalCount` (counted with the page, or on
     request for long lists)."""
@@ -79,7 +79,7 @@ class Paged(Generic[NodeT]):
         return [edge.node for edge in self.edges]
 
 
-@strawberry.type
+@strawberry.type(description="A page of a list (a Relay connection) and the list's size.")
 class Connection(Paged[NodeT]):
     total_count: int = strawberry.field(description="How many the whole list holds.")
 

@@ -30,23 +30,20 @@ from service.graphql.types import (
     Version,
 )
 
-strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation wrote nothing.")
-
 
 @strawberry.type(name="UserError", description="One reason a mutation was refused.")
 class UserErrorType:
     field: str = strawberry.field(
         description="The input field at fault, camelCase, dotted into lists ('targets.0.source')."
     )
-    code: ErrorCode
-    message: str
+    code: ErrorCode = strawberry.field(description="Why, as a stable code to branch on.")
+    message: str = strawberry.field(
+        description="What is wrong, in English, for a person to read; its wording may change."
+    )
 
     @classmethod
     def of(cls, error: UserError) -> UserErrorType:
         return cls(field=error.field, code=error.code, message=error.message)
-
-
-strawberry.enum(WarningCode, description="Why a write was let through with a warning.")
 
 
 @strawberry.type(name="Warning", description="A write let through that deserves a look.")
@@ -69,82 +66,100 @@ class WarningType:
         return Lab.from_record(row) if self.existing_type == "Lab" else Model.from_record(row)
 
 
-@strawberry.type
-class LabPayload:
-    lab: Lab | None
-    revision: int | None
-    user_errors: list[UserErrorType]
-    warnings: list[WarningType] = strawberry.field(
-        description="createLab: labs this one probably duplicates (the lab was created)."
+@strawberry.type(description="What every payload has: why nothing was written, if it was not.")
+class Payload:
+    user_errors: list[UserErrorType] = strawberry.field(
+        description="Why nothing was written, every refused field at once; empty on success."
     )
 
 
-@strawberry.type
-class ModelPayload:
-    model: Model | None
-    revision: int | None
-    user_errors: list[UserErrorType]
+_REVISION = (
+    "The object's revision after the write: send it as the next update's expectedRevision. "
+    "Null when nothing was written."
+)
+_WRITTEN = "The {} as written (or as archived, restored, removed); null when nothing was."
+
+
+@strawberry.type(description="The result of createLab, updateLab, archiveLab and restoreLab.")
+class LabPayload(Payload):
+    lab: Lab | None = strawberry.field(description=_WRITTEN.format("lab"))
+    revision: int | None = strawberry.field(description=_REVISION)
     warnings: list[WarningType] = strawberry.field(
-        description="createModel: models this one probably duplicates (the model was created)."
+        description="After createLab: labs this one probably duplicates (it was created "
+        "anyway). Empty after the other mutations."
     )
 
 
-@strawberry.type
-class VersionPayload:
-    version: Version | None
-    revision: int | None
-    user_errors: list[UserErrorType]
+@strawberry.type(
+    description="The result of createModel, updateModel, archiveModel and restoreModel."
+)
+class ModelPayload(Payload):
+    model: Model | None = strawberry.field(description=_WRITTEN.format("model"))
+    revision: int | None = strawberry.field(description=_REVISION)
+    warnings: list[WarningType] = strawberry.field(
+        description="After createModel: models this one probably duplicates (it was created "
+        "anyway). Empty after the other mutations."
+    )
 
 
-@strawberry.type
-class BenchmarkPayload:
-    benchmark: Benchmark | None
-    user_errors: list[UserErrorType]
+@strawberry.type(
+    description="The result of createVersion, updateVersion, promoteVersion (the new final) "
+    "and setHardwareTargets."
+)
+class VersionPayload(Payload):
+    version: Version | None = strawberry.field(description=_WRITTEN.format("version"))
+    revision: int | None = strawberry.field(description=_REVISION)
 
 
-@strawberry.type
-class BenchmarkVersionPayload:
-    benchmark_version: BenchmarkVersion | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of createBenchmark.")
+class BenchmarkPayload(Payload):
+    benchmark: Benchmark | None = strawberry.field(description=_WRITTEN.format("benchmark"))
 
 
-@strawberry.type(description="The score written; `score.supersedes` is what a correction fixed.")
-class ScorePayload:
-    score: Score | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of createBenchmarkVersion.")
+class BenchmarkVersionPayload(Payload):
+    benchmark_version: BenchmarkVersion | None = strawberry.field(
+        description=_WRITTEN.format("benchmark version")
+    )
 
 
-@strawberry.type(description="The link written, or the link removed by unlinkModels.")
-class LineageLinkPayload:
-    link: LineageLink | None
-    user_errors: list[UserErrorType]
+@strawberry.type(
+    description="The result of recordScore, supersedeScore (the correction: its `supersedes` "
+    "is the score it fixed) and setScoreVerification."
+)
+class ScorePayload(Payload):
+    score: Score | None = strawberry.field(description=_WRITTEN.format("score"))
 
 
-@strawberry.type
-class ProgramPayload:
-    program: Program | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of linkModels, or the link removed by unlinkModels.")
+class LineageLinkPayload(Payload):
+    link: LineageLink | None = strawberry.field(description=_WRITTEN.format("link"))
 
 
-@strawberry.type
-class ParticipantStatusPayload:
-    status_change: ParticipantStatusChange | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of createProgram.")
+class ProgramPayload(Payload):
+    program: Program | None = strawberry.field(description=_WRITTEN.format("programme"))
 
 
-@strawberry.type
-class TargetPayload:
-    target: Target | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of setParticipantStatus.")
+class ParticipantStatusPayload(Payload):
+    status_change: ParticipantStatusChange | None = strawberry.field(
+        description="The status change recorded; null when nothing was written."
+    )
 
 
-@strawberry.type
-class SourcePayload:
-    source: Source | None
-    user_errors: list[UserErrorType]
+@strawberry.type(description="The result of stateTarget.")
+class TargetPayload(Payload):
+    target: Target | None = strawberry.field(description=_WRITTEN.format("target"))
 
 
-@strawberry.type
-class ExternalIdPayload:
-    external_id: ExternalId | None
-    user_errors: list[UserErrorType]
+@strawberry.type(
+    description="The result of addSource; an identical source already recorded is ALREADY_EXISTS."
+)
+class SourcePayload(Payload):
+    source: Source | None = strawberry.field(description=_WRITTEN.format("source"))
+
+
+@strawberry.type(description="The result of setExternalId.")
+class ExternalIdPayload(Payload):
+    external_id: ExternalId | None = strawberry.field(description=_WRITTEN.format("external id"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import asyncpg
 import strawberry
@@ -11,6 +12,13 @@ from service import clock, enums
 from service.db import Conn, rankings
 from service.db.pages import Page
 from service.graphql import pagination
+from service.graphql.arguments import (
+    AsOf,
+    BenchmarkRef,
+    BenchmarkVersionLabel,
+    Provenances,
+    Verifications,
+)
 from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import After, Before, First, Last, PageInfo
@@ -20,13 +28,16 @@ from service.graphql.types import BenchmarkVersion, Country, Lab, Model, Row, Sc
 @strawberry.type(description="One model's best eligible score, and where it ranks.")
 class LeaderboardEntry:
     rank: int = strawberry.field(
-        description="Ties share a rank; an AT_LEAST score ranks at its bound."
+        description="1 for the best; ties share a rank (1, 1, 3); an AT_LEAST score ranks at "
+        "its bound."
     )
-    score: Score
-    version: Version
-    model: Model
-    lab: Lab
-    country: Country | None = strawberry.field(description="Null when the lab's is not known.")
+    score: Score = strawberry.field(description="The model's best score counted on the date.")
+    version: Version = strawberry.field(description="The version that score is of.")
+    model: Model = strawberry.field(description="The model ranked.")
+    lab: Lab = strawberry.field(description="The model's lab.")
+    country: Country | None = strawberry.field(
+        description="The lab's country; null when it is not known."
+    )
 
     @classmethod
     def from_record(cls, row: Row) -> LeaderboardEntry:
@@ -44,28 +55,34 @@ class LeaderboardEntry:
 
 @strawberry.type(description="A country's standing: its best entry.")
 class CountryStanding:
-    rank: int
-    country: Country
-    entry: LeaderboardEntry
+    rank: int = strawberry.field(description="1 for the best; ties share a rank.")
+    country: Country = strawberry.field(description="The country ranked.")
+    entry: LeaderboardEntry = strawberry.field(
+        description="Its best entry: the model that ranks it, with its rank among models."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One entry of a leaderboard page and its cursor.")
 class LeaderboardEdge:
-    cursor: str
-    node: LeaderboardEntry
+    cursor: str = strawberry.field(description="Where this edge stands: after/before take it.")
+    node: LeaderboardEntry = strawberry.field(description="The entry.")
 
 
-@strawberry.type
+@strawberry.type(description="One standing of a country ranking page and its cursor.")
 class CountryStandingEdge:
-    cursor: str
-    node: CountryStanding
+    cursor: str = strawberry.field(description="Where this edge stands: after/before take it.")
+    node: CountryStanding = strawberry.field(description="The standing.")
 
 
 @strawberry.type
 class _Ranking:
-    benchmark_version: BenchmarkVersion
-    as_of: dt.date
-    page_info: PageInfo
+    benchmark_version: BenchmarkVersion = strawberry.field(
+        description="The method version ranked: the one asked for, or the one in effect on asOf."
+    )
+    as_of: dt.date = strawberry.field(description="The date the ranking is as of.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more lies before or after the page, and its first and last cursor."
+    )
     version_row: strawberry.Private[asyncpg.Record]
     where: strawberry.Private[rankings.RankingFilter]
     per: strawberry.Private[str]
@@ -78,7 +95,9 @@ class _Ranking:
 
 @strawberry.type(description="A ranking on one benchmark version as of one date.")
 class Leaderboard(_Ranking):
-    edges: list[LeaderboardEdge]
+    edges: list[LeaderboardEdge] = strawberry.field(
+        description="The page's entries, best first, each with its cursor."
+    )
 
     @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
     def nodes(self) -> list[LeaderboardEntry]:
@@ -87,7 +106,9 @@ class Leaderboard(_Ranking):
 
 @strawberry.type(description="One standing per country on one benchmark version as of one date.")
 class CountryRanking(_Ranking):
-    edges: list[CountryStandingEdge]
+    edges: list[CountryStandingEdge] = strawberry.field(
+        description="The page's standings, best first, each with its cursor."
+    )
 
     @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
     def nodes(self) -> list[CountryStanding]:
@@ -182,13 +203,22 @@ def _filter(
 
 async def leaderboard(
     info: Info,
-    benchmark: str,
-    benchmark_version: str | None = None,
-    as_of: dt.date | None = None,
-    provenance: list[enums.Provenance] | None = None,
-    verification: list[enums.Verification] | None = None,
-    stages: list[enums.VersionStage] | None = None,
-    countries: list[str] | None = None,
+    benchmark: BenchmarkRef,
+    benchmark_version: BenchmarkVersionLabel = None,
+    as_of: AsOf = None,
+    provenance: Provenances = None,
+    verification: Verifications = None,
+    stages: Annotated[
+        list[enums.VersionStage] | None,
+        strawberry.argument(description="Rank only versions of these stages; null for both."),
+    ] = None,
+    countries: Annotated[
+        list[str] | None,
+        strawberry.argument(
+            description="Rank only models of labs in these countries (ISO 3166-1 alpha-2 "
+            "codes, any case); null for every lab, those of unknown country included."
+        ),
+    ] = None,
     first: First = None,
     after: After = None,
     last: Last = None,
@@ -216,10 +246,10 @@ async def leaderboard(
 
 async def country_ranking(
     info: Info,
-    benchmark: str,
-    as_of: dt.date | None = None,
-    provenance: list[enums.Provenance] | None = None,
-    verification: list[enums.Verification] | None = None,
+    benchmark: BenchmarkRef,
+    as_of: AsOf = None,
+    provenance: Provenances = None,
+    verification: Verifications = None,
     first: First = None,
     after: After = None,
     last: Last = None,
@@ -249,16 +279,22 @@ async def country_ranking(
 @strawberry.type(description="The first time a country or lab reached a threshold.")
 class Crossing:
     order: int = strawberry.field(description="1 for the first to get there, 2 for the next...")
-    reached_on: dt.date
+    reached_on: dt.date = strawberry.field(
+        description="The day the score that got there was measured."
+    )
     entry: LeaderboardEntry = strawberry.field(description="The score that got there.")
 
 
 @strawberry.type(description="Who reached a threshold on a benchmark version, in order.")
 class ThresholdCrossings:
-    benchmark_version: BenchmarkVersion
-    as_of: dt.date
-    threshold: float
-    crossings: list[Crossing]
+    benchmark_version: BenchmarkVersion = strawberry.field(
+        description="The method version counted: the one asked for, or the one in effect on asOf."
+    )
+    as_of: dt.date = strawberry.field(description="The date the crossings are as of.")
+    threshold: float = strawberry.field(description="The value reached, as asked.")
+    crossings: list[Crossing] = strawberry.field(
+        description="Each country (or lab) that reached it by asOf, first to get there first."
+    )
     version_row: strawberry.Private[asyncpg.Record]
     where: strawberry.Private[rankings.RankingFilter]
     by: strawberry.Private[enums.CrossingGroup]
@@ -276,13 +312,21 @@ class ThresholdCrossings:
 
 async def threshold_crossings(
     info: Info,
-    benchmark: str,
-    threshold: float,
-    by: enums.CrossingGroup = enums.CrossingGroup.COUNTRY,
-    benchmark_version: str | None = None,
-    as_of: dt.date | None = None,
-    provenance: list[enums.Provenance] | None = None,
-    verification: list[enums.Verification] | None = None,
+    benchmark: BenchmarkRef,
+    threshold: Annotated[
+        float,
+        strawberry.argument(
+            description="The value to reach, on the benchmark's scale (40 is 'past 40'); an "
+            "AT_LEAST score reaches it at its bound."
+        ),
+    ],
+    by: Annotated[
+        enums.CrossingGroup, strawberry.argument(description="Count countries or labs.")
+    ] = enums.CrossingGroup.COUNTRY,
+    benchmark_version: BenchmarkVersionLabel = None,
+    as_of: AsOf = None,
+    provenance: Provenances = None,
+    verification: Verifications = None,
 ) -> ThresholdCrossings:
     where = _filter(as_of, provenance, verification)
     async with info.context.pool.acquire() as conn:

@@ -13,12 +13,12 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from service.cache import ResponseCache
 from service.graphql import errors
+from service.graphql import vocabularies as _registers_the_enums  # noqa: F401
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.context import Context
@@ -35,10 +35,14 @@ from service.graphql.search import SearchQuery
 if TYPE_CHECKING:
     from service.db.routing import Router
 
+
 # The root Query is assembled from one class per concern; each module owns its fields.
-Query = merge_types(
-    "Query", (CatalogQuery, RankingQuery, LineageQuery, SearchQuery, FeedQuery, AdminQuery)
+@strawberry.type(
+    description="Every read: the catalog (labs, models, benchmarks, programmes, sources), "
+    "rankings as of any date, lineage, search, claims and the change feed."
 )
+class Query(CatalogQuery, RankingQuery, LineageQuery, SearchQuery, FeedQuery, AdminQuery):
+    pass
 
 
 class CheckedDocument(SchemaExtension):

@@ -12,7 +12,10 @@ from service.graphql.context import Info
 from service.graphql.errors import ClientError, Code
 from service.graphql.types import Benchmark, Lab, Model
 
-SearchResult = Annotated[Lab | Model | Benchmark, strawberry.union("SearchResult")]
+SearchResult = Annotated[
+    Lab | Model | Benchmark,
+    strawberry.union("SearchResult", description="A lab, a model or a benchmark found by name."),
+]
 MAX_RESULTS = 100
 # Trigram similarity costs PostgreSQL time in proportion to the text: names are short.
 MAX_TEXT = 200
@@ -24,7 +27,20 @@ class SearchQuery:
         description="Labs, models and benchmarks whose name or slug resembles the text, "
         "best match first (trigram similarity)."
     )
-    async def search(self, info: Info, text: str, first: int = 10) -> list[SearchResult]:
+    async def search(
+        self,
+        info: Info,
+        text: Annotated[
+            str,
+            strawberry.argument(
+                description=f"What to look for: a name or part of one, typos tolerated "
+                f"('solr pro'); 1 to {MAX_TEXT} characters."
+            ),
+        ],
+        first: Annotated[
+            int, strawberry.argument(description=f"At most this many results (0 to {MAX_RESULTS}).")
+        ] = 10,
+    ) -> list[SearchResult]:
         if not 0 <= first <= MAX_RESULTS:
             raise ClientError(
                 f"first must be between 0 and {MAX_RESULTS}", "OUT_OF_RANGE", field="first"

@@ -24,4 +24,6 @@ class UnlinkInput(Input):
 
     parent: Slug = Field(description="The parent model's slug.")
     child: Slug = Field(description="The child model's slug.")
-    relation: LineageRelation = Field(description="The link's relation.")
+    relation: LineageRelation = Field(
+        description="The relation of the link to remove (two models may be linked by several)."
+    )

@@ -51,7 +51,9 @@ class ScoreInput(Input):
 class SupersedeScoreInput(Input):
     """A correction of a score: a new observation that replaces it; the old one stays."""
 
-    score: ScoreId = Field(description="The id of the score corrected.")
+    score: ScoreId = Field(
+        description="The `id` of the score corrected; it stays in history, marked superseded."
+    )
     value: Decimal = Field(description="The corrected score, within the benchmark's scale.")
     qualifier: ScoreQualifier = Field(
         ScoreQualifier.EXACT, description="How the value bounds the score."
@@ -71,7 +73,7 @@ class SupersedeScoreInput(Input):
 class ScoreVerificationInput(Input):
     """Verify, dispute or retract a score, optionally naming the evidence."""
 
-    score: ScoreId = Field(description="The id of the score.")
+    score: ScoreId = Field(description="The `id` of the score whose verification changes.")
     verification: Verification = Field(description="Its verification from changedOn on.")
     changed_on: dt.date = Field(description="The day it changed; not before the score's.")
     # The measurement that confirms or refutes the claim.

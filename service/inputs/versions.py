@@ -44,7 +44,7 @@ class HardwareTargetInput(Input):
         gt=0,
         lt=1_000_000,
         decimal_places=2,
-        description="Memory in GB they provide in all; null when not stated.",
+        description="Memory of each accelerator, in GB; null when not stated.",
     )
     precision: NumericPrecision | None = Field(
         None, description="The numeric precision the weights run at; null when not stated."

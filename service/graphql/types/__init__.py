@@ -6,7 +6,7 @@ the depth of the query, never by the number of rows.
 
 Types of different aggregates refer to each other (a Lab lists its Models, a Model names its
 Lab): each module imports the types that refer back to it at its end, so any of them can be
-imported first. `shared` holds what they all use and registers the GraphQL enums.
+imported first. `shared` holds what they all use.
 """
 
 from __future__ import annotations

@@ -15,11 +15,18 @@ from service.graphql.types.shared import Node, Row
     description="A version of a benchmark's method; scores of two never rank together."
 )
 class BenchmarkVersion(Node):
-    id: strawberry.ID
-    label: str
-    effective_on: dt.date
-    benchmark_slug: str
-    benchmark_name: str
+    label: str = strawberry.field(
+        description="The method version's label, unique within its benchmark ('v4')."
+    )
+    effective_on: dt.date = strawberry.field(
+        description="The day it took effect: rankings as of that day on use it."
+    )
+    benchmark_slug: str = strawberry.field(
+        description="Its benchmark's slug (the same as benchmark.slug, without a lookup)."
+    )
+    benchmark_name: str = strawberry.field(
+        description="Its benchmark's name (the same as benchmark.name, without a lookup)."
+    )
     row_id: strawberry.Private[int]
     benchmark_id: strawberry.Private[int]
 
@@ -35,7 +42,7 @@ class BenchmarkVersion(Node):
             benchmark_id=row["benchmark_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The benchmark it is a version of.")
     async def benchmark(self, info: Info) -> Benchmark:
         row = await info.context.loaders.benchmark.load(self.benchmark_id)
         assert row is not None, "benchmark_version.benchmark_id is a foreign key"
@@ -54,10 +61,13 @@ class BenchmarkVersion(Node):
 
 @strawberry.type(description="A benchmark's weight in an index version.")
 class BenchmarkComponent:
-    weight: float
+    weight: float = strawberry.field(
+        description="Its weight in the index, above 0 and at most 1; an index version's weights "
+        "sum to 1."
+    )
     benchmark_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The component benchmark.")
     async def benchmark(self, info: Info) -> Benchmark:
         row = await info.context.loaders.benchmark.load(self.benchmark_id)
         assert row is not None, "benchmark_component refers to benchmarks by foreign key"
@@ -66,17 +76,27 @@ class BenchmarkComponent:
 
 @strawberry.type(description="An evaluation or an index (a weighted average of benchmarks).")
 class Benchmark(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
-    publisher: str | None
-    url: str | None
-    scale_min: float
-    scale_max: float
-    higher_is_better: bool
+    slug: str = strawberry.field(
+        description="The benchmark's key, used by every reference to it ('aa-intelligence-index')."
+    )
+    name: str = strawberry.field(description="The benchmark's name.")
+    publisher: str | None = strawberry.field(description="Who runs it; null when not known.")
+    url: str | None = strawberry.field(description="Its page; null when not known.")
+    scale_min: float = strawberry.field(
+        description="The lowest score possible (0 for a 0-100 index)."
+    )
+    scale_max: float = strawberry.field(
+        description="The highest score possible (100 for a 0-100 index)."
+    )
+    higher_is_better: bool = strawberry.field(description="Whether a higher score ranks better.")
     is_independent: bool = strawberry.field(description="Independent of the labs it measures.")
-    is_index: bool
-    methodology: str | None
+    is_index: bool = strawberry.field(
+        description="Whether it is an index: a weighted average of component benchmarks (see "
+        "versions.components)."
+    )
+    methodology: str | None = strawberry.field(
+        description="How it is measured, for a person to read; null when not known."
+    )
     row_id: strawberry.Private[int]
 
     @classmethod

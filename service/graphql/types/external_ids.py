@@ -10,9 +10,11 @@ from service.graphql.types.shared import Node, Row
 
 @strawberry.type(description="The same lab or model under another registry's name.")
 class ExternalId(Node):
-    id: strawberry.ID
-    system: enums.ExternalSystem
-    external_key: str
+    system: enums.ExternalSystem = strawberry.field(description="The other registry.")
+    external_key: str = strawberry.field(
+        description="The key it uses for the lab or model, exactly as it writes it "
+        "('upstage/SOLAR-10.7B-v1.0')."
+    )
 
     @classmethod
     def from_record(cls, row: Row) -> ExternalId:

@@ -16,17 +16,28 @@ from service.graphql.types.shared import FIRST, Country, Node, Row, capped
 
 @strawberry.type(description="An organisation that builds models.")
 class Lab(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
+    slug: str = strawberry.field(
+        description="The lab's key, used by every reference to it: lowercase letters, digits, "
+        "hyphens ('upstage')."
+    )
+    name: str = strawberry.field(description="The lab's name ('Upstage').")
     country: Country | None = strawberry.field(
         description="Null when not known; such a lab is left out of country rankings."
     )
-    founded_year: int | None
-    headquarters: str | None
-    website: str | None
-    description: str | None
-    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
+    founded_year: int | None = strawberry.field(
+        description="The year it was founded; null when not known."
+    )
+    headquarters: str | None = strawberry.field(
+        description="The city of its headquarters ('Seoul'); null when not known."
+    )
+    website: str | None = strawberry.field(description="Its website's URL; null when not known.")
+    description: str | None = strawberry.field(
+        description="What it is, for a person to read; null when none was written."
+    )
+    revision: int = strawberry.field(
+        description="1 when created, one more with every update: send it as an update's "
+        "expectedRevision."
+    )
     archived_at: dt.datetime | None = strawberry.field(
         description="When archived (hidden from lists, still found by slug and id)."
     )

@@ -12,9 +12,13 @@ from service.graphql.types.sources import Source, load_source
 
 @strawberry.type(description="A typed link from a parent model to a child model.")
 class LineageLink(Node):
-    id: strawberry.ID
-    relation: enums.LineageRelation
-    note: str | None
+    relation: enums.LineageRelation = strawberry.field(
+        description="How the child comes from the parent; every relation but SUCCESSOR reuses "
+        "the parent's weights."
+    )
+    note: str | None = strawberry.field(
+        description="Anything else, for a person to read; null when nothing."
+    )
     parent_id: strawberry.Private[int]
     child_id: strawberry.Private[int]
     source_id: strawberry.Private[int | None]
@@ -30,15 +34,15 @@ class LineageLink(Node):
             source_id=row["source_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The model the child comes from.")
     async def parent(self, info: Info) -> Model:
         return await load_model(info, self.parent_id)
 
-    @strawberry.field
+    @strawberry.field(description="The model that comes from the parent.")
     async def child(self, info: Info) -> Model:
         return await load_model(info, self.child_id)
 
-    @strawberry.field
+    @strawberry.field(description="Where the link is stated; null when no source is cited.")
     async def source(self, info: Info) -> Source | None:
         return await load_source(info, self.source_id)
 

@@ -16,10 +16,13 @@ from service.graphql.types.shared import FIRST, Node, Row, capped
 
 @strawberry.type(description="A product line grouping models.")
 class ModelFamily(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
-    description: str | None
+    slug: str = strawberry.field(
+        description="The family's key, used by every reference to it ('solar')."
+    )
+    name: str = strawberry.field(description="The family's name ('Solar').")
+    description: str | None = strawberry.field(
+        description="What it is, for a person to read; null when none was written."
+    )
 
     @classmethod
     def from_record(cls, row: Row) -> ModelFamily:
@@ -33,17 +36,27 @@ class ModelFamily(Node):
 
 @strawberry.type(description="A named model, released in one or more versions.")
 class Model(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
-    modality: enums.Modality
-    open_weights: bool
-    license: str | None
+    slug: str = strawberry.field(
+        description="The model's key, used by every reference to it ('solar-pro-3')."
+    )
+    name: str = strawberry.field(description="The model's name ('Solar Pro 3').")
+    modality: enums.Modality = strawberry.field(description="What it takes in and puts out.")
+    open_weights: bool = strawberry.field(
+        description="Whether its weights are published for anyone to download."
+    )
+    license: str | None = strawberry.field(
+        description="The licence of its weights ('Apache-2.0'); null when not known."
+    )
     training_origin: enums.TrainingOrigin | None = strawberry.field(
         description="FROM_SCRATCH or DERIVED; null when not known."
     )
-    description: str | None
-    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
+    description: str | None = strawberry.field(
+        description="What it is, for a person to read; null when none was written."
+    )
+    revision: int = strawberry.field(
+        description="1 when created, one more with every update: send it as an update's "
+        "expectedRevision."
+    )
     archived_at: dt.datetime | None = strawberry.field(
         description="When archived (hidden from lists, still found by slug and id)."
     )
@@ -70,13 +83,13 @@ class Model(Node):
             family_id=row["family_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The lab that built it.")
     async def lab(self, info: Info) -> Lab:
         row = await info.context.loaders.lab.load(self.lab_id)
         assert row is not None, "model.lab_id is a foreign key"
         return Lab.from_record(row)
 
-    @strawberry.field
+    @strawberry.field(description="Its product line; null when it belongs to none.")
     async def family(self, info: Info) -> ModelFamily | None:
         if self.family_id is None:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -14,13 +15,18 @@ from service.graphql.types.sources import Source, load_source
 
 @strawberry.type(description="A public programme that selects labs.")
 class Program(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
-    sponsor: str
+    slug: str = strawberry.field(
+        description="The programme's key, used by every reference to it ('korea-sovereign-ai')."
+    )
+    name: str = strawberry.field(description="The programme's name.")
+    sponsor: str = strawberry.field(description="Who runs it (a ministry, an agency).")
     country_code: strawberry.Private[str]
-    started: PreciseDate | None
-    description: str | None
+    started: PreciseDate | None = strawberry.field(
+        description="When it started, with how exact that is; null when not known."
+    )
+    description: str | None = strawberry.field(
+        description="What it is, for a person to read; null when none was written."
+    )
     row_id: strawberry.Private[int]
 
     @classmethod
@@ -36,7 +42,7 @@ class Program(Node):
             row_id=row["id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The country that runs it.")
     def country(self) -> Country:
         return country(self.country_code)
 
@@ -51,7 +57,7 @@ class Participant:
     row_id: strawberry.Private[int]
     lab_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The lab taking part.")
     async def lab(self, info: Info) -> Lab:
         row = await info.context.loaders.lab.load(self.lab_id)
         assert row is not None, "program_participant.lab_id is a foreign key"
@@ -64,7 +70,12 @@ class Participant:
 
     @strawberry.field(description="The status in effect on a date (default today).")
     async def status(
-        self, info: Info, as_of: dt.date | None = None
+        self,
+        info: Info,
+        as_of: Annotated[
+            dt.date | None,
+            strawberry.argument(description="The date to answer for; null for today (UTC)."),
+        ] = None,
     ) -> enums.ParticipantStatus | None:
         rows = await info.context.loaders.status_by_participant.load(self.row_id)
         day = as_of or clock.today()
@@ -74,10 +85,15 @@ class Participant:
 
 @strawberry.type(description="A participant's status from a date on.")
 class ParticipantStatusChange(Node):
-    id: strawberry.ID
-    status: enums.ParticipantStatus
-    effective: PreciseDate
-    note: str | None
+    status: enums.ParticipantStatus = strawberry.field(
+        description="The lab's status from the effective date on."
+    )
+    effective: PreciseDate = strawberry.field(
+        description="When the status took effect, with how exact that is."
+    )
+    note: str | None = strawberry.field(
+        description="Anything else, for a person to read; null when nothing."
+    )
     source_id: strawberry.Private[int | None]
 
     @classmethod
@@ -92,7 +108,7 @@ class ParticipantStatusChange(Node):
             source_id=row["source_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="Where the change is reported; null when no source is cited.")
     async def source(self, info: Info) -> Source | None:
         return await load_source(info, self.source_id)
 

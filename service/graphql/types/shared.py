@@ -1,5 +1,5 @@
-"""What the object types share: the record type, the enums, nested-list limits, dates,
-countries and the Node interface.
+"""What the object types share: the record type, nested-list limits, dates, countries and
+the Node interface. (The enums are registered by service.graphql.vocabularies.)
 """
 
 from __future__ import annotations
@@ -18,31 +18,6 @@ from service.graphql.limits import NESTED_LIST_CAP
 
 # A database record, or a composite row joined into one (asyncpg decodes both as mappings).
 Row = asyncpg.Record | Mapping[str, Any]
-
-
-# The vocabularies of service.enums become GraphQL enums of the same names and values.
-strawberry.enum(enums.VersionStage, description="PREVIEW or FINAL release.")
-strawberry.enum(
-    enums.DatePrecision, description="How exact a date is; coarser dates hold the period's end."
-)
-for _vocabulary in (
-    enums.TrainingOrigin,
-    enums.Modality,
-    enums.NumericPrecision,
-    enums.ScoreQualifier,
-    enums.Provenance,
-    enums.Verification,
-    enums.SourceKind,
-    enums.LineageRelation,
-    enums.ParticipantStatus,
-    enums.ExternalSystem,
-    enums.FitBasis,
-    enums.TargetStatus,
-    enums.LineageDirection,
-    enums.CrossingGroup,
-    enums.OrderDirection,
-):
-    strawberry.enum(_vocabulary)
 
 
 def capped(first: int | None) -> int:
@@ -67,8 +42,13 @@ def precise(on: dt.date | None, precision: str | None) -> PreciseDate | None:
 
 @strawberry.type(description="A date and how exact it is: 2026-06-30 with MONTH is 'June 2026'.")
 class PreciseDate:
-    date: dt.date
-    precision: enums.DatePrecision
+    date: dt.date = strawberry.field(
+        description="The day; for a coarser precision, the last day of the period (2026-06-30 "
+        "for June 2026)."
+    )
+    precision: enums.DatePrecision = strawberry.field(
+        description="How exact the date is: DAY, MONTH, QUARTER, HALF or YEAR."
+    )
 
 
 def country(code: str) -> Country:
@@ -80,10 +60,15 @@ def country(code: str) -> Country:
 
 @strawberry.interface(description="An object with a stable, opaque global id: node(id:) finds it.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The object's global id: opaque (compare it, never decode it), stable, "
+        "and accepted by node(id:) and by every input that takes an id."
+    )
 
 
 @strawberry.type(description="An ISO 3166-1 country.")
 class Country:
-    code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-    name: str
+    code: str = strawberry.field(description="Its ISO 3166-1 alpha-2 code, upper case ('KR').")
+    name: str = strawberry.field(
+        description="Its common English name ('South Korea'), from ISO 3166-1."
+    )

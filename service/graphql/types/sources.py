@@ -13,7 +13,6 @@ from service.graphql.types.shared import Node, Row
 
 @strawberry.type(description="Where a fact came from.")
 class Source(Node):
-    id: strawberry.ID
     url: str | None = strawberry.field(
         description="The page cited; null when none was recorded (never a guessed address)."
     )
@@ -21,9 +20,13 @@ class Source(Node):
         description="The headline or title; in [square brackets], a description of a source "
         "that has no title of its own or whose title was not recorded."
     )
-    publisher: str | None
-    published_on: dt.date | None
-    kind: enums.SourceKind
+    publisher: str | None = strawberry.field(
+        description="Who published it ('Yonhap News Agency'); null when not known."
+    )
+    published_on: dt.date | None = strawberry.field(
+        description="The day it was published; null when not known."
+    )
+    kind: enums.SourceKind = strawberry.field(description="What sort of source it is.")
 
     @classmethod
     def from_record(cls, row: Row) -> Source:

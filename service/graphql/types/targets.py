@@ -7,6 +7,7 @@ import datetime as dt
 import strawberry
 
 from service import clock, enums, ids
+from service.graphql.arguments import AsOf, TargetProvenances
 from service.graphql.context import Info
 from service.graphql.types.benchmarks import Benchmark
 from service.graphql.types.labs import Lab
@@ -17,11 +18,17 @@ from service.graphql.types.sources import Source, load_source
 
 @strawberry.type(description="A goal a lab stated on a benchmark.")
 class Target(Node):
-    id: strawberry.ID
-    value: float
-    due: PreciseDate
-    stated_on: dt.date
-    note: str | None
+    value: float = strawberry.field(
+        description="The value the lab aims for, on the benchmark's scale (at most it, when "
+        "lower is better)."
+    )
+    due: PreciseDate = strawberry.field(
+        description="When it is due, with how exact that is: a YEAR target is due on December 31."
+    )
+    stated_on: dt.date = strawberry.field(description="The day the lab stated it.")
+    note: str | None = strawberry.field(
+        description="Anything else, for a person to read; null when nothing."
+    )
     row_id: strawberry.Private[int]
     lab_id: strawberry.Private[int]
     benchmark_id: strawberry.Private[int]
@@ -43,19 +50,19 @@ class Target(Node):
             source_id=row["source_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The lab that stated it.")
     async def lab(self, info: Info) -> Lab:
         row = await info.context.loaders.lab.load(self.lab_id)
         assert row is not None, "target.lab_id is a foreign key"
         return Lab.from_record(row)
 
-    @strawberry.field
+    @strawberry.field(description="Where the lab stated it.")
     async def source(self, info: Info) -> Source:
         source = await load_source(info, self.source_id)
         assert source is not None, "target.source_id is a non-null foreign key"
         return source
 
-    @strawberry.field
+    @strawberry.field(description="The benchmark it is on.")
     async def benchmark(self, info: Info) -> Benchmark:
         row = await info.context.loaders.benchmark.load(self.benchmark_id)
         assert row is not None, "target.benchmark_id is a foreign key"
@@ -69,8 +76,8 @@ class Target(Node):
     async def status(
         self,
         info: Info,
-        as_of: dt.date | None = None,
-        provenance: list[enums.Provenance] | None = None,
+        as_of: AsOf = None,
+        provenance: TargetProvenances = None,
     ) -> enums.TargetStatus:
         outcome = await self._outcome(info, as_of, provenance)
         if outcome["met_by_id"] is not None:
@@ -83,8 +90,8 @@ class Target(Node):
     async def met_by(
         self,
         info: Info,
-        as_of: dt.date | None = None,
-        provenance: list[enums.Provenance] | None = None,
+        as_of: AsOf = None,
+        provenance: TargetProvenances = None,
     ) -> Score | None:
         outcome = await self._outcome(info, as_of, provenance)
         return await load_score(info, outcome["met_by_id"])

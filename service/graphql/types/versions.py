@@ -17,12 +17,15 @@ from service.graphql.types.sources import Source, load_source
 
 @strawberry.type(description="Whether a version's weights fit in a memory size.")
 class MemoryFit:
-    fits: bool
+    fits: bool = strawberry.field(description="Whether the weights fit in the memory asked about.")
     basis: enums.FitBasis = strawberry.field(
         description="STATED by a hardware target of the version, or DERIVED from its "
         "parameter count (weights only: a lower bound of what serving needs)."
     )
-    required_gb: float
+    required_gb: float = strawberry.field(
+        description="The memory needed in GB: the smallest stated target's (accelerator memory "
+        "x count), or the weights' size (parameters x bytes per parameter / 10^9)."
+    )
 
 
 def memory_fit(
@@ -40,11 +43,20 @@ def memory_fit(
 
 @strawberry.type(description="What a version is built to run on.")
 class HardwareTarget:
-    accelerator: str
-    accelerator_count: int
-    memory_gb: float | None
-    precision: enums.NumericPrecision | None
-    note: str | None
+    accelerator: str = strawberry.field(
+        description="The accelerator, as the lab names it ('H100 80GB', or just 'GPU')."
+    )
+    accelerator_count: int = strawberry.field(description="How many of them (1 or more).")
+    memory_gb: float | None = strawberry.field(
+        description="Memory of each accelerator, in GB (10^9 bytes); null when not stated."
+    )
+    precision: enums.NumericPrecision | None = strawberry.field(
+        description="The precision the weights run at on it; null when not stated (then it "
+        "holds at any)."
+    )
+    note: str | None = strawberry.field(
+        description="Anything else, for a person to read ('Optimised to run on a single GPU.')."
+    )
 
     @classmethod
     def from_record(cls, row: Row) -> HardwareTarget:
@@ -60,18 +72,34 @@ class HardwareTarget:
 
 @strawberry.type(description="One release of a model: a PREVIEW or a FINAL.")
 class Version(Node):
-    id: strawberry.ID
-    label: str
-    stage: enums.VersionStage
-    announced_on: dt.date | None
-    released: PreciseDate | None
+    label: str = strawberry.field(
+        description="The version's label, unique within its model ('preview', 'release')."
+    )
+    stage: enums.VersionStage = strawberry.field(description="PREVIEW or FINAL.")
+    announced_on: dt.date | None = strawberry.field(
+        description="The day it was announced; null when not known."
+    )
+    released: PreciseDate | None = strawberry.field(
+        description="When it was released, with how exact that is; null when not released (or "
+        "not known)."
+    )
     planned: PreciseDate | None = strawberry.field(
         description="When a not-yet-released version is planned, with its precision."
     )
-    total_parameters: BigInt | None
-    active_parameters: BigInt | None
-    context_window: int | None
-    revision: int = strawberry.field(description="Pass as expectedRevision to update.")
+    total_parameters: BigInt | None = strawberry.field(
+        description="How many parameters it has in all; null when not published."
+    )
+    active_parameters: BigInt | None = strawberry.field(
+        description="How many parameters are active for each token (mixture of experts); null "
+        "when not published or not a mixture."
+    )
+    context_window: int | None = strawberry.field(
+        description="How many tokens it takes in at once; null when not known."
+    )
+    revision: int = strawberry.field(
+        description="1 when created, one more with every update: send it as an update's "
+        "expectedRevision."
+    )
     row_id: strawberry.Private[int]
     model_id: strawberry.Private[int]
     promoted_from_id: strawberry.Private[int | None]
@@ -96,45 +124,53 @@ class Version(Node):
             source_id=row["source_id"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The model it is a version of.")
     async def model(self, info: Info) -> Model:
         return await load_model(info, self.model_id)
 
-    @strawberry.field(description="The PREVIEW this FINAL was promoted from.")
+    @strawberry.field(description="The PREVIEW this FINAL was promoted from; null for none.")
     async def promoted_from(self, info: Info) -> Version | None:
         if self.promoted_from_id is None:
             return None
         row = await info.context.loaders.version.load(self.promoted_from_id)
         return None if row is None else Version.from_record(row)
 
-    @strawberry.field(description="The FINAL this PREVIEW was promoted to.")
+    @strawberry.field(description="The FINAL this PREVIEW was promoted to; null until it is.")
     async def promoted_to(self, info: Info) -> Version | None:
         rows = await info.context.loaders.promoted_to.load(self.row_id)
         return Version.from_record(rows[0]) if rows else None
 
     @strawberry.field(
         description="Whether the weights fit in the given memory at a precision: STATED when "
-        "a hardware target says so, DERIVED from the parameter count otherwise."
+        "a hardware target says so, DERIVED from the parameter count otherwise; null when "
+        "neither is known."
     )
     async def memory_fit(
         self,
         info: Info,
-        memory_gb: float,
-        precision: enums.NumericPrecision = enums.NumericPrecision.BF16,
+        memory_gb: Annotated[
+            float, strawberry.argument(description="The memory to fit in, in GB (10^9 bytes).")
+        ],
+        precision: Annotated[
+            enums.NumericPrecision,
+            strawberry.argument(description="The precision the weights would run at."),
+        ] = enums.NumericPrecision.BF16,
     ) -> MemoryFit | None:
         rows = await info.context.loaders.hardware_by_version.load(self.row_id)
         targets = [HardwareTarget.from_record(row) for row in rows]
         return memory_fit(targets, self.total_parameters, memory_gb, precision)
 
-    @strawberry.field
+    @strawberry.field(description="Whether it is a PREVIEW (stage == PREVIEW).")
     def is_preview(self) -> bool:
         return self.stage is enums.VersionStage.PREVIEW
 
-    @strawberry.field
+    @strawberry.field(description="Where its facts come from; null when no source is cited.")
     async def source(self, info: Info) -> Source | None:
         return await load_source(info, self.source_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="What the lab says it is built to run on; empty when nothing was stated."
+    )
     async def hardware_targets(self, info: Info) -> list[HardwareTarget]:
         rows = await info.context.loaders.hardware_by_version.load(self.row_id)
         return [HardwareTarget.from_record(row) for row in rows]
