@@ -43,6 +43,8 @@ _PLACEHOLDERS = {
     "verifications": "NULL::score_verification[]",
     "stages": "NULL::version_stage[]",
     "countries": "NULL::text[]",
+    # knownAt left out: the registry answers for its latest write.
+    "known_at": "(SELECT last_at FROM transaction_clock)",
     "limit": "leaderboard.top",
 }
 

@@ -146,8 +146,9 @@ def leaderboard_sql(version_id: int, first: int = 20) -> str:
         4: "NULL::score_verification[]",
         5: "NULL::version_stage[]",
         6: "NULL::text[]",
-        7: str(first + 1),  # the service asks one row more, to know if a next page exists
-        8: "0",  # offset
+        7: "(SELECT last_at FROM transaction_clock)",  # knownAt left out: the latest write
+        8: str(first + 1),  # the service asks one row more, to know if a next page exists
+        9: "0",  # offset
     }
     return re.sub(r"\$(\d+)", lambda m: f"({literals[int(m.group(1))]})", RANKED_DESC).strip()
 

@@ -1,8 +1,14 @@
 """A response cache for queries, dropped whenever the data may have changed.
 
 Entries are keyed by (generation, document, operation, variables, role, today's UTC date):
-answers that default to "today" (rankings, crossings, targets) change at midnight UTC with no
-write, so yesterday's entries are simply never read again. The generation moves
+the two times an answer depends on are in the key. The valid time `asOf` is in the document or
+its variables when given, and defaults to today: answers that default to "today" (rankings,
+crossings, targets) change at midnight UTC with no write, so yesterday's entries are simply
+never read again. The transaction time `knownAt` is in the document or its variables when
+given, and defaults to the registry's latest write, which is what the generation stands for:
+an answer computed before a write this replica knows of is never read after it. One that a
+replica serves before it hears of another's write still says which write it was computed for
+(its `knownAt`), and is the registry's answer for that time. The generation moves
 on every local mutation and on every change notification from PostgreSQL (service.changes),
 so no entry from before a known write is ever read again. A query records the generation it
 started in and stores its answer under that one: an answer computed while a write landed is

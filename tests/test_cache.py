@@ -145,3 +145,27 @@ async def test_an_answer_for_today_is_not_served_after_midnight_utc(
     # No write happened, yet the answer is recomputed for the new day.
     assert second["leaderboard"]["asOf"] == tomorrow.isoformat()
     assert cached_api.queries.statements != []
+
+
+KNOWN = """
+query KnownBoard($knownAt: DateTime) {
+  leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30", knownAt: $knownAt,
+              first: 1) { knownAt edges { node { model { slug } } } } }
+"""
+
+
+async def test_both_times_key_an_answer(cached_api: Api, database_url: str) -> None:
+    now = await cached_api.data(KNOWN)
+    past = await cached_api.data(KNOWN, knownAt="2000-01-01T00:00:00Z")
+    assert past["leaderboard"] == {"knownAt": "2000-01-01T00:00:00+00:00", "edges": []}
+    assert now["leaderboard"]["edges"] != []
+    assert await cached_api.data(KNOWN) == now
+    assert _cache(cached_api).hits == 1
+    # A write moves the registry's clock: "now" is answered again, for the new write.
+    editor = Writer(cached_api, await issue_token(database_url, "cache-editor", Role.EDITOR))
+    await editor.ok(
+        "createLab", "CreateLabInput", "lab { slug }", {"slug": "later", "name": "Later"}
+    )
+    later = await cached_api.data(KNOWN)
+    assert later["leaderboard"]["knownAt"] > now["leaderboard"]["knownAt"]
+    assert later["leaderboard"]["edges"] == now["leaderboard"]["edges"]

@@ -7,6 +7,7 @@ would pass by falling back), and the rest must fall back rather than fail.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -19,21 +20,23 @@ from service.graphql.context import Context
 from service.graphql.permissions import IsAdmin
 from service.graphql.schema import RegistrySchema, build_schema
 from tests.conftest import Api
+from tests.test_known_at import FIRST_DAY, SCRIPT, _end_of, write_on
 
 LEADERBOARD = """
 query Board($asOf: Date, $first: Int, $after: String, $provenance: [Provenance!],
-            $stages: [VersionStage!], $countries: [String!], $version: String) {
+            $stages: [VersionStage!], $countries: [String!], $version: String,
+            $verification: [Verification!], $knownAt: DateTime) {
   leaderboard(benchmark: "aa-intelligence-index", asOf: $asOf, first: $first, after: $after,
               provenance: $provenance, stages: $stages, countries: $countries,
-              benchmarkVersion: $version) {
-    __typename asOf totalCount
+              benchmarkVersion: $version, verification: $verification, knownAt: $knownAt) {
+    __typename asOf knownAt totalCount
     benchmarkVersion { id label effectiveOn benchmarkSlug benchmarkName }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node {
       rank
       score { id value qualifier uncertainty runConfiguration measuredOn provenance
-              verification superseded note source { id url title publisher publishedOn kind }
-              benchmarkVersion { label } }
+              verification verificationChangedOn superseded recordedAt note
+              source { id url title publisher publishedOn kind } benchmarkVersion { label } }
       version { id label stage isPreview announcedOn totalParameters activeParameters
                 released { date precision } planned { date precision } }
       model { id slug name modality openWeights license trainingOrigin description }
@@ -108,6 +111,12 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30", "countries": ["kr", "FR"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "version": "as reported 2026-05-30"}),
     (LEADERBOARD, {"asOf": "2027-01-01"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2000-01-01T00:00:00Z"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T12:00:00Z"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T21:00:00+09:00"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T12:00:00"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2099-01-01T00:00:00Z"}),
+    (LEADERBOARD, {"asOf": "2026-05-30", "verification": ["UNVERIFIED"]}),
     (LEADERBOARD, {}),
     (MODEL_PAGE, {"slug": "solar-next"}),
     (MODEL_PAGE, {"slug": "solar-10.7b"}),
@@ -303,6 +312,21 @@ async def test_as_of_answers_follow_corrections_on_both_paths(
         assert _bytes(fast) == _bytes(slow)
     fast, slow = await _both(schemas, MODEL_PAGE, {"slug": "gpt-5.5"})
     assert _bytes(fast) == _bytes(slow)
+
+
+async def test_a_scripted_history_answers_alike_on_both_paths_every_day(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    for day, write in enumerate(SCRIPT):
+        await write_on(database_url, FIRST_DAY + dt.timedelta(days=day), write)
+    for day in range(-1, len(SCRIPT)):
+        for verification in (None, ["VERIFIED"]):
+            variables = {"asOf": "2026-06-30", "knownAt": _end_of(day)}
+            fast, slow = await _both(
+                schemas, LEADERBOARD, variables | {"verification": verification}
+            )
+            assert _errors(slow) is None
+            assert _bytes(fast) == _bytes(slow), day
 
 
 async def test_a_compiled_lineage_is_one_statement(api: Api) -> None:

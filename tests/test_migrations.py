@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import asyncpg
 
@@ -30,6 +31,8 @@ DOMAIN_TABLES = {
     "api_token",
     "idempotency_key",
     "persisted_document",
+    "transaction_clock",
+    "verification_change",
 }
 
 
@@ -160,3 +163,57 @@ async def test_events_written_before_the_feed_join_it_in_id_order(empty_database
         ("addSource", 4, True, []),
     ]
     assert latest == 5
+
+
+async def test_facts_written_before_0007_keep_the_time_their_audit_event_was_recorded(
+    empty_database_url: str,
+) -> None:
+    await migrate.upgrade_async(empty_database_url, "0006_persisted_documents")
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            """
+            INSERT INTO source (title, kind) VALUES ('A leaderboard', 'LEADERBOARD');
+            INSERT INTO lab (slug, name, country_code) VALUES ('lab', 'Lab', 'KR');
+            INSERT INTO model (slug, name, lab_id) SELECT 'm', 'M', id FROM lab;
+            INSERT INTO model_version (model_id, label, stage)
+            SELECT id, 'final', 'FINAL' FROM model;
+            INSERT INTO benchmark (slug, name, scale_min, scale_max, is_independent)
+            VALUES ('b', 'B', 0, 100, true);
+            INSERT INTO benchmark_version (benchmark_id, label, effective_on)
+            SELECT id, 'v1', '2026-01-01' FROM benchmark;
+            INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance,
+                               source_id)
+            SELECT v.id, bv.id, 41, '2026-05-30', 'LAB_CLAIM', s.id
+            FROM model_version v, benchmark_version bv, source s;
+            INSERT INTO audit_event (actor, operation, entity_type, entity_id, after, kind)
+            SELECT 'editor', 'recordScore', 'Score', id, to_jsonb(score), 'recordScore'
+            FROM score;
+            """
+        )
+        await conn.execute(
+            """
+            UPDATE score SET verification = 'VERIFIED', verification_changed_on = '2026-06-02';
+            INSERT INTO audit_event (actor, operation, entity_type, entity_id, before, after,
+                                     kind)
+            SELECT 'editor', 'setScoreVerification', 'Score', id,
+                   jsonb_build_object('verification', 'UNVERIFIED'), to_jsonb(score),
+                   'setScoreVerification'
+            FROM score;
+            """
+        )
+        await migrate.upgrade_async(empty_database_url)
+        recorded = await conn.fetch(
+            "SELECT operation, recorded_at FROM audit_event ORDER BY position"
+        )
+        score_time = await conn.fetchval("SELECT recorded_at FROM score")
+        history = await conn.fetch(
+            "SELECT verification, changed_on, recorded_at FROM verification_change ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert score_time == recorded[0]["recorded_at"]
+    assert [(row["verification"], row["changed_on"], row["recorded_at"]) for row in history] == [
+        ("UNVERIFIED", None, recorded[0]["recorded_at"]),
+        ("VERIFIED", dt.date(2026, 6, 2), recorded[1]["recorded_at"]),
+    ]

@@ -45,6 +45,10 @@ DOCUMENTS_PER_DATASET = 200
 MAX_DEPTH = 4
 
 
+# Before the demo data was recorded, when it was, and past the registry's latest write.
+KNOWN_AT = ["2000-01-01T00:00:00Z", "2026-05-30T12:00:00Z", "2099-01-01T00:00:00+02:00"]
+
+
 @dataclass(frozen=True)
 class Values:
     """Argument values that name real rows (and some that name none)."""
@@ -83,6 +87,8 @@ class Generator:
         self.schema = schema._schema
         self.values = values
         self.rng = random.Random(seed)
+        # Its own draws, so adding knownAt left the rest of the corpus as it was.
+        self.known_rng = random.Random(seed + 1)
         self.fragments: list[str] = []
         self.selected: set[tuple[str, str]] = set()  # (type, field) of the last document
 
@@ -117,6 +123,8 @@ class Generator:
                 parts.append(f'asOf: "{pick(self.values.dates)}"')
             if self.rng.random() < 0.7:
                 parts.append(f"first: {self.rng.randint(0, 12)}")
+            if self.known_rng.random() < 0.3:
+                parts.append(f'knownAt: "{self.known_rng.choice(KNOWN_AT)}"')
             self.maybe_enums(parts, 0.3, "provenance", "Provenance")
             self.maybe_enums(parts, 0.2, "stages", "VersionStage")
             self.maybe_enums(parts, 0.2, "verification", "Verification")

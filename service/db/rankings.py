@@ -1,14 +1,22 @@
-"""Leaderboards and country rankings as of any date.
+"""Leaderboards and country rankings as of any date, as known at any time.
 
-A score counts on date D when it was measured on or before D, no correction measured on or
-before D superseded it, and it was not retracted on or before D. A ranking never mixes method
-versions: without an explicit one it uses the version in effect on D. An AT_LEAST score ranks
-at its bound. Each model (or country) is represented by its best eligible score, and ties
-share a rank. A lab whose country is not known ranks on leaderboards but is left out of
-country rankings and crossings by country, which count how many labs they left out. To-one
-relations (version, model, lab, country) come back in the same statement as composite rows,
-so a page of entries costs one round trip. (The score itself stays flat:
-asyncpg cannot decode a composite holding jsonb once jsonb has a text codec.)
+Two times decide what counts: the valid date D (`asOf`) and the transaction time T
+(`knownAt`). A score counts on D as known at T when it was recorded by T and measured on or
+before D, no correction recorded by T and measured on or before D superseded it, its model and
+lab were not archived at T, and its status on D, as recorded by T, is not RETRACTED (a
+verification filter reads the same status). A row's transaction time is NULL only inside the
+transaction that writes it: the write's own derived standings see it (T = infinity), nobody
+else does. An answer for T is final once the registry's clock (migration 0007) has passed T:
+a resolver asks for T no later than the clock it read, so the answer never changes.
+
+A ranking never mixes method versions: without an explicit one it uses the version in effect
+on D. An AT_LEAST score ranks at its bound. Each model (or country) is represented by its
+best eligible score, and ties share a rank. A lab whose country is not known ranks on
+leaderboards but is left out of country rankings and crossings by country, which count how
+many labs they left out. To-one relations (version, model, lab, country) come back in the
+same statement as composite rows, so a page of entries costs one round trip. (The score
+itself stays flat: asyncpg cannot decode a composite holding jsonb once jsonb has a text
+codec.)
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from service.db.pages import Key, Ordering, beyond
 
 BENCHMARK_VERSION = """
 SELECT benchmark_version.*, benchmark.higher_is_better,
-       benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name
+       benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name,
+       (SELECT last_at FROM transaction_clock) AS known_until
 FROM benchmark_version JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
 WHERE benchmark.slug = $1
   AND (CASE WHEN $2::text IS NULL THEN benchmark_version.effective_on <= $3
@@ -34,44 +43,80 @@ ORDER BY benchmark_version.effective_on DESC
 LIMIT 1
 """
 
-# The scores that count: $1 benchmark version, $2 as-of date, $4 provenances,
-# $5 verifications, $6 stages, $7 countries (NULL arrays mean "any").
-ELIGIBLE = """
-    SELECT score.*, version, model, lab, country.name AS country_name, lab.country_code
-    FROM score
-    JOIN model_version AS version ON version.id = score.version_id
-    JOIN model ON model.id = version.model_id
-    JOIN lab ON lab.id = model.lab_id
-    LEFT JOIN country ON country.code = lab.country_code
-    WHERE score.benchmark_version_id = $1
-      AND score.measured_on <= $2
-      AND NOT (score.verification = 'RETRACTED'
-               AND COALESCE(score.verification_changed_on, score.measured_on) <= $2)
-      AND NOT EXISTS (
-          SELECT 1 FROM score AS correction
-          WHERE correction.supersedes_id = score.id AND correction.measured_on <= $2)
-      AND model.archived_at IS NULL AND lab.archived_at IS NULL
-      AND ($4::score_provenance[] IS NULL OR score.provenance = ANY($4))
-      AND ($5::score_verification[] IS NULL OR score.verification = ANY($5))
-      AND ($6::version_stage[] IS NULL OR version.stage = ANY($6))
-      AND ($7::text[] IS NULL OR lab.country_code = ANY($7))
-"""
+# A row `{r}` that a transaction wrote, as known at {known_at}: committed by then.
+KNOWN = "coalesce({r}.recorded_at, 'infinity') <= {known_at}"
+# The status of the score `{s}` on {as_of}, as recorded by {known_at}: its latest change
+# (by valid date, then by order written) dated on or before the day. A score whose status
+# never changed has it on its row, which saves the lookup.
+_LATEST_CHANGE = """
+    SELECT change.{column} FROM verification_change AS change
+    WHERE change.score_id = {s}.id
+      AND coalesce(change.changed_on, {s}.measured_on) <= {as_of}
+      AND coalesce(change.recorded_at, 'infinity') <= {known_at}
+    ORDER BY change.changed_on DESC NULLS LAST, change.id DESC LIMIT 1"""
+
+
+def status_sql(s: str, as_of: str, known_at: str) -> str:
+    latest = _LATEST_CHANGE.format(column="verification", s=s, as_of=as_of, known_at=known_at)
+    # A changed score has its history (migration 0007); one loaded without it, its row.
+    return (
+        f"(CASE WHEN {s}.verification_changed_on IS NULL THEN {s}.verification "
+        f"ELSE coalesce(({latest}), {s}.verification) END)"
+    )
+
+
+def known_change_sql(s: str, known_at: str) -> str:
+    """The latest verification change of the score `{s}` recorded by {known_at}, whatever its
+    date, as a composite row: what the score's verification fields said then. NULL for a score
+    whose status never changed: its row says."""
+    latest = _LATEST_CHANGE.format(column="id", s=s, as_of="'infinity'::date", known_at=known_at)
+    return f"(SELECT latest FROM verification_change AS latest WHERE latest.id = ({latest}))"
+
+
+# Whether the model or lab `{r}` was archived at {known_at}: its latest archiving or restoring
+# recorded by then says so (one written with plain SQL, without an event, by its column).
+_ARCHIVAL = "('archiveLab', 'restoreLab', 'archiveModel', 'restoreModel')"
+ARCHIVED = f"""coalesce(
+    (SELECT event.operation LIKE 'archive%' FROM audit_event AS event
+     WHERE event.entity_type = '{{entity}}' AND event.entity_id = {{r}}.id
+       AND event.operation IN {_ARCHIVAL}
+       AND coalesce(event.recorded_at, 'infinity') <= {{known_at}}
+     ORDER BY event.id DESC LIMIT 1),
+    {{r}}.archived_at IS NOT NULL AND {{r}}.archived_at <= {{known_at}} AND NOT EXISTS (
+        SELECT 1 FROM audit_event AS event
+        WHERE event.entity_type = '{{entity}}' AND event.entity_id = {{r}}.id
+          AND event.operation IN {_ARCHIVAL}))"""
 
 # Whether the score row `s` (with its version `v`, model `m`, lab `l`) counts: placeholders
-# are filled by `walk_sql` so the resolver and the compiled path share one definition.
+# are filled by `counts_sql` so the resolver and the compiled path share one definition.
 _COUNTS = """
       s.benchmark_version_id = {bv}
   AND s.measured_on <= {as_of}
-  AND NOT (s.verification = 'RETRACTED'
-           AND COALESCE(s.verification_changed_on, s.measured_on) <= {as_of})
+  AND {known}
+  AND {status} <> 'RETRACTED'
   AND NOT EXISTS (SELECT 1 FROM score AS correction
-                  WHERE correction.supersedes_id = s.id AND correction.measured_on <= {as_of})
-  AND m.archived_at IS NULL AND l.archived_at IS NULL
+                  WHERE correction.supersedes_id = s.id AND correction.measured_on <= {as_of}
+                    AND {correction_known})
+  AND NOT {model_archived} AND NOT {lab_archived}
   AND ({provenances}::score_provenance[] IS NULL OR s.provenance = ANY({provenances}))
-  AND ({verifications}::score_verification[] IS NULL OR s.verification = ANY({verifications}))
+  AND ({verifications}::score_verification[] IS NULL OR {status} = ANY({verifications}))
   AND ({stages}::version_stage[] IS NULL OR v.stage = ANY({stages}))
   AND ({countries}::text[] IS NULL OR l.country_code = ANY({countries}))
 """
+
+
+def counts_sql(ph: dict[str, str]) -> str:
+    known_at = ph["known_at"]
+    return _COUNTS.format(
+        **ph,
+        known=KNOWN.format(r="s", known_at=known_at),
+        status=status_sql("s", ph["as_of"], known_at),
+        correction_known=KNOWN.format(r="correction", known_at=known_at),
+        model_archived=ARCHIVED.format(entity="Model", r="m", known_at=known_at),
+        lab_archived=ARCHIVED.format(entity="Lab", r="l", known_at=known_at),
+    )
+
+
 _SCORED = """
     FROM score AS s
     JOIN model_version AS v ON v.id = s.version_id
@@ -97,7 +142,7 @@ def walk_sql(ph: dict[str, str], *, descending: bool = True, by_country: bool = 
     # Every later pick ranks at or below the previous one: an index bound, so each step
     # resumes near where the last one stopped instead of at the top.
     resume = "s.value <= walk.value" if descending else "s.value >= walk.value"
-    counts = _COUNTS.format(**ph)
+    counts = counts_sql(ph)
     if by_country:
         counts += "  AND l.country_code IS NOT NULL\n"
     key = _KEYS[by_country]
@@ -116,7 +161,9 @@ WITH RECURSIVE walk AS (
     ) AS next
     WHERE walk.position < {ph["limit"]}
 )
-SELECT walk.*, rank() OVER (ORDER BY walk.value {direction}) AS rank FROM walk
+SELECT walk.*, rank() OVER (ORDER BY walk.value {direction}) AS rank,
+       {known_change_sql("walk", ph["known_at"])} AS known_change
+FROM walk
 """
 
 
@@ -143,7 +190,7 @@ def position_sql(
     """How many entries rank before the key (text[] `key`), or at or before it (inclusive):
     the key's place in the walk however the ranking changed since the key was handed out,
     since an entry is before it exactly when one of its counted scores is."""
-    counts = _COUNTS.format(**ph)
+    counts = counts_sql(ph)
     if by_country:
         counts += "  AND l.country_code IS NOT NULL\n"
     walk_order = ordering(descending=descending, by_country=by_country)
@@ -154,14 +201,13 @@ def position_sql(
 
 def total_sql(ph: dict[str, str], *, by_country: bool = False) -> str:
     """How many models (or countries) have a counted score."""
-    return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {_COUNTS.format(**ph)}"
+    return f"SELECT count(DISTINCT {_KEYS[by_country]}) {_SCORED} WHERE {counts_sql(ph)}"
 
 
 def left_out_sql(ph: dict[str, str]) -> str:
     """How many labs with a counted score have no known country (a country ranking's gap)."""
     return (
-        f"SELECT count(DISTINCT l.id) {_SCORED} "
-        f"WHERE {_COUNTS.format(**ph)} AND l.country_code IS NULL"
+        f"SELECT count(DISTINCT l.id) {_SCORED} WHERE {counts_sql(ph)} AND l.country_code IS NULL"
     )
 
 
@@ -172,12 +218,13 @@ _PLACEHOLDERS = {
     "verifications": "$4",
     "stages": "$5",
     "countries": "$6",
-    "limit": "$7",
+    "known_at": "$7",
+    "limit": "$8",
 }
-# The page: walked rows past the offset ($8), with their version, model and lab as
+# The page: walked rows past the offset ($9), with their version, model and lab as
 # composite rows and the score's own columns flat.
 _PAGE = """
-SELECT score.*, walk.country_code, walk.position, walk.rank,
+SELECT score.*, walk.country_code, walk.position, walk.rank, walk.known_change,
        ARRAY[walk.value::text, walk.measured_on::text, walk.id::text] AS cursor_key,
        version, model, lab, country.name AS country_name
 FROM ({walk}) AS walk
@@ -186,7 +233,7 @@ JOIN model_version AS version ON version.id = walk.version_id
 JOIN model ON model.id = walk.model_id
 JOIN lab ON lab.id = walk.lab_id
 LEFT JOIN country ON country.code = walk.country_code
-WHERE walk.position > $8
+WHERE walk.position > $9
 ORDER BY walk.position
 """
 # (descending, by country) -> the page statement
@@ -198,21 +245,21 @@ RANKED = {
     for by_country in (False, True)
 }
 RANKED_DESC = RANKED[(True, False)]
-# (descending, by country) -> where the page's cursors ($7 after, $8 before: text[] keys)
-# stand: entries at or before `after`, entries before `before`, and ($9) the whole count.
+# (descending, by country) -> where the page's cursors ($8 after, $9 before: text[] keys)
+# stand: entries at or before `after`, entries before `before`, and ($10) the whole count.
 BOUNDS = {
     (descending, by_country): f"""
-SELECT CASE WHEN $7::text[] IS NULL THEN 0 ELSE ({
+SELECT CASE WHEN $8::text[] IS NULL THEN 0 ELSE ({
         position_sql(
-            _PLACEHOLDERS, "$7", inclusive=True, descending=descending, by_country=by_country
+            _PLACEHOLDERS, "$8", inclusive=True, descending=descending, by_country=by_country
         )
     }) END AS low,
-       CASE WHEN $8::text[] IS NULL THEN NULL ELSE ({
+       CASE WHEN $9::text[] IS NULL THEN NULL ELSE ({
         position_sql(
-            _PLACEHOLDERS, "$8", inclusive=False, descending=descending, by_country=by_country
+            _PLACEHOLDERS, "$9", inclusive=False, descending=descending, by_country=by_country
         )
     }) END AS high,
-       CASE WHEN $9 THEN ({total_sql(_PLACEHOLDERS, by_country=by_country)}) END AS total
+       CASE WHEN $10 THEN ({total_sql(_PLACEHOLDERS, by_country=by_country)}) END AS total
 """
     for descending in (True, False)
     for by_country in (False, True)
@@ -223,6 +270,25 @@ TOTAL = {
 LEFT_OUT = left_out_sql(_PLACEHOLDERS)
 
 
+# The scores that count for crossings: $1 benchmark version, $2 as-of date, $4 provenances,
+# $5 verifications, $6 stages, $7 countries (NULL arrays mean "any"), $10 known at.
+_CROSSING_PLACEHOLDERS = {
+    "bv": "$1",
+    "as_of": "$2",
+    "provenances": "$4",
+    "verifications": "$5",
+    "stages": "$6",
+    "countries": "$7",
+    "known_at": "$10",
+}
+ELIGIBLE = f"""
+    SELECT s.*, v AS version, m AS model, l AS lab, country.name AS country_name,
+           l.country_code, {known_change_sql("s", "$10")} AS known_change
+    {_SCORED}
+    LEFT JOIN country ON country.code = l.country_code
+    WHERE {counts_sql(_CROSSING_PLACEHOLDERS)}
+"""
+
 # The eligible scores at or past the threshold $9; an AT_LEAST bound counts at its value, an
 # AT_MOST one never does.
 _REACHED = f"""
@@ -231,7 +297,7 @@ WITH eligible AS ({ELIGIBLE}), reached AS (
     WHERE CASE WHEN $3 THEN value >= $9 AND qualifier <> 'AT_MOST'
                ELSE value <= $9 AND qualifier <> 'AT_LEAST' END
 )"""
-# The first of them for each country or lab ($8), in the order they got there, the first $10
+# The first of them for each country or lab ($8), in the order they got there, the first $11
 # of them (NULL: all); a lab with no known country reaches nothing by country.
 CROSSINGS = f"""{_REACHED}, first_reached AS (
     SELECT DISTINCT ON (CASE WHEN $8 = 'COUNTRY' THEN country_code ELSE (lab).id::text END) *
@@ -245,7 +311,7 @@ SELECT first_reached.*,
                           id) AS rank
 FROM first_reached
 ORDER BY rank
-LIMIT $10
+LIMIT $11
 """
 # Labs that reached the threshold but have no known country: what crossings by country omit.
 CROSSINGS_LEFT_OUT = f"""{_REACHED}
@@ -266,9 +332,9 @@ LIMIT 1
 BEST = {
     (higher, of_lab): _BEST.format(
         scored=_SCORED,
-        counts=_COUNTS.format(**_PLACEHOLDERS),
+        counts=counts_sql(_PLACEHOLDERS),
         bound="AT_MOST" if higher else "AT_LEAST",
-        lab="AND l.id = $7" if of_lab else "",
+        lab="AND l.id = $8" if of_lab else "",
         direction="DESC" if higher else "ASC",
     )
     for higher in (True, False)
@@ -276,9 +342,14 @@ BEST = {
 }
 
 
+# Transaction time without a bound: what the reading transaction sees, its own writes too.
+NOW = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class RankingFilter:
     as_of: dt.date
+    known_at: dt.datetime = NOW
     provenances: list[str] | None = None
     verifications: list[str] | None = None
     stages: list[str] | None = None
@@ -299,6 +370,7 @@ def _ranking_args(version: asyncpg.Record, where: RankingFilter) -> list[object]
         where.verifications,
         where.stages,
         where.countries,
+        where.known_at,
     ]
 
 
@@ -363,6 +435,7 @@ def _crossing_args(
         where.countries,
         by,
         threshold,
+        where.known_at,
     ]
 
 

@@ -47,10 +47,15 @@ INSERT INTO score (version_id, benchmark_version_id, value, qualifier, uncertain
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *
 """
+# The score's current status; a trigger (migration 0007) adds the change to its history.
 SET_VERIFICATION = """
 UPDATE score SET verification = $2, verification_changed_on = $3, evidence_score_id = $4
 WHERE id = $1
 RETURNING *
+"""
+# Scores' verification histories, in the order they were written.
+VERIFICATION_CHANGES = """
+SELECT * FROM verification_change WHERE score_id = ANY($1::bigint[]) ORDER BY score_id, id
 """
 # A version's scores, newest observation first, over a table alias {t} (the compiled path
 # orders by the same); whether each was superseded is derived.
@@ -113,6 +118,10 @@ async def find_same(
 
 async def by_versions(conn: Conn, version_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(BY_VERSIONS, version_ids)
+
+
+async def verification_changes(conn: Conn, score_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(VERIFICATION_CHANGES, score_ids)
 
 
 async def with_context(conn: Conn, score_id: int, *, lock: bool) -> asyncpg.Record | None:

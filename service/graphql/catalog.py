@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 import pycountry
 import strawberry
 
-from service import enums, ids
+from service import clock, enums, ids
 from service.db import Conn, catalog, external_ids, history, labs, models
 from service.db.pages import Page
 from service.graphql import pagination
@@ -349,9 +350,16 @@ class CatalogQuery:
             str | None,
             strawberry.argument(description="Only on this benchmark (slug); null for all."),
         ] = None,
+        known_at: Annotated[
+            dt.datetime | None,
+            strawberry.argument(
+                description="Only the targets the registry had recorded by this time (default: "
+                "now); their status and metBy answer for it too. A time without an offset is UTC."
+            ),
+        ] = None,
     ) -> list[Target]:
         async with info.context.pool.acquire() as conn:
-            rows = await history.targets(conn, lab, benchmark)
+            rows = await history.targets(conn, lab, benchmark, clock.utc(known_at))
         return [Target.from_record(row) for row in rows]
 
     @strawberry.field(
@@ -370,10 +378,18 @@ class CatalogQuery:
             str | None,
             strawberry.argument(description="Only on this benchmark (slug); null for all."),
         ] = None,
+        known_at: Annotated[
+            dt.datetime | None,
+            strawberry.argument(
+                description="Only the observations the registry had recorded by this time "
+                "(default: now), each marked superseded and verified as it was recorded then. "
+                "A time without an offset is UTC."
+            ),
+        ] = None,
     ) -> list[Score]:
         async with info.context.pool.acquire() as conn:
-            rows = await history.score_history(conn, model, version, benchmark)
-        return [Score.from_record(row) for row in rows]
+            rows = await history.score_history(conn, model, version, benchmark, clock.utc(known_at))
+        return [Score.as_known(row) for row in rows]
 
     @strawberry.field(description="Any object by its global id; null when there is none.")
     async def node(

@@ -231,6 +231,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "verification": Scalar("{t}.verification"),
         "verificationChangedOn": Scalar("{t}.verification_changed_on"),
         "superseded": Scalar(_SUPERSEDED),
+        "recordedAt": Scalar(_TIMESTAMP.format(column="{t}.recorded_at")),
         "note": Scalar("{t}.note"),
         "source": ToOne("Source", "source AS {c} WHERE {c}.id = {t}.source_id"),
         "benchmarkVersion": ToOne(
@@ -241,8 +242,19 @@ RULES: dict[str, dict[str, Rule]] = {
     # A leaderboard row ({t} is one ranked row: score columns plus rank, model_id, lab_id).
     "LeaderboardEntry": {
         "rank": Scalar("{t}.rank"),
-        # Eligible as of the date means not superseded as of it, as the resolver says.
-        "score": ToOne("Score", "score AS {c} WHERE {c}.id = {t}.id", {"superseded": "false"}),
+        # Eligible as of the date means not superseded as of it, and its verification is the
+        # one recorded by the time the answer is for, as the resolver says.
+        "score": ToOne(
+            "Score",
+            "(SELECT score.*, {t}.known_change FROM score WHERE score.id = {t}.id) AS {c}",
+            {
+                "superseded": "false",
+                # No history: its status never changed, and its row says.
+                "verification": "coalesce(({t}.known_change).verification, {t}.verification)",
+                "verificationChangedOn": "CASE WHEN ({t}.known_change).id IS NULL "
+                "THEN {t}.verification_changed_on ELSE ({t}.known_change).changed_on END",
+            },
+        ),
         "version": ToOne("Version", "model_version AS {c} WHERE {c}.id = {t}.version_id"),
         "model": ToOne("Model", "model AS {c} WHERE {c}.id = {t}.model_id"),
         "lab": ToOne("Lab", "lab AS {c} WHERE {c}.id = {t}.lab_id"),
@@ -360,7 +372,7 @@ class _Builder:
         fields = getattr(graphql_type, "fields", {})
         _check_unguarded(fields.get(name), f"{type_name}.{name}")
         if overrides and name in overrides:
-            return overrides[name]
+            return overrides[name].format(t=table)
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
@@ -445,11 +457,28 @@ def _page(variables: Mapping[str, Any], get: Mapping[str, Callable[..., Any]]) -
     return page
 
 
+_LEADERBOARD_ARGUMENTS = {
+    "benchmark",
+    "benchmarkVersion",
+    "asOf",
+    "knownAt",
+    "provenance",
+    "verification",
+    "stages",
+    "countries",
+    *_PAGE_ARGUMENTS,
+}
+
+
 def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
         return builder.argument(node, name, field_def.args[name])
 
-    get_as_of = arg("asOf")
+    # An argument the statement does not model would be silently ignored: refuse it instead.
+    unmodelled = {a.name.value for a in node.arguments or ()} - _LEADERBOARD_ARGUMENTS
+    if unmodelled:
+        raise NotCompilable(f"leaderboard arguments {sorted(unmodelled)}")
+    get_as_of, get_known_at = arg("asOf"), arg("knownAt")
     get_page = {name: arg(name) for name in _PAGE_ARGUMENTS}
     slug = builder.param(arg("benchmark"), "text")
     label = builder.param(arg("benchmarkVersion"), "text")
@@ -466,6 +495,9 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     )
     first = builder.param(lambda v: _page(v, get_page).limit, "int")
     after = builder.param(lambda v: _page(v, get_page).after, "text[]")
+    # As the resolver settles it (service.clock.known_at), from the clock this statement sees.
+    asked = builder.param(lambda v: clock.utc(get_known_at(v)), "timestamptz")
+    known_at = f"least(coalesce({asked}, 'infinity'), (SELECT last_at FROM transaction_clock))"
 
     version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of})
     # Without a version the root field fails (NOT_FOUND), and lower-is-better benchmarks walk
@@ -480,6 +512,7 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         "verifications": verification,
         "stages": stages,
         "countries": countries,
+        "known_at": "(SELECT at FROM known)",
     }
     # Where the after-cursor stands in the ranking now, counted once.
     low = rankings.position_sql(placeholders, after, inclusive=True)
@@ -495,6 +528,8 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
             parts.append(f"'{key}', 'Leaderboard'")
         elif name == "asOf":
             parts.append(f"'{key}', {as_of}")
+        elif name == "knownAt":
+            parts.append(f"'{key}', {_TIMESTAMP.format(column='(SELECT at FROM known)')}")
         elif name == "totalCount":
             parts.append(f"'{key}', ({rankings.total_sql(placeholders)})")
         elif name == "benchmarkVersion":
@@ -513,7 +548,8 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
         else:
             raise NotCompilable(f"Leaderboard.{name}")
     return f"""(
-WITH bv AS ({version_sql}),
+WITH known AS (SELECT {known_at} AS at),
+bv AS ({version_sql}),
 bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
 page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
 SELECT json_build_object({", ".join(parts)}) FROM bv)"""

@@ -18,8 +18,9 @@ from service.db import Conn, benchmarks, catalog, history, labs, models, scores,
 
 Fetch = Callable[[Conn, list[int]], Awaitable[list[asyncpg.Record]]]
 One = DataLoader[int, asyncpg.Record | None]
-# (target id, as-of date, provenances counted) -> the target's outcome row
-OutcomeKey = tuple[int, dt.date, tuple[str, ...]]
+# (target id, as-of date, provenances counted, transaction time asked or None for now) -> the
+# target's outcome row
+OutcomeKey = tuple[int, dt.date, tuple[str, ...], dt.datetime | None]
 Many = DataLoader[int, list[asyncpg.Record]]
 # A span around one batch (service.tracing): the loader's name and how many keys it loads.
 BatchSpan = Callable[[str, int], AbstractContextManager[object]]
@@ -82,6 +83,10 @@ class Loaders:
         name = _BY_TYPE.get(type_name)
         loader: One | None = None if name is None else getattr(self, name)
         return loader
+
+    @cached_property
+    def verification_changes(self) -> Many:
+        return self._many(scores.verification_changes, "score_id")
 
     @cached_property
     def lab(self) -> One:
@@ -197,10 +202,11 @@ class Loaders:
             with self.span("history.target_outcomes", len(keys)):
                 async with self.pool.acquire() as conn:
                     for provenances, group in by_provenance.items():
-                        pairs = [(key[0], key[1]) for key in group]
-                        rows = await history.target_outcomes(conn, pairs, list(provenances))
+                        asked = [(key[0], key[1], key[3]) for key in group]
+                        rows = await history.target_outcomes(conn, asked, list(provenances))
                         for row in rows:
-                            found[(row["target_id"], row["as_of"], provenances)] = row
+                            key = (row["target_id"], row["as_of"], provenances, row["asked"])
+                            found[key] = row
             return [found[key] for key in keys]
 
         return DataLoader(load_fn=load)

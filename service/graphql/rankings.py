@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 import asyncpg
@@ -23,6 +24,16 @@ from service.graphql.context import Info
 from service.graphql.errors import ClientError
 from service.graphql.pagination import After, Before, First, Last, PageInfo
 from service.graphql.types import BenchmarkVersion, Country, Lab, Model, Row, Score, Version
+
+KNOWN_AT = (
+    "The transaction time this answer is for: what the registry had recorded by then. The "
+    "knownAt asked, or the time of the registry's latest write when that is earlier (by "
+    "default): asked again with this knownAt, the same question gets the same answer."
+)
+KNOWN_AT_ARGUMENT = (
+    "Answer from what the registry had recorded by this time (default: now), whatever was "
+    "written since. A time without an offset is UTC."
+)
 
 
 @strawberry.type(description="One model's best eligible score, and where it ranks.")
@@ -45,7 +56,7 @@ class LeaderboardEntry:
         return cls(
             rank=row["rank"],
             # Eligible as of the date means not superseded as of it.
-            score=Score.from_record({**dict(row.items()), "superseded": False}),
+            score=Score.as_known({**dict(row.items()), "superseded": False}),
             version=Version.from_record(row["version"]),
             model=Model.from_record(row["model"]),
             lab=lab,
@@ -80,6 +91,7 @@ class _Ranking:
         description="The method version ranked: the one asked for, or the one in effect on asOf."
     )
     as_of: dt.date = strawberry.field(description="The date the ranking is as of.")
+    known_at: dt.datetime = strawberry.field(description=KNOWN_AT)
     page_info: PageInfo = strawberry.field(
         description="Whether more lies before or after the page, and its first and last cursor."
     )
@@ -143,11 +155,13 @@ async def _ranked(
     where: rankings.RankingFilter,
     per: str,
     page: Page,
-) -> tuple[asyncpg.Record, list[asyncpg.Record], int, int]:
-    """The method version, and the page's rows (one more when a next page exists) at
-    positions offset+1.. of the ranking; where the page's cursors stand is counted first."""
+) -> tuple[asyncpg.Record, rankings.RankingFilter, list[asyncpg.Record], int, int]:
+    """The method version, the filter as settled for its transaction time, and the page's rows
+    (one more when a next page exists) at positions offset+1.. of the ranking; where the
+    page's cursors stand is counted first."""
     async with info.context.pool.acquire() as conn:
         version = await _version(conn, benchmark, benchmark_version, where.as_of)
+        where = _settled(where, version)
         low, high = 0, None
         if page.after is not None or page.before is not None or page.backward:
             found = await rankings.bounds(
@@ -162,7 +176,13 @@ async def _ranked(
             low, high = found["low"], found["high"] if page.before is not None else found["total"]
         offset, size = pagination.positions(low, high, page)
         rows = await rankings.ranked(conn, version, where, per=per, limit=size + 1, offset=offset)
-    return version, rows, offset, size
+    return version, where, rows, offset, size
+
+
+def _settled(where: rankings.RankingFilter, version: asyncpg.Record) -> rankings.RankingFilter:
+    """The filter for the transaction time the answer is final for (service.clock.known_at)."""
+    asked = None if where.known_at == rankings.NOW else where.known_at
+    return replace(where, known_at=clock.known_at(asked, version["known_until"]))
 
 
 def _page(
@@ -187,6 +207,7 @@ def _arguments(
 
 def _filter(
     as_of: dt.date | None,
+    known_at: dt.datetime | None,
     provenance: list[enums.Provenance] | None,
     verification: list[enums.Verification] | None,
     stages: list[enums.VersionStage] | None = None,
@@ -194,6 +215,7 @@ def _filter(
 ) -> rankings.RankingFilter:
     return rankings.RankingFilter(
         as_of=as_of or clock.today(),
+        known_at=rankings.NOW if known_at is None else known_at,
         provenances=None if provenance is None else [p.value for p in provenance],
         verifications=None if verification is None else [v.value for v in verification],
         stages=None if stages is None else [s.value for s in stages],
@@ -206,6 +228,9 @@ async def leaderboard(
     benchmark: BenchmarkRef,
     benchmark_version: BenchmarkVersionLabel = None,
     as_of: AsOf = None,
+    known_at: Annotated[
+        dt.datetime | None, strawberry.argument(description=KNOWN_AT_ARGUMENT)
+    ] = None,
     provenance: Provenances = None,
     verification: Verifications = None,
     stages: Annotated[
@@ -225,14 +250,15 @@ async def leaderboard(
     before: Before = None,
 ) -> Leaderboard:
     page = _arguments("model", first, after, last, before)
-    where = _filter(as_of, provenance, verification, stages, countries)
-    version, rows, offset, size = await _ranked(
+    where = _filter(as_of, known_at, provenance, verification, stages, countries)
+    version, where, rows, offset, size = await _ranked(
         info, benchmark, benchmark_version, where, "model", page
     )
     shown, page_info = _page(rows, offset, size, page)
     return Leaderboard(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
+        known_at=where.known_at,
         version_row=version,
         where=where,
         per="model",
@@ -248,6 +274,9 @@ async def country_ranking(
     info: Info,
     benchmark: BenchmarkRef,
     as_of: AsOf = None,
+    known_at: Annotated[
+        dt.datetime | None, strawberry.argument(description=KNOWN_AT_ARGUMENT)
+    ] = None,
     provenance: Provenances = None,
     verification: Verifications = None,
     first: First = None,
@@ -256,8 +285,10 @@ async def country_ranking(
     before: Before = None,
 ) -> CountryRanking:
     page = _arguments("country", first, after, last, before)
-    where = _filter(as_of, provenance, verification)
-    version, rows, offset, size = await _ranked(info, benchmark, None, where, "country", page)
+    where = _filter(as_of, known_at, provenance, verification)
+    version, where, rows, offset, size = await _ranked(
+        info, benchmark, None, where, "country", page
+    )
     shown, page_info = _page(rows, offset, size, page)
     edges = []
     for cursor, row in shown:
@@ -268,6 +299,7 @@ async def country_ranking(
     return CountryRanking(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
+        known_at=where.known_at,
         version_row=version,
         where=where,
         per="country",
@@ -291,6 +323,7 @@ class ThresholdCrossings:
         description="The method version counted: the one asked for, or the one in effect on asOf."
     )
     as_of: dt.date = strawberry.field(description="The date the crossings are as of.")
+    known_at: dt.datetime = strawberry.field(description=KNOWN_AT)
     threshold: float = strawberry.field(description="The value reached, as asked.")
     crossings: list[Crossing] = strawberry.field(
         description="Each country (or lab) that reached it by asOf, first to get there first."
@@ -325,12 +358,16 @@ async def threshold_crossings(
     ] = enums.CrossingGroup.COUNTRY,
     benchmark_version: BenchmarkVersionLabel = None,
     as_of: AsOf = None,
+    known_at: Annotated[
+        dt.datetime | None, strawberry.argument(description=KNOWN_AT_ARGUMENT)
+    ] = None,
     provenance: Provenances = None,
     verification: Verifications = None,
 ) -> ThresholdCrossings:
-    where = _filter(as_of, provenance, verification)
+    where = _filter(as_of, known_at, provenance, verification)
     async with info.context.pool.acquire() as conn:
         version = await _version(conn, benchmark, benchmark_version, where.as_of)
+        where = _settled(where, version)
         rows = await rankings.crossings(conn, version, where, by=by.value, threshold=threshold)
     crossings = []
     for row in rows:
@@ -339,6 +376,7 @@ async def threshold_crossings(
     return ThresholdCrossings(
         benchmark_version=BenchmarkVersion.from_record(version),
         as_of=where.as_of,
+        known_at=where.known_at,
         threshold=threshold,
         crossings=crossings,
         version_row=version,

@@ -15,6 +15,43 @@ from service.graphql.types.shared import Node, Row
 from service.graphql.types.sources import Source, load_source
 
 
+@strawberry.type(description="A score's verification status from a date, as recorded.")
+class VerificationChange:
+    verification: enums.Verification = strawberry.field(
+        description="The status from changedOn on (until a later change)."
+    )
+    changed_on: dt.date | None = strawberry.field(
+        description="The day the status took effect; null for the status the score was "
+        "recorded with (from its measuredOn)."
+    )
+    recorded_at: dt.datetime | None = strawberry.field(
+        description="When the registry recorded the change (null only inside its own write)."
+    )
+    source_id: strawberry.Private[int | None]
+    evidence_score_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_record(cls, row: Row) -> VerificationChange:
+        return cls(
+            verification=enums.Verification(row["verification"]),
+            changed_on=row["changed_on"],
+            recorded_at=row["recorded_at"],
+            source_id=row["source_id"],
+            evidence_score_id=row["evidence_score_id"],
+        )
+
+    @strawberry.field(
+        description="The source behind it: the score's own for its first status, the "
+        "evidence's for a change with evidence."
+    )
+    async def source(self, info: Info) -> Source | None:
+        return await load_source(info, self.source_id)
+
+    @strawberry.field(description="The independent measurement that prompted the change.")
+    async def evidence(self, info: Info) -> Score | None:
+        return await load_score(info, self.evidence_score_id)
+
+
 @strawberry.type(description="One observation of a version on a benchmark version.")
 class Score(Node):
     value: float = strawberry.field(
@@ -44,6 +81,10 @@ class Score(Node):
         description="When the verification last changed (a retraction counts from then)."
     )
     superseded: bool = strawberry.field(description="A later correction replaced this one.")
+    recorded_at: dt.datetime | None = strawberry.field(
+        description="When the registry recorded it (the transaction time, given at commit: "
+        "null only in the answer of the write that records it)."
+    )
     note: str | None = strawberry.field(
         description="Anything else, for a person to read; null when nothing."
     )
@@ -67,6 +108,7 @@ class Score(Node):
             verification=enums.Verification(row["verification"]),
             verification_changed_on=row["verification_changed_on"],
             superseded=row["superseded"],
+            recorded_at=row["recorded_at"],
             note=row["note"],
             source_id=row["source_id"],
             benchmark_version_id=row["benchmark_version_id"],
@@ -75,11 +117,48 @@ class Score(Node):
             evidence_score_id=row["evidence_score_id"],
         )
 
+    @classmethod
+    def as_known(cls, row: Row) -> Score:
+        """The score as it stood at an answer's transaction time: its verification fields are
+        its latest change recorded by then (the row's `known_change`)."""
+        known = row["known_change"]
+        if known is None:  # its status never changed
+            return cls.from_record(row)
+        return cls.from_record(
+            {
+                **dict(row.items()),
+                "verification": known["verification"],
+                "verification_changed_on": known["changed_on"],
+                "evidence_score_id": known["evidence_score_id"],
+            }
+        )
+
     @strawberry.field(description="The version measured.")
     async def version(self, info: Info) -> Version:
         row = await info.context.loaders.version.load(self.version_id)
         assert row is not None, "score.version_id is a foreign key"
         return Version.from_record(row)
+
+    @strawberry.field(
+        description="Its status from the start (UNVERIFIED, say) and every change since, in the "
+        "order the registry recorded them."
+    )
+    async def verification_history(self, info: Info) -> list[VerificationChange]:
+        decoded = ids.decode(self.id)
+        assert decoded is not None, "a score's id is one the registry encoded"
+        rows = await info.context.loaders.verification_changes.load(decoded[1])
+        if rows:
+            return [VerificationChange.from_record(row) for row in rows]
+        # Never changed: the status it was recorded with is its whole history.
+        return [
+            VerificationChange(
+                verification=self.verification,
+                changed_on=None,
+                recorded_at=self.recorded_at,
+                source_id=self.source_id,
+                evidence_score_id=None,
+            )
+        ]
 
     @strawberry.field(
         description="The observation this one corrects; null for a first observation."

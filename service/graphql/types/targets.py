@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -14,6 +15,11 @@ from service.graphql.types.labs import Lab
 from service.graphql.types.scores import Score, load_score
 from service.graphql.types.shared import Node, PreciseDate, Row, precise
 from service.graphql.types.sources import Source, load_source
+
+_KNOWN_AT_ARGUMENT = (
+    "Answer from what the registry had recorded by this time (default: the target's knownAt, "
+    "else now), whatever was written since. A time without an offset is UTC."
+)
 
 
 @strawberry.type(description="A goal a lab stated on a benchmark.")
@@ -28,6 +34,14 @@ class Target(Node):
     stated_on: dt.date = strawberry.field(description="The day the lab stated it.")
     note: str | None = strawberry.field(
         description="Anything else, for a person to read; null when nothing."
+    )
+    recorded_at: dt.datetime | None = strawberry.field(
+        description="When the registry recorded it (null only inside its own write)."
+    )
+    known_at: dt.datetime | None = strawberry.field(
+        description="The transaction time `targets(knownAt)` listed it for, as settled (the "
+        "time asked, or the registry's latest write when that is earlier); status and metBy "
+        "answer for it unless given their own. Null when reached otherwise: they answer for now."
     )
     row_id: strawberry.Private[int]
     lab_id: strawberry.Private[int]
@@ -44,6 +58,8 @@ class Target(Node):
             due=due,
             stated_on=row["stated_on"],
             note=row["note"],
+            recorded_at=row["recorded_at"],
+            known_at=row.get("known_at"),
             row_id=row["id"],
             lab_id=row["lab_id"],
             benchmark_id=row["benchmark_id"],
@@ -78,8 +94,11 @@ class Target(Node):
         info: Info,
         as_of: AsOf = None,
         provenance: TargetProvenances = None,
+        known_at: Annotated[
+            dt.datetime | None, strawberry.argument(description=_KNOWN_AT_ARGUMENT)
+        ] = None,
     ) -> enums.TargetStatus:
-        outcome = await self._outcome(info, as_of, provenance)
+        outcome = await self._outcome(info, as_of, provenance, known_at)
         if outcome["met_by_id"] is not None:
             return enums.TargetStatus.MET
         if outcome["due_on"] < outcome["as_of"]:
@@ -92,13 +111,25 @@ class Target(Node):
         info: Info,
         as_of: AsOf = None,
         provenance: TargetProvenances = None,
+        known_at: Annotated[
+            dt.datetime | None, strawberry.argument(description=_KNOWN_AT_ARGUMENT)
+        ] = None,
     ) -> Score | None:
-        outcome = await self._outcome(info, as_of, provenance)
+        outcome = await self._outcome(info, as_of, provenance, known_at)
         return await load_score(info, outcome["met_by_id"])
 
     async def _outcome(
-        self, info: Info, as_of: dt.date | None, provenance: list[enums.Provenance] | None
+        self,
+        info: Info,
+        as_of: dt.date | None,
+        provenance: list[enums.Provenance] | None,
+        known_at: dt.datetime | None,
     ) -> Row:
         counted = provenance or [enums.Provenance.INDEPENDENT, enums.Provenance.THIRD_PARTY]
-        key = (self.row_id, as_of or clock.today(), tuple(sorted(p.value for p in counted)))
+        key = (
+            self.row_id,
+            as_of or clock.today(),
+            tuple(sorted(p.value for p in counted)),
+            clock.utc(known_at or self.known_at),
+        )
         return await info.context.loaders.target_outcome.load(key)
