@@ -9,13 +9,14 @@ Two commit-safe designs were on the table:
 
 (a) Number at commit, one transaction at a time. A deferred constraint trigger
     (migration 0005) runs at COMMIT, takes a transaction-level advisory lock and gives each
-    of the transaction's events `position` (a sequence) and `recorded_at` (clock_timestamp()
-    then, never earlier than the previous event's). PostgreSQL releases the lock only after
-    the commit is visible, so the next transaction numbers its events only once this one is
-    seen by every new snapshot: a snapshot that sees position p sees every committed event
-    below p, and an event below p that it does not see never committed. A reader pages with
-    `position > after` and can never skip. A rolled-back transaction leaves a hole in the
-    numbers, never an event that appears later.
+    of the transaction's events `position` (a sequence) and `recorded_at` (the transaction's
+    time from transaction_time(), migration 0007: clock_timestamp() then, later than any
+    time given before, one time for all the transaction's events and facts). PostgreSQL
+    releases the lock only after the commit is visible, so the next transaction numbers its
+    events only once this one is seen by every new snapshot: a snapshot that sees position p
+    sees every committed event below p, and an event below p that it does not see never
+    committed. A reader pages with `position > after` and can never skip. A rolled-back
+    transaction leaves a hole in the numbers, never an event that appears later.
 (b) Hand out only events whose transaction id (xid8) is below the oldest transaction still
     running (pg_snapshot_xmin(pg_current_snapshot())), ordered by (xid, id). No lock, but the
     order is the order transactions started writing, not the order they committed, and any
