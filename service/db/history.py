@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 from service.db import Conn
-from service.db.rankings import KNOWN, known_change_sql, status_sql
+from service.db.rankings import KNOWN, known_change_sql, status_test_sql
 
 # The transaction time asked ({asked}, NULL for now) as the registry's clock settles it
 # (service.clock.known_at): never past the latest write, so the answer is final.
@@ -36,7 +36,7 @@ LEFT JOIN LATERAL (
       AND score.measured_on <= LEAST(target.due_on, key.as_of)
       AND score.provenance = ANY($3::score_provenance[])
       AND {KNOWN.format(r="score", known_at="known.at")}
-      AND {status_sql("score", "key.as_of", "known.at")} <> 'RETRACTED'
+      AND {status_test_sql("score", "key.as_of", "known.at", "<> 'RETRACTED'")}
       AND NOT EXISTS (SELECT 1 FROM score AS correction
                       WHERE correction.supersedes_id = score.id
                         AND correction.measured_on <= key.as_of

@@ -56,12 +56,16 @@ _LATEST_CHANGE = """
     ORDER BY change.changed_on DESC NULLS LAST, change.id DESC LIMIT 1"""
 
 
-def status_sql(s: str, as_of: str, known_at: str) -> str:
+def status_test_sql(s: str, as_of: str, known_at: str, test: str) -> str:
+    """Whether the status of `{s}` on {as_of} as recorded by {known_at} passes `test` (SQL
+    after the value: `<> 'RETRACTED'`). Spelled as two cases so the planner estimates the
+    common one (a status that never changed, on the row) as it estimates a column. A changed
+    score has its history (migration 0007); one loaded without it, its row."""
     latest = _LATEST_CHANGE.format(column="verification", s=s, as_of=as_of, known_at=known_at)
-    # A changed score has its history (migration 0007); one loaded without it, its row.
     return (
-        f"(CASE WHEN {s}.verification_changed_on IS NULL THEN {s}.verification "
-        f"ELSE coalesce(({latest}), {s}.verification) END)"
+        f"(({s}.verification_changed_on IS NULL AND {s}.verification {test}) OR "
+        f"({s}.verification_changed_on IS NOT NULL "
+        f"AND coalesce(({latest}), {s}.verification) {test}))"
     )
 
 
@@ -93,13 +97,13 @@ _COUNTS = """
       s.benchmark_version_id = {bv}
   AND s.measured_on <= {as_of}
   AND {known}
-  AND {status} <> 'RETRACTED'
+  AND {not_retracted}
   AND NOT EXISTS (SELECT 1 FROM score AS correction
                   WHERE correction.supersedes_id = s.id AND correction.measured_on <= {as_of}
                     AND {correction_known})
   AND NOT {model_archived} AND NOT {lab_archived}
   AND ({provenances}::score_provenance[] IS NULL OR s.provenance = ANY({provenances}))
-  AND ({verifications}::score_verification[] IS NULL OR {status} = ANY({verifications}))
+  AND ({verifications}::score_verification[] IS NULL OR {verified_as_asked})
   AND ({stages}::version_stage[] IS NULL OR v.stage = ANY({stages}))
   AND ({countries}::text[] IS NULL OR l.country_code = ANY({countries}))
 """
@@ -110,7 +114,10 @@ def counts_sql(ph: dict[str, str]) -> str:
     return _COUNTS.format(
         **ph,
         known=KNOWN.format(r="s", known_at=known_at),
-        status=status_sql("s", ph["as_of"], known_at),
+        not_retracted=status_test_sql("s", ph["as_of"], known_at, "<> 'RETRACTED'"),
+        verified_as_asked=status_test_sql(
+            "s", ph["as_of"], known_at, f"= ANY({ph['verifications']})"
+        ),
         correction_known=KNOWN.format(r="correction", known_at=known_at),
         model_archived=ARCHIVED.format(entity="Model", r="m", known_at=known_at),
         lab_archived=ARCHIVED.format(entity="Lab", r="l", known_at=known_at),
