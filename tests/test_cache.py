@@ -156,11 +156,13 @@ query KnownBoard($knownAt: DateTime) {
 
 async def test_both_times_key_an_answer(cached_api: Api, database_url: str) -> None:
     now = await cached_api.data(KNOWN)
-    past = await cached_api.data(KNOWN, knownAt="2000-01-01T00:00:00Z")
-    assert past["leaderboard"] == {"knownAt": "2000-01-01T00:00:00+00:00", "edges": []}
-    assert now["leaderboard"]["edges"] != []
+    past = await cached_api.data(KNOWN, knownAt="2026-05-30T12:00:00Z")
+    assert past["leaderboard"]["knownAt"] == "2026-05-30T12:00:00+00:00"
+    # The demo data's write is the latest: "now" is answered for it, under its own key.
+    assert now == past
     assert await cached_api.data(KNOWN) == now
-    assert _cache(cached_api).hits == 1
+    assert await cached_api.data(KNOWN, knownAt="2026-05-30T12:00:00Z") == past
+    assert _cache(cached_api).hits == 2
     # A write moves the registry's clock: "now" is answered again, for the new write.
     editor = Writer(cached_api, await issue_token(database_url, "cache-editor", Role.EDITOR))
     await editor.ok(

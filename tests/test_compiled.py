@@ -111,7 +111,6 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30", "countries": ["kr", "FR"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "version": "as reported 2026-05-30"}),
     (LEADERBOARD, {"asOf": "2027-01-01"}),
-    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2000-01-01T00:00:00Z"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T12:00:00Z"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T21:00:00+09:00"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2026-05-30T12:00:00"}),
@@ -161,6 +160,8 @@ FALLBACK: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-01"}),  # NOT_FOUND: no method version yet
     (LEADERBOARD, {"asOf": "2026-05-30", "version": "v99"}),  # NOT_FOUND
     (LEADERBOARD, {"asOf": "not-a-date"}),  # a variable that does not coerce
+    # NOT_FOUND: no method version recorded yet
+    (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2000-01-01T00:00:00Z"}),
     ('{ model(slug: "solar-pro") { versions { memoryFit(memoryGb: 80) { fits } } } }', {}),
     ('{ model(slug: "solar-pro") @include(if: true) { slug } }', {}),
     ('{ model(slug: "solar-pro") { slug } labs { totalCount } }', {}),

@@ -372,3 +372,26 @@ async def test_verification_is_a_history_with_times_and_sources(
         {"value": 45.0, "verification": "UNVERIFIED"},
         {"value": 44.0, "verification": "UNVERIFIED"},
     ]
+
+
+async def test_a_method_version_recorded_later_leaves_past_answers_alone(
+    api: Api, database_url: str
+) -> None:
+    async def new_version(conn: Conn) -> None:
+        data = {"benchmark": INDEX, "label": "v2", "effectiveOn": "2026-06-15"}
+        await commands.create_benchmark_version(
+            conn, "editor", _parse(inputs.BenchmarkVersionInput, data)
+        )
+
+    query = """
+    query Method($knownAt: DateTime) {
+      leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-06-30", knownAt: $knownAt,
+                  first: 1) { benchmarkVersion { label } edges { node { model { slug } } } }
+    }
+    """
+    await write_on(database_url, FIRST_DAY, new_version)
+    before = (await api.data(query, knownAt=_end_of(-1)))["leaderboard"]
+    after = (await api.data(query, knownAt=_end_of(0)))["leaderboard"]
+    assert before["benchmarkVersion"]["label"] != "v2"
+    assert before["edges"] != []
+    assert after == {"benchmarkVersion": {"label": "v2"}, "edges": []}

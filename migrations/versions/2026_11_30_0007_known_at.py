@@ -134,10 +134,14 @@ CREATE TABLE verification_change (
 )
 """
 
-_FACT_TABLES = ("score", "verification_change", "target")
+_FACT_TABLES = ("score", "verification_change", "target", "benchmark_version")
 
-# Scores and targets recorded before this revision: the time of the audit event that recorded
-# them, else (written without one) when the row was written.
+# The tables that gain a transaction time, with their audit events' entity type. A method
+# version counts too: a ranking without one named uses the one in effect, as known then.
+_RECORDED = {"score": "Score", "target": "Target", "benchmark_version": "BenchmarkVersion"}
+
+# Scores, targets and method versions recorded before this revision: the time of the audit
+# event that recorded them, else (written without one) when the row was written.
 BACKFILL_FACTS = """
 UPDATE {table} SET recorded_at = coalesce(
     (SELECT min(event.recorded_at) FROM audit_event AS event
@@ -200,10 +204,10 @@ def upgrade() -> None:
         "CREATE INDEX verification_change_score_idx "
         "ON verification_change (score_id, changed_on, id)"
     )
-    for table in ("score", "target"):
+    for table in _RECORDED:
         op.execute(f"ALTER TABLE {table} ADD COLUMN recorded_at timestamptz")
-    op.execute(BACKFILL_FACTS.format(table="score", entity="Score"))
-    op.execute(BACKFILL_FACTS.format(table="target", entity="Target"))
+    for table, entity in _RECORDED.items():
+        op.execute(BACKFILL_FACTS.format(table=table, entity=entity))
     for statement in BACKFILL_HISTORY.split(";\n"):
         op.execute(statement)
     # The clock starts at the latest time already given (never at this migration's own time:
@@ -211,7 +215,8 @@ def upgrade() -> None:
     op.execute(
         "INSERT INTO transaction_clock (last_at) SELECT coalesce(greatest("
         "(SELECT max(recorded_at) FROM audit_event), (SELECT max(recorded_at) FROM score), "
-        "(SELECT max(recorded_at) FROM target)), '-infinity')"
+        "(SELECT max(recorded_at) FROM target), "
+        "(SELECT max(recorded_at) FROM benchmark_version)), '-infinity')"
     )
     op.execute(TRANSACTION_TIME)
     op.execute(NUMBER_FUNCTION)
@@ -254,7 +259,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION stamp_recorded_at()")
     op.execute(OLD_NUMBER_FUNCTION)
     op.execute("DROP FUNCTION transaction_time()")
-    for table in ("score", "target"):
+    for table in _RECORDED:
         op.execute(f"ALTER TABLE {table} DROP COLUMN recorded_at")
     op.execute("DROP TABLE verification_change")
     op.execute("DROP TABLE transaction_clock")

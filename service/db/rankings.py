@@ -34,11 +34,15 @@ from service.db.pages import Key, Ordering, beyond
 BENCHMARK_VERSION = """
 SELECT benchmark_version.*, benchmark.higher_is_better,
        benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name,
-       (SELECT last_at FROM transaction_clock) AS known_until
-FROM benchmark_version JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
+       clock.last_at AS known_until
+FROM transaction_clock AS clock, benchmark_version
+JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
 WHERE benchmark.slug = $1
   AND (CASE WHEN $2::text IS NULL THEN benchmark_version.effective_on <= $3
             ELSE benchmark_version.label = $2 END)
+  AND (benchmark_version.recorded_at IS NULL
+       OR benchmark_version.recorded_at <= least(coalesce($4::timestamptz, 'infinity'),
+                                                 clock.last_at))
 ORDER BY benchmark_version.effective_on DESC
 LIMIT 1
 """
@@ -364,9 +368,16 @@ class RankingFilter:
 
 
 async def benchmark_version(
-    conn: Conn, benchmark_slug: str, label: str | None, as_of: dt.date
+    conn: Conn,
+    benchmark_slug: str,
+    label: str | None,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(BENCHMARK_VERSION, benchmark_slug, label, as_of)
+    """The method version named, or in effect on the date, among those recorded by the time
+    asked (None: now) as the clock settles it (service.clock.known_at); `known_until` is the
+    clock it read. A version recorded by the reading transaction itself is current for it."""
+    return await conn.fetchrow(BENCHMARK_VERSION, benchmark_slug, label, as_of, known_at)
 
 
 def _ranking_args(version: asyncpg.Record, where: RankingFilter) -> list[object]:

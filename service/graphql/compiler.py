@@ -499,7 +499,7 @@ def _leaderboard(builder: _Builder, node: FieldNode, field_def: Any) -> str:
     asked = builder.param(lambda v: clock.utc(get_known_at(v)), "timestamptz")
     known_at = f"least(coalesce({asked}, 'infinity'), (SELECT last_at FROM transaction_clock))"
 
-    version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of})
+    version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of, 4: asked})
     # Without a version the root field fails (NOT_FOUND), and lower-is-better benchmarks walk
     # another order: both are left to the resolver.
     builder.preconditions.append(

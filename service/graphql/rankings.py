@@ -135,13 +135,19 @@ class CountryRanking(_Ranking):
             return await rankings.left_out(conn, self.version_row, self.where)
 
 
-async def _version(conn: Conn, benchmark: str, label: str | None, as_of: dt.date) -> asyncpg.Record:
-    """The method version asked for, or the one in effect on the date; never a mix."""
-    version = await rankings.benchmark_version(conn, benchmark, label, as_of)
+async def _version(
+    conn: Conn, benchmark: str, label: str | None, where: rankings.RankingFilter
+) -> asyncpg.Record:
+    """The method version asked for, or the one in effect on the date; never a mix. Either as
+    recorded by the time asked."""
+    as_of = where.as_of
+    asked = None if where.known_at == rankings.NOW else where.known_at
+    version = await rankings.benchmark_version(conn, benchmark, label, as_of, asked)
     if version is None:
         raise ClientError(
             f"no version of benchmark {benchmark!r} "
-            + (f"labelled {label!r}" if label else f"in effect on {as_of}"),
+            + (f"labelled {label!r}" if label else f"in effect on {as_of}")
+            + ("" if asked is None else f" recorded by {asked.isoformat()}"),
             "NOT_FOUND",
             field="benchmarkVersion" if label else "benchmark",
         )
@@ -160,7 +166,7 @@ async def _ranked(
     (one more when a next page exists) at positions offset+1.. of the ranking; where the
     page's cursors stand is counted first."""
     async with info.context.pool.acquire() as conn:
-        version = await _version(conn, benchmark, benchmark_version, where.as_of)
+        version = await _version(conn, benchmark, benchmark_version, where)
         where = _settled(where, version)
         low, high = 0, None
         if page.after is not None or page.before is not None or page.backward:
@@ -215,7 +221,7 @@ def _filter(
 ) -> rankings.RankingFilter:
     return rankings.RankingFilter(
         as_of=as_of or clock.today(),
-        known_at=rankings.NOW if known_at is None else known_at,
+        known_at=clock.utc(known_at) or rankings.NOW,
         provenances=None if provenance is None else [p.value for p in provenance],
         verifications=None if verification is None else [v.value for v in verification],
         stages=None if stages is None else [s.value for s in stages],
@@ -366,7 +372,7 @@ async def threshold_crossings(
 ) -> ThresholdCrossings:
     where = _filter(as_of, known_at, provenance, verification)
     async with info.context.pool.acquire() as conn:
-        version = await _version(conn, benchmark, benchmark_version, where.as_of)
+        version = await _version(conn, benchmark, benchmark_version, where)
         where = _settled(where, version)
         rows = await rankings.crossings(conn, version, where, by=by.value, threshold=threshold)
     crossings = []
