@@ -62,11 +62,15 @@ END
 $$
 """
 
+# The time first: it takes the lock, and a position drawn before it could be out of commit
+# order (a reader would see the later one first, and skip the earlier).
 NUMBER_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_event_number() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    at timestamptz := transaction_time();
 BEGIN
     UPDATE audit_event
-    SET position = nextval('audit_event_position_seq'), recorded_at = transaction_time()
+    SET position = nextval('audit_event_position_seq'), recorded_at = at
     WHERE id = NEW.id;
     RETURN NULL;
 END
