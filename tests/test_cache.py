@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
+import orjson
 import pytest
 
 from service import clock
@@ -114,6 +115,67 @@ async def test_without_its_listener_the_cache_stays_off(cached_api: Api) -> None
     await cached_api.data(LAB)
     await cached_api.data(LAB)
     assert cache.hits == 0
+
+
+SLUG = '{ lab(slug: "upstage") { slug } }'
+
+
+def _entry_size(pad: list[str]) -> int:
+    """What an anonymous SLUG query with the (unused) variable `pad` weighs in the cache: its
+    answer's JSON and the texts of its key (document, variables, role)."""
+    answer = {"lab": {"slug": "upstage"}}
+    variables = orjson.dumps({"pad": pad}, option=orjson.OPT_SORT_KEYS)
+    return len(orjson.dumps(answer)) + len(SLUG) + len(variables) + len(str(None))
+
+
+def _pad(char: str, size: int) -> list[str]:
+    """A pad that makes the entry weigh `size` bytes, in strings short enough to be accepted."""
+    full = [char * 10_000] * ((size - 1_000) // 10_000)
+    rest = size - _entry_size([*full, ""])
+    assert 0 <= rest <= 10_000
+    pad = [*full, char * rest]
+    assert _entry_size(pad) == size
+    return pad
+
+
+async def _served_from_memory(api: Api, pad: list[str]) -> bool:
+    """Whether the SLUG query with this (unused) variable came from the cache: no SQL ran."""
+    api.queries.clear()
+    body = await api.graphql(SLUG, pad=pad)
+    assert body["data"]["lab"]["slug"] == "upstage", body
+    return api.queries.statements == []
+
+
+async def test_an_answer_over_256_kib_with_its_key_is_not_kept(cached_api: Api) -> None:
+    # Variables the document does not declare are ignored, yet they are part of the key.
+    fits, over = _pad("a", 256 * 1024), _pad("b", 256 * 1024 + 1)
+    for pad in (fits, over):
+        assert not await _served_from_memory(cached_api, pad)
+    assert await _served_from_memory(cached_api, fits)
+    assert not await _served_from_memory(cached_api, over)
+
+
+@pytest.fixture
+async def small_cached_api(database_url: str) -> AsyncIterator[Api]:
+    settings = Settings(
+        database_url=database_url, migrate_on_start=False, seed_demo=False, response_cache_mb=1
+    )
+    async with running_api(settings) as api:
+        await _until(lambda: _cache(api).enabled)
+        yield api
+
+
+async def test_past_its_budget_the_cache_drops_the_least_recently_read_answer(
+    small_cached_api: Api,
+) -> None:
+    # Four answers of 250,000 bytes fit in 1 MiB; a fifth pushes one out.
+    pads = {name: _pad(name, 250_000) for name in "abcde"}
+    for name in "abcd":
+        assert not await _served_from_memory(small_cached_api, pads[name])
+    assert await _served_from_memory(small_cached_api, pads["a"])  # read again: now the newest
+    assert not await _served_from_memory(small_cached_api, pads["e"])
+    assert await _served_from_memory(small_cached_api, pads["a"])
+    assert not await _served_from_memory(small_cached_api, pads["b"])  # the least recent
 
 
 def test_the_cache_evicts_the_oldest_answers_past_its_budget() -> None:

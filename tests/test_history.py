@@ -113,6 +113,48 @@ async def test_crossings_by_lab(api: Api) -> None:
     assert labs == ["anthropic", "openai", "google", "alibaba-qwen", "moonshot-ai", "upstage"]
 
 
+async def test_crossings_by_country_show_the_best_of_a_same_day_tie(api: Api) -> None:
+    # Three US labs reached 40 on 2026-05-30: the country's entry is the best of them, 61.4.
+    data = (await api.data(CROSSINGS))["thresholdCrossings"]
+    us = data["crossings"][0]
+    assert us["entry"]["country"]["code"] == "US"
+    assert us["entry"]["model"]["slug"] == "claude-opus-4.8"
+    assert us["entry"]["score"] == {"value": 61.4, "qualifier": "EXACT"}
+
+
+VERIFIED_CROSSINGS = """
+query ($verification: [Verification!]) {
+  thresholdCrossings(benchmark: "aa-intelligence-index", threshold: 40, by: LAB,
+                     asOf: "2026-05-30", verification: $verification) {
+    crossings { entry { lab { slug } score { verification } } }
+  }
+}
+"""
+
+
+async def test_crossings_count_only_the_verifications_asked_for(
+    api: Api, database_url: str
+) -> None:
+    await _execute(
+        database_url,
+        """
+        UPDATE score SET verification = 'VERIFIED'
+        WHERE version_id IN (SELECT v.id FROM model_version v JOIN model m ON m.id = v.model_id
+                             WHERE m.slug = 'gpt-5.5')
+        """,
+    )
+
+    async def labs(verification: list[str] | None) -> list[str]:
+        data = await api.data(VERIFIED_CROSSINGS, verification=verification)
+        return [c["entry"]["lab"]["slug"] for c in data["thresholdCrossings"]["crossings"]]
+
+    assert await labs(["VERIFIED"]) == ["openai"]
+    unverified = await labs(["UNVERIFIED"])
+    assert "openai" not in unverified
+    assert unverified[:2] == ["anthropic", "google"]
+    assert len(await labs(None)) == len(unverified) + 1
+
+
 async def test_score_history_marks_corrections_and_retractions(api: Api, database_url: str) -> None:
     await _execute(
         database_url,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
+from strawberry.http import GraphQLRequestData
 
 from service.enums import Role
+from service.idempotency import request_hash
 from tests.conftest import Api
 from tests.writing import Writer, fetchval, issue_token, mutation
 
@@ -107,11 +111,116 @@ async def test_two_identical_requests_in_flight_run_once(editor: Writer, databas
     assert await fetchval(database_url, COUNT, "2.0") == 1
 
 
-async def test_queries_ignore_the_key(editor: Writer) -> None:
-    body = await editor.run("{ labs(first: 1) { edges { node { slug } } } }", {}, _key("q"))
-    assert "errors" not in body
+LAB = '{ lab(slug: "upstage") { id headquarters } }'
 
 
-async def test_an_overlong_key_is_refused(editor: Writer) -> None:
-    body = (await editor.post(CREATE, {"input": VERSION}, _key("k" * 256))).json()
-    assert body["errors"][0]["extensions"]["code"] == "INVALID"
+async def test_a_query_with_a_key_is_neither_stored_nor_replayed(
+    editor: Writer, database_url: str
+) -> None:
+    first = await editor.post(LAB, {}, _key("read-1"))
+    await fetchval(
+        database_url,
+        "UPDATE lab SET headquarters = 'Seongnam' WHERE slug = 'upstage' RETURNING slug",
+    )
+    second = await editor.post(LAB, {}, _key("read-1"))
+    assert first.json()["data"]["lab"]["headquarters"] == "Seoul"
+    assert second.json()["data"]["lab"]["headquarters"] == "Seongnam"
+    assert "idempotent-replayed" not in second.headers
+    assert await fetchval(database_url, "SELECT count(*) FROM idempotency_key") == 0
+
+
+async def _plant_claim(database_url: str, key: str, age: dt.timedelta) -> None:
+    """The claim of a request that died `age` ago without an answer (a crash, a lost
+    connection), for the request CREATE with VERSION that the tests retry."""
+    digest = request_hash(GraphQLRequestData(CREATE, {"input": VERSION}, None, None))
+    await fetchval(
+        database_url,
+        "INSERT INTO idempotency_key (key, actor, request_hash, response, created_at, expires_at)"
+        " VALUES ($1, 'editor-bot', $2, 'null'::jsonb, now() - $3::interval,"
+        "         now() + interval '1 day') RETURNING key",
+        key,
+        digest,
+        age,
+    )
+
+
+async def test_a_claim_abandoned_for_over_five_minutes_is_taken_over(
+    editor: Writer, database_url: str
+) -> None:
+    await _plant_claim(database_url, "died", dt.timedelta(minutes=5, seconds=30))
+    taken = await editor.post(CREATE, {"input": VERSION}, _key("died"))
+    assert taken.json()["data"]["createVersion"]["userErrors"] == []
+    assert "idempotent-replayed" not in taken.headers
+    assert await fetchval(database_url, COUNT, "2.0") == 1
+    # The retry's answer is now the key's answer.
+    again = await editor.post(CREATE, {"input": VERSION}, _key("died"))
+    assert again.content == taken.content
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_claim_younger_than_five_minutes_is_still_running(
+    editor: Writer, database_url: str
+) -> None:
+    await _plant_claim(database_url, "slow", dt.timedelta(minutes=4, seconds=30))
+    body = (await editor.post(CREATE, {"input": VERSION}, _key("slow"))).json()
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["CONFLICT"]
+    assert await fetchval(database_url, COUNT, "2.0") == 0
+
+
+async def test_a_key_released_between_claim_and_look_up_is_claimed_again(
+    editor: Writer, database_url: str
+) -> None:
+    # The first request with this key fails and releases it just after our claim found it
+    # taken: a statement trigger deletes the planted claim at the end of every INSERT into
+    # the table, so the look-up that follows finds nothing, deterministically.
+    await _plant_claim(database_url, "released", dt.timedelta(minutes=1))
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """
+            CREATE FUNCTION release_planted() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM idempotency_key
+                WHERE key = 'released' AND created_at < now() - interval '30 seconds';
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER release_planted AFTER INSERT ON idempotency_key
+            FOR EACH STATEMENT EXECUTE FUNCTION release_planted();
+            """
+        )
+    finally:
+        await conn.close()
+    response = await editor.post(CREATE, {"input": VERSION}, _key("released"))
+    assert response.json()["data"]["createVersion"]["userErrors"] == []
+    assert await fetchval(database_url, COUNT, "2.0") == 1
+
+
+async def test_a_request_that_failed_frees_its_key_for_a_retry(
+    editor: Writer, database_url: str
+) -> None:
+    # A variable of the wrong shape fails in execution: a GraphQL error, nothing written.
+    broken = {"input": {**VERSION, "stage": "SOON"}}
+    first = (await editor.post(CREATE, broken, _key("failed"))).json()
+    again = await editor.post(CREATE, broken, _key("failed"))
+    assert first["data"] is None
+    assert again.json() == first  # ran again and failed alike: not CONFLICT, not a replay
+    assert "idempotent-replayed" not in again.headers
+    stored = "SELECT count(*) FROM idempotency_key WHERE key = 'failed'"
+    assert await fetchval(database_url, stored) == 0
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(0, False), (1, True), (255, True), (256, False)])
+async def test_a_key_has_1_to_255_characters(
+    editor: Writer, database_url: str, length: int, accepted: bool
+) -> None:
+    body = (await editor.post(CREATE, {"input": VERSION}, _key("k" * length))).json()
+    stored = await fetchval(database_url, "SELECT count(*) FROM idempotency_key")
+    if accepted:
+        assert body["data"]["createVersion"]["userErrors"] == []
+        assert stored == 1
+    else:
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID"]
+        assert body["errors"][0]["message"] == "an Idempotency-Key has 1 to 255 characters"
+        assert stored == 0
+        assert await fetchval(database_url, COUNT, "2.0") == 0
