@@ -29,10 +29,8 @@ class ChangeListener:
         self._dsn = dsn
         self._cache = cache
         self._lost = asyncio.Event()
-        self.notifications = 0
 
     def _on_change(self, *_: Any) -> None:
-        self.notifications += 1
         self._cache.invalidate()
 
     def _on_lost(self, *_: Any) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import orjson
 import pytest
 
-from service import clock
+from service import changes, clock
 from service.cache import ResponseCache
 from service.config import Settings
 from service.enums import Role
@@ -176,6 +177,51 @@ async def test_past_its_budget_the_cache_drops_the_least_recently_read_answer(
     assert not await _served_from_memory(small_cached_api, pads["e"])
     assert await _served_from_memory(small_cached_api, pads["a"])
     assert not await _served_from_memory(small_cached_api, pads["b"])  # the least recent
+
+
+async def test_a_lost_listener_switches_the_cache_off_until_it_listens_again(
+    cached_api: Api, database_url: str
+) -> None:
+    await cached_api.data(BOARD)
+    conn = await asyncpg.connect(database_url)
+    try:
+        # The listening connection dies (a restart, a network cut): writes in the gap go
+        # unheard, so nothing cached may be served until it listens again.
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        await _until(lambda: not _cache(cached_api).enabled)
+        await conn.execute("UPDATE score SET value = 99 WHERE value = 37.2")
+    finally:
+        await conn.close()
+    await _until(lambda: _cache(cached_api).enabled)  # listening again, a second later
+    board = await cached_api.data(BOARD)
+    assert board["leaderboard"]["edges"][0]["node"]["score"]["value"] == 99
+    cached_api.queries.clear()
+    assert await cached_api.data(BOARD) == board
+    assert cached_api.queries.statements == []  # and caching again
+
+
+async def test_while_the_database_is_unreachable_the_listener_retries_each_second(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts: list[float] = []
+
+    def dsn() -> str:
+        attempts.append(asyncio.get_running_loop().time())
+        return "postgresql://registry@127.0.0.1:1/registry"  # nothing listens on port 1
+
+    cache = ResponseCache(max_bytes=1024)
+    with caplog.at_level(logging.WARNING, logger="service.changes"):
+        async with changes.listening(dsn, cache):
+            await _until(lambda: len(caplog.records) > 0)
+            await asyncio.sleep(0.5)
+            assert len(attempts) == 1  # then a pause before the next attempt
+            assert not cache.enabled
+    record = caplog.records[0]
+    assert record.name == "service.changes"
+    assert record.getMessage().startswith("change listener lost its connection (")
 
 
 def test_the_cache_evicts_the_oldest_answers_past_its_budget() -> None:
