@@ -158,6 +158,22 @@ async def test_a_claim_abandoned_for_over_five_minutes_is_taken_over(
     assert again.headers["idempotent-replayed"] == "true"
 
 
+async def test_an_abandoned_claim_is_taken_over_by_one_retry_only(
+    editor: Writer, database_url: str
+) -> None:
+    await _plant_claim(database_url, "died", dt.timedelta(minutes=6))
+    responses = await asyncio.gather(
+        *(editor.post(CREATE, {"input": VERSION}, _key("died")) for _ in range(5))
+    )
+    bodies: list[dict[str, Any]] = [response.json() for response in responses]
+    succeeded = [body for body in bodies if "errors" not in body]
+    # One retry takes the claim over and runs; the others wait for it (CONFLICT) or replay it.
+    assert all(body == succeeded[0] for body in succeeded)
+    assert succeeded[0]["data"]["createVersion"]["userErrors"] == []
+    others = [body["errors"][0]["extensions"]["code"] for body in bodies if "errors" in body]
+    assert others == ["CONFLICT"] * len(others)
+
+
 async def test_a_claim_younger_than_five_minutes_is_still_running(
     editor: Writer, database_url: str
 ) -> None:
