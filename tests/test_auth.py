@@ -66,6 +66,7 @@ async def test_a_valid_token_reads_and_records_its_use_once_a_minute(
     api.queries.clear()
     assert "errors" not in await _post(api, f"Bearer {token}")
     assert "errors" not in await _post(api, f"bearer {token}")
+    assert "errors" not in await _post(api, f" Bearer   {token} ")  # spaces around are no part
     touches = [query for query in api.queries.statements if "UPDATE api_token" in query]
     assert len(touches) == 1
     conn = await asyncpg.connect(database_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 
 import asyncpg
 import pytest
@@ -35,7 +36,8 @@ async def test_create_prints_the_token_once_and_stores_only_its_digest(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     token = await _create("ci-bot", "editor", capsys)
-    assert len(token) > 40
+    # The marker and 32 random bytes, URL-safe base64 without padding: 43 characters.
+    assert re.fullmatch(r"mrr_[A-Za-z0-9_-]{43}", token), token
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow("SELECT * FROM api_token WHERE name = 'ci-bot'")
