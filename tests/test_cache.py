@@ -112,10 +112,13 @@ async def test_errors_are_never_cached(cached_api: Api) -> None:
 
 async def test_without_its_listener_the_cache_stays_off(cached_api: Api) -> None:
     cache = _cache(cached_api)
+    await cached_api.data(LAB)  # kept while the listener runs
     cache.enabled = False  # as when the listening connection is lost
+    cached_api.queries.clear()
     await cached_api.data(LAB)
     await cached_api.data(LAB)
     assert cache.hits == 0
+    assert cached_api.queries.statements != []  # not even the answer kept before is served
 
 
 SLUG = '{ lab(slug: "upstage") { slug } }'
@@ -222,6 +225,18 @@ async def test_while_the_database_is_unreachable_the_listener_retries_each_secon
     record = caplog.records[0]
     assert record.name == "service.changes"
     assert record.getMessage().startswith("change listener lost its connection (")
+
+
+@pytest.mark.parametrize(("last", "oldest_kept"), [(100, True), (101, False)])
+async def test_the_budget_is_exact_to_the_byte(
+    small_cached_api: Api, last: int, oldest_kept: bool
+) -> None:
+    # 3 x 256 KiB + (256 KiB - 100) + `last` bytes: exactly 1 MiB keeps all, a byte more drops
+    # the oldest.
+    sizes = {"a": 256 * 1024, "b": 256 * 1024, "c": 256 * 1024, "d": 256 * 1024 - 100, "e": last}
+    for name, size in sizes.items():
+        assert not await _served_from_memory(small_cached_api, _pad(name, size))
+    assert await _served_from_memory(small_cached_api, _pad("a", sizes["a"])) is oldest_kept
 
 
 def test_the_cache_evicts_the_oldest_answers_past_its_budget() -> None:
