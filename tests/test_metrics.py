@@ -81,6 +81,9 @@ async def test_a_scrape_shows_requests_errors_cache_pool_and_statements(cached_a
 
     assert _value(samples, "registry_response_cache_hits_total") == 1
     assert _value(samples, "registry_response_cache_misses_total") == 2  # TopBoard, then LAB
+    # When the change listener started, and after the mutation (refused, but the cache drops
+    # its answers after any mutation rather than judge whether it wrote).
+    assert _value(samples, "registry_response_cache_invalidations_total") == 2
     in_use = _value(samples, "registry_db_pool_connections", state="in_use")
     idle = _value(samples, "registry_db_pool_connections", state="idle")
     assert in_use >= 0 and idle >= 1
