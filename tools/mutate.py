@@ -14,7 +14,8 @@ choice is deterministic, so two runs on the same code run the same mutants.
     scripts/mutate summary F.jsonl ...
 
 `run` appends one JSON line per mutant to --out (default mutants/<module>.jsonl) and skips the
-ids already there, so an interrupted run resumes.
+ids already there, so an interrupted run resumes; `--survivors` first drops the survivors'
+lines, to try them again once tests were added.
 """
 
 from __future__ import annotations
@@ -308,6 +309,11 @@ def _pytest(copy: Path, tests: list[str], timeout: float) -> tuple[str, float, s
 def run(module: str, tests: list[str], cap: int, timeout: float, out: Path) -> None:
     src = (ROOT / module).read_bytes()
     chosen = choose(generate(src), cap)
+    if out.exists():
+        described = {m.id: (m.line, m.op) for m in chosen}
+        for record in read(out):
+            if described.get(int(str(record["id"]))) != (record["line"], record["op"]):
+                sys.exit(f"{out} holds mutants of other code: its mutant {record['id']} differs")
     done = {record["id"] for record in read(out)} if out.exists() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
@@ -368,6 +374,7 @@ def main() -> None:
     running.add_argument("--tests", nargs="+", required=True, help="test files to run")
     running.add_argument("--timeout", type=float, default=0, help="seconds (default 3x baseline)")
     running.add_argument("--out", type=Path, help="JSON lines (default mutants/<module>.jsonl)")
+    running.add_argument("--survivors", action="store_true", help="run --out's survivors again")
     summing = sub.add_parser("summary", help="the score table of earlier runs")
     summing.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args()
@@ -384,6 +391,9 @@ def main() -> None:
             print(mutant.id, mutant.describe(src))
         return
     out = args.out or Path("mutants") / (module.replace("/", ".").removesuffix(".py") + ".jsonl")
+    if args.survivors and out.exists():
+        kept = [line for line in out.read_text().splitlines() if '"status": "survived"' not in line]
+        out.write_text("".join(line + "\n" for line in kept))
     run(module, args.tests, args.cap, args.timeout, out)
 
 
