@@ -10,7 +10,14 @@ import pytest
 import strawberry
 from strawberry.permission import PermissionExtension
 
-from service.auth import ANONYMOUS, Principal, display_prefix, generate_token, hash_token
+from service.auth import (
+    ANONYMOUS,
+    Principal,
+    authenticate,
+    display_prefix,
+    generate_token,
+    hash_token,
+)
 from service.config import Settings
 from service.db import tokens
 from service.enums import Role
@@ -186,3 +193,12 @@ def test_anonymous_callers_are_unauthenticated_not_forbidden(field: str) -> None
     data, codes = _run(field, ANONYMOUS)
     assert data is None
     assert codes == ["UNAUTHENTICATED"]
+
+
+async def test_no_authorization_header_names_the_anonymous_caller(database_url: str) -> None:
+    # The endpoint skips the lookup without a header; the function's own contract is the same.
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await authenticate(conn, None) is ANONYMOUS
+    finally:
+        await conn.close()
