@@ -83,23 +83,27 @@ async def test_a_valid_token_reads_and_records_its_use_once_a_minute(
         await conn.close()
 
 
+MALFORMED = "the Authorization header must be 'Bearer <token>'"
+
+
 @pytest.mark.parametrize(
-    "authorization",
+    ("authorization", "message"),
     [
-        "Bearer mrr_not-a-real-token",
-        "Bearer garbage",
-        "Bearer ",
-        "Basic dXNlcjpwYXNz",
-        "mrr_without_scheme",
-        "Bearer two words",
+        ("Bearer mrr_not-a-real-token", "the token is not valid"),
+        ("Bearer garbage", "the token is not valid"),
+        ("Bearer ", MALFORMED),
+        ("Basic dXNlcjpwYXNz", MALFORMED),
+        ("mrr_without_scheme", MALFORMED),
+        ("Bearer two words", MALFORMED),
     ],
 )
 async def test_a_bad_token_is_unauthenticated_even_for_public_reads(
-    api: Api, authorization: str
+    api: Api, authorization: str, message: str
 ) -> None:
     body = await _post(api, authorization)
     assert body["data"] is None
     assert _codes(body) == ["UNAUTHENTICATED"]
+    assert body["errors"][0]["message"] == message  # a malformed header is told so
 
 
 async def test_a_revoked_token_is_refused_exactly_like_an_unknown_one(
