@@ -227,6 +227,15 @@ async def test_while_the_database_is_unreachable_the_listener_retries_each_secon
     assert record.getMessage().startswith("change listener lost its connection (")
 
 
+async def test_after_a_write_the_whole_budget_is_free_again(small_cached_api: Api) -> None:
+    for name in "abcd":  # 1 MiB: full
+        await _served_from_memory(small_cached_api, _pad(name, 256 * 1024))
+    small_cached_api.app.state.response_cache.invalidate()  # what a write does
+    for name in "efgh":
+        assert not await _served_from_memory(small_cached_api, _pad(name, 256 * 1024))
+    assert await _served_from_memory(small_cached_api, _pad("e", 256 * 1024))
+
+
 @pytest.mark.parametrize(("last", "oldest_kept"), [(100, True), (101, False)])
 async def test_the_budget_is_exact_to_the_byte(
     small_cached_api: Api, last: int, oldest_kept: bool
