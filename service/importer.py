@@ -17,8 +17,11 @@ Into a registry that holds data, rows are matched first and only what is new is 
                 the matching rules (service.matching): merged into a KNOWN_EXTERNAL_ID
                 match, and for models into the same name spelled otherwise; a lab that
                 merely resembles another (SIMILAR_NAME) is created, and the report says so
-  families, benchmarks, versions, links
-                the same slug, (benchmark, label), (model, label), (parent, child, relation)
+  families, benchmarks, versions, links, programs
+                the same slug, (benchmark, label), (model, label), (parent, child, relation),
+                the same slug
+  participants  a status change: the same programme, lab and effective day
+  targets       the same lab, benchmark, value and due date
   scores        the same observation: version, benchmark version, value, date, provenance,
                 source and the score it corrects
 A merged row keeps what the registry holds; the report names each merge and what it was
@@ -42,6 +45,7 @@ from service.db import Conn, imports, keys, sources
 from service.enums import WarningCode
 from service.errors import RegistryError
 from service.export import TABLES
+from service.seed import status_exists, target_exists
 
 _TYPE_TABLE = {
     "Source": "source",
@@ -53,6 +57,9 @@ _TYPE_TABLE = {
     "BenchmarkVersion": "benchmark_version",
     "Score": "score",
     "LineageLink": "lineage_link",
+    "Program": "program",
+    "ParticipantStatusChange": "participant_status_change",
+    "Target": "target",
 }
 
 
@@ -292,6 +299,50 @@ class Importer:
             return
         await self._create(row["id"], commands.link_models, data)
         self.report.create("lineage")
+
+    async def programs(self, row: dict[str, Any]) -> None:
+        fields = {
+            **_pick(
+                row, "slug", "name", "sponsor", "country", "startedOn", "startedPrecision",
+                "description",
+            ),
+            "source": self._source(row["sourceId"]),
+        }  # fmt: skip
+        data = validation.parse(inputs.ProgramInput, fields)
+        if not self.keep_ids and await keys.program_id(self.conn, data.slug) is not None:
+            self.report.merge("programs", data.slug, data.slug, "same slug")
+            return
+        await self._create(row["id"], commands.create_program, data)
+        self.report.create("programs")
+
+    async def participants(self, row: dict[str, Any]) -> None:
+        fields = {
+            **_pick(row, "program", "lab", "status", "effectiveOn", "effectivePrecision", "note"),
+            "source": self._source(row["sourceId"]),
+        }
+        data = validation.parse(inputs.ParticipantStatusInput, fields)
+        if not self.keep_ids and await status_exists(self.conn, data):
+            name = f"{data.lab} in {data.program} on {data.effective_on}"
+            self.report.merge("participants", name, "it", "same day")
+            return
+        await self._create(row["id"], commands.set_participant_status, data)
+        self.report.create("participants")
+
+    async def targets(self, row: dict[str, Any]) -> None:
+        fields = {
+            **_pick(
+                row, "lab", "benchmark", "model", "value", "dueOn", "duePrecision", "statedOn",
+                "note",
+            ),
+            "source": self._source(row["sourceId"]),
+        }  # fmt: skip
+        data = validation.parse(inputs.TargetInput, fields)
+        if not self.keep_ids and await target_exists(self.conn, data):
+            name = f"{data.lab} {data.value} on {data.benchmark} by {data.due_on}"
+            self.report.merge("targets", name, "it", "same target")
+            return
+        await self._create(row["id"], commands.state_target, data)
+        self.report.create("targets")
 
     async def scores(self, row: dict[str, Any]) -> None:
         source = self._source(row["sourceId"])

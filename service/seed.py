@@ -109,7 +109,7 @@ async def _program_exists(conn: Conn, data: inputs.ProgramInput) -> bool:
     return await keys.program_id(conn, data.slug) is not None
 
 
-async def _status_exists(conn: Conn, data: inputs.ParticipantStatusInput) -> bool:
+async def status_exists(conn: Conn, data: inputs.ParticipantStatusInput) -> bool:
     program_id = await keys.program_id(conn, data.program)
     lab_id = await keys.lab_id(conn, data.lab)
     participant_id = program_id and lab_id and await keys.participant_id(conn, program_id, lab_id)
@@ -118,7 +118,7 @@ async def _status_exists(conn: Conn, data: inputs.ParticipantStatusInput) -> boo
     return await programs.find_status(conn, participant_id, data.effective_on) is not None
 
 
-async def _target_exists(conn: Conn, data: inputs.TargetInput) -> bool:
+async def target_exists(conn: Conn, data: inputs.TargetInput) -> bool:
     lab_id = await keys.lab_id(conn, data.lab)
     benchmark_id = await keys.benchmark_id(conn, data.benchmark)
     if lab_id is None or benchmark_id is None:
@@ -150,10 +150,10 @@ SECTIONS = (
     Section(
         "participant_statuses",
         inputs.ParticipantStatusInput,
-        _status_exists,
+        status_exists,
         commands.set_participant_status,
     ),
-    Section("targets", inputs.TargetInput, _target_exists, commands.state_target),
+    Section("targets", inputs.TargetInput, target_exists, commands.state_target),
     Section("external_ids", inputs.ExternalIdInput, _external_id_exists, commands.set_external_id),
 )
 

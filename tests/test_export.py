@@ -112,6 +112,21 @@ async def test_as_of_bounds_the_dated_facts(api: Api, database_url: str) -> None
     assert all(score["measuredOn"] <= "2026-06-01" for score in before)
     _, versions = await ndjson(api, "/export/versions.ndjson", asOf="2000-01-01")
     assert all(v["announcedOn"] is None and v["releasedOn"] is None for v in versions)
+    # The programme's five selections (August 2025), not yet January's eliminations; the
+    # targets Upstage stated on 2026-05-30 from that day on.
+    _, statuses = await ndjson(api, "/export/participants.ndjson", asOf="2025-12-31")
+    assert {(s["lab"], s["status"]) for s in statuses} == {
+        (lab, "SELECTED")
+        for lab in ("naver-cloud", "lg-ai-research", "sk-telecom", "nc-ai", "upstage")
+    }
+    _, statuses = await ndjson(api, "/export/participants.ndjson", asOf="2026-01-31")
+    assert len(statuses) == 10
+    assert (await ndjson(api, "/export/targets.ndjson", asOf="2026-05-29"))[1] == []
+    _, targets = await ndjson(api, "/export/targets.ndjson", asOf="2026-05-30")
+    assert sorted(t["value"] for t in targets) == ["50", "60"]
+    assert {(t["lab"], t["benchmark"], t["model"]) for t in targets} == {
+        ("upstage", "aa-intelligence-index", None)
+    }
 
 
 async def test_csv_cells_open_in_a_spreadsheet_as_text(api: Api, database_url: str) -> None:

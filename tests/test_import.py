@@ -27,7 +27,8 @@ def _parse(model: type[validation.InputT], data: dict[str, Any]) -> validation.I
 
 async def _history(database_url: str) -> None:
     """More than the demo data holds: a promotion with hardware, a claim confirmed by
-    evidence, a correction, a retraction, external ids, a link and an archived model."""
+    evidence, a correction, a retraction, external ids, a link, a programme with no start, a
+    target naming a model, and an archived model."""
     conn = await connect(database_url)
     try:
         await commands.create_lab(
@@ -173,6 +174,45 @@ async def _history(database_url: str) -> None:
                 },
             ),
         )
+        await commands.create_program(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ProgramInput,
+                {"slug": "acme-grants", "name": "Acme grants", "sponsor": "+Acme", "country": "DE"},
+            ),
+        )
+        await commands.set_participant_status(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.ParticipantStatusInput,
+                {
+                    "program": "acme-grants",
+                    "lab": "acme",
+                    "status": "SELECTED",
+                    "effectiveOn": "2026-07-01",
+                    "note": "=first round",
+                },
+            ),
+        )
+        await commands.state_target(
+            conn,
+            ACTOR,
+            _parse(
+                inputs.TargetInput,
+                {
+                    "lab": "acme",
+                    "benchmark": INDEX,
+                    "model": "acme-one",
+                    "value": "55.5",
+                    "dueOn": "2026-12-31",
+                    "duePrecision": "HALF",
+                    "statedOn": "2026-06-01",
+                    "source": SOURCE,
+                },
+            ),
+        )
         await commands.archive_model(conn, ACTOR, _parse(inputs.ArchiveInput, {"slug": "acme-one"}))
     finally:
         await conn.close()
@@ -224,6 +264,9 @@ async def test_export_import_export_gives_identical_files(
         == 0
     )
     out = capsys.readouterr().out
+    # Every table holds rows: the demo's programme, statuses and targets among them.
+    assert all(len(body.splitlines()) > 1 for body in _files(first).values())
+    assert b"korea-sovereign-ai" in _files(first)["participants"]
     cursor = orjson.loads(_files(first)["labs"].splitlines()[0])["cursor"]
     assert f"kept the exported ids and the feed cursor {cursor}" in out
     assert "merged" not in out.replace(" 0 merged", "")
@@ -283,6 +326,9 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     assert "merged lab qwen into alibaba-qwen (HUGGING_FACE 'Qwen')" in out
     assert "created lab acme" in out
     assert "created model acme-one" in out
+    assert "programs: 1 created, 1 merged" in out  # the history's, and the demo's by its slug
+    assert "participants: 1 created, 10 merged" in out
+    assert "targets: 1 created, 2 merged" in out
     created = {line.split(":")[0]: line for line in out if ": " in line and "created," in line}
     assert created["scores"].startswith(
         "scores: 3 created, 8 merged"

@@ -109,7 +109,10 @@ def add_parsers(command: argparse.ArgumentParser, import_: argparse.ArgumentPars
     command.add_argument(
         "--format", type=Format, default=Format.NDJSON, help="ndjson or csv (%(default)s)"
     )
-    command.add_argument("--as-of", help="only the scores and versions dated up to YYYY-MM-DD")
+    command.add_argument(
+        "--as-of",
+        help="only the dated facts (scores, versions, statuses, targets) up to YYYY-MM-DD",
+    )
     command.add_argument(
         "--dir", type=Path, help="write TABLE.FORMAT files here instead of one table to stdout"
     )

@@ -8,7 +8,8 @@ method versions) are JSON built in order, with exact decimals as strings; `json`
 
 `$1` is `asOf` (NULL: no bound), the valid date of the dated facts, as the read API's
 rankings use it: a score counts from its measured date, a correction replaces it from its
-own; a version exists from the day it was announced or released (an undated one always).
+own; a version exists from the day it was announced or released (an undated one always); a
+participant's status change from its effective date; a target from the day it was stated.
 
 The rows are what the registry holds now; revisions and write times are bookkeeping the
 change feed carries, not facts, and are left out (so an import reproduces the same files).
@@ -158,6 +159,47 @@ JOIN model AS child ON child.id = link.child_model_id
 ORDER BY link.id
 """
 
+PROGRAMS = f"""
+SELECT {_id("Program", "program.id")} AS id, slug, name, sponsor,
+       country_code::text AS country, started_on AS "startedOn",
+       started_precision::text AS "startedPrecision", description,
+       {_id("Source", "program.source_id")} AS "sourceId"
+FROM program ORDER BY program.id
+"""
+
+# One row per status change (a participant is a lab's place in a programme, with no facts
+# of its own beyond its changes).
+PARTICIPANTS = f"""
+SELECT {_id("ParticipantStatusChange", "change.id")} AS id,
+       {_id("Program", "participant.program_id")} AS "programId", program.slug AS program,
+       {_id("Lab", "participant.lab_id")} AS "labId", lab.slug AS lab,
+       change.status::text AS status, change.effective_on AS "effectiveOn",
+       change.effective_precision::text AS "effectivePrecision",
+       {_id("Source", "change.source_id")} AS "sourceId", change.note
+FROM participant_status_change AS change
+JOIN program_participant AS participant ON participant.id = change.participant_id
+JOIN program ON program.id = participant.program_id
+JOIN lab ON lab.id = participant.lab_id
+WHERE $1::date IS NULL OR change.effective_on <= $1
+ORDER BY change.id
+"""
+
+TARGETS = f"""
+SELECT {_id("Target", "target.id")} AS id,
+       {_id("Lab", "target.lab_id")} AS "labId", lab.slug AS lab,
+       {_id("Benchmark", "target.benchmark_id")} AS "benchmarkId", benchmark.slug AS benchmark,
+       {_id("Model", "target.model_id")} AS "modelId", model.slug AS model,
+       target.value, target.due_on AS "dueOn", target.due_precision::text AS "duePrecision",
+       target.stated_on AS "statedOn", {_id("Source", "target.source_id")} AS "sourceId",
+       target.note
+FROM target
+JOIN lab ON lab.id = target.lab_id
+JOIN benchmark ON benchmark.id = target.benchmark_id
+LEFT JOIN model ON model.id = target.model_id
+WHERE $1::date IS NULL OR target.stated_on <= $1
+ORDER BY target.id
+"""
+
 # The tables an export offers, in the order an import writes them (references first).
 TABLES: dict[str, str] = {
     "sources": SOURCES,
@@ -167,10 +209,14 @@ TABLES: dict[str, str] = {
     "benchmarks": BENCHMARKS,
     "versions": VERSIONS,
     "lineage": LINEAGE,
+    "programs": PROGRAMS,
+    "participants": PARTICIPANTS,
+    "targets": TARGETS,
     "scores": SCORES,
 }
-# The statements that take asOf ($1); the others hold no dated facts.
-DATED = frozenset({"versions", "scores"})
+# The statements that take asOf ($1); the others hold no dated facts. A status change counts
+# from its effective date, a target from the day it was stated.
+DATED = frozenset({"versions", "participants", "targets", "scores"})
 
 # The feed position this snapshot includes: positions become visible in increasing order
 # (service/db/feed.py), so a snapshot that sees position p sees every event up to p and none

@@ -25,6 +25,9 @@ ID_TABLES = frozenset(
         "benchmark_version",
         "score",
         "lineage_link",
+        "program",
+        "participant_status_change",
+        "target",
     }
 )
 NEXT_ID = "SELECT setval(pg_get_serial_sequence($1, 'id'), $2, false)"
