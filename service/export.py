@@ -11,8 +11,13 @@ returns exactly the changes the export does not hold: export once, then follow.
 NDJSON: a first line `{"export": table, "cursor": ..., "asOf": ...}`, then one object per row,
 with global ids and exact decimals as strings, as the change feed shows them. CSV (RFC 4180,
 UTF-8 with a byte-order mark so spreadsheets read it as UTF-8): a header row, then one line
-per row; nested lists as JSON text; a text cell starting with = + - @ is prefixed with `'`,
-so a spreadsheet shows it rather than running it as a formula.
+per row; nested lists and objects as JSON text; a text cell starting with = + - @ is prefixed
+with `'`, so a spreadsheet shows it rather than running it as a formula, and so is one
+starting with `'`, so that `csv_value` can take the mark off again. An empty cell is null
+(CSV cannot tell an empty text from none; NDJSON can).
+
+How a cell is written, and read back, follows its column's PostgreSQL type (`columns`), so
+the import reads the CSV the export wrote without a second list of columns.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import datetime as dt
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.prepared_stmt import PreparedStatement
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -45,10 +52,13 @@ logger = logging.getLogger("service.export")
 
 CURSOR_HEADER = "registry-feed-cursor"
 TABLES = tuple(export.TABLES)
-# Columns holding JSON the database built (lists in order); others are plain values.
-_JSON_COLUMNS = frozenset({"externalIds", "hardwareTargets", "versions"})
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MARKED_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _BOM = "\ufeff"
+# PostgreSQL types of the exported columns, by how their values are written.
+_JSON = "json"  # JSON text the database built (lists in order): written as it is
+_JSONB = "jsonb"  # decoded by the pool's codec: encoded again
+_TEXT = frozenset({"text", "varchar", "bpchar"})
+_INTEGER = frozenset({"int2", "int4", "int8"})
 
 
 class Format(StrEnum):
@@ -67,35 +77,60 @@ def cursor(position: int) -> str:
     return pagination.cursor(feed.ORDERING, [str(position)])
 
 
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # its PostgreSQL type's name
+
+
+async def columns(conn: Conn, table: str) -> tuple[PreparedStatement[asyncpg.Record], list[Column]]:
+    """The table's export statement, prepared, and its columns."""
+    statement = await conn.prepare(export.TABLES[table])
+    found = [Column(a.name, a.type.name) for a in statement.get_attributes()]
+    return statement, found
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(type(value).__name__)
 
 
-def _json_value(name: str, value: Any) -> Any:
-    if name in _JSON_COLUMNS and isinstance(value, str):
+def _json_value(column: Column, value: Any) -> Any:
+    if column.type == _JSON and isinstance(value, str):
         return orjson.Fragment(value)
     return value
 
 
-def _cell(value: Any) -> str:
+def _cell(column: Column, value: Any) -> str:
     if value is None:
         return ""
+    if column.type == _JSON:  # data, not text a person typed: no mark
+        return str(value)
+    if column.type == _JSONB:
+        return orjson.dumps(value).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        return "'" + value if value.startswith(_MARKED_START) else value
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
 
-def _csv_cell(name: str, value: Any) -> str:
-    # Nested JSON is data, not text a person typed: no formula prefix.
-    return value if name in _JSON_COLUMNS and isinstance(value, str) else _cell(value)
+def csv_value(column: Column, cell: str) -> Any:
+    """A CSV cell back as the NDJSON export shows the value (the inverse of `_cell`)."""
+    if cell == "":
+        return None
+    if column.type == "bool":
+        return cell == "true"
+    if column.type in _INTEGER:
+        return int(cell)
+    if column.type in (_JSON, _JSONB):
+        return orjson.loads(cell)
+    if column.type in _TEXT and cell.startswith("'"):
+        return cell[1:]
+    return cell  # dates and exact decimals: the NDJSON export's strings
 
 
 def header_line(table: str, position: int, as_of: dt.date | None) -> bytes:
@@ -112,16 +147,15 @@ async def encode(
     as_of: dt.date | None,
 ) -> AsyncIterator[bytes]:
     """The table's export as chunks of bytes, a batch of rows each (inside db.export.snapshot)."""
-    statement = await conn.prepare(export.TABLES[table])
-    names = [attribute.name for attribute in statement.get_attributes()]
+    statement, found = await columns(conn, table)
     args = (as_of,) if table in export.DATED else ()
     if fmt is Format.NDJSON:
         yield header_line(table, position, as_of)
     else:
-        yield (_BOM + _csv_line(names)).encode()
+        yield (_BOM + _csv_line([column.name for column in found])).encode()
     batch: list[bytes] = []
     async for row in statement.cursor(*args, prefetch=export.BATCH):
-        batch.append(_encode_row(fmt, names, row))
+        batch.append(_encode_row(fmt, found, row))
         if len(batch) >= export.BATCH:
             yield b"".join(batch)
             batch.clear()
@@ -135,13 +169,12 @@ def _csv_line(values: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-def _encode_row(fmt: Format, names: list[str], row: asyncpg.Record) -> bytes:
+def _encode_row(fmt: Format, found: list[Column], row: asyncpg.Record) -> bytes:
+    pairs = zip(found, row, strict=True)
     if fmt is Format.NDJSON:
-        shown = {name: _json_value(name, value) for name, value in zip(names, row, strict=True)}
+        shown = {column.name: _json_value(column, value) for column, value in pairs}
         return orjson.dumps(shown, default=_plain) + b"\n"
-    return _csv_line(
-        [_csv_cell(name, value) for name, value in zip(names, row, strict=True)]
-    ).encode()
+    return _csv_line([_cell(column, value) for column, value in pairs]).encode()
 
 
 # --- HTTP -------------------------------------------------------------------------------

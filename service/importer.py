@@ -1,4 +1,5 @@
-"""`registry import FILE...`: load NDJSON exports through the write commands, audit rows included.
+"""`registry import FILE...`: load exports (NDJSON or CSV) through the write commands, audit rows
+included.
 
 All or nothing: one transaction, each command in it as it would run for a client (its own
 savepoint, its audit row, its derived events); a refused row stops the import at its file
@@ -30,6 +31,7 @@ merged into, and each lab and model created.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,7 +46,7 @@ from service import commands, ids, inputs, matching, validation
 from service.db import Conn, imports, keys, sources
 from service.enums import WarningCode
 from service.errors import RegistryError
-from service.export import TABLES
+from service.export import TABLES, Column, columns, csv_value
 from service.seed import status_exists, target_exists
 
 _TYPE_TABLE = {
@@ -97,12 +99,21 @@ class Report:
 class ExportFile:
     path: Path
     table: str
-    cursor: str
+    cursor: str | None  # None: a CSV export, which names no cursor
+    columns: list[Column] | None = None  # a CSV export's, in its order
 
 
-def read_head(path: Path) -> ExportFile:
+def read_head(path: Path, tables: dict[str, list[Column]]) -> ExportFile:
+    """Which table the file exports, from its first line: NDJSON's head, or CSV's header
+    (the table whose export has exactly those columns)."""
     with path.open("rb") as lines:
         first = lines.readline()
+    if not first.lstrip(b"\xef\xbb\xbf").startswith(b"{"):
+        header = next(csv.reader([first.decode("utf-8-sig", "replace")]), [])
+        for table, found in tables.items():
+            if header == [column.name for column in found]:
+                return ExportFile(path, table, None, found)
+        raise ImportFailed(f"{path}: not an NDJSON or CSV export of the registry")
     try:
         head = orjson.loads(first)
         table, cursor = head["export"], head["cursor"]
@@ -114,11 +125,36 @@ def read_head(path: Path) -> ExportFile:
 
 
 def _rows(file: ExportFile) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's rows as the NDJSON export shows them, each with the line it starts on."""
+    if file.columns is not None:
+        yield from _csv_rows(file.path, file.columns)
+        return
     with file.path.open("rb") as lines:
         next(lines)
         for number, line in enumerate(lines, start=2):
             if line.strip():
                 yield number, orjson.loads(line)
+
+
+def _csv_rows(path: Path, columns: list[Column]) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        next(reader)
+        number = reader.line_num + 1
+        for cells in reader:
+            if cells:
+                if len(cells) != len(columns):
+                    raise ImportFailed(
+                        f"{path}:{number}: {len(cells)} cells; the header names {len(columns)}"
+                    )
+                try:
+                    row = {
+                        c.name: csv_value(c, cell) for c, cell in zip(columns, cells, strict=True)
+                    }
+                except ValueError as exc:
+                    raise ImportFailed(f"{path}:{number}: {exc}") from exc
+                yield number, row
+            number = reader.line_num + 1
 
 
 def _row_id(global_id: str) -> int:
@@ -495,10 +531,10 @@ class Importer:
             )
 
 
-def _by_table(paths: list[Path]) -> dict[str, ExportFile]:
+def _by_table(paths: list[Path], tables: dict[str, list[Column]]) -> dict[str, ExportFile]:
     files: dict[str, ExportFile] = {}
     for path in paths:
-        file = read_head(path)
+        file = read_head(path, tables)
         if file.table in files:
             raise ImportFailed(
                 f"{path}: a second export of {file.table} ({files[file.table].path})"
@@ -516,8 +552,9 @@ async def _each(file: ExportFile, step: Callable[[dict[str, Any]], Awaitable[Non
 
 
 async def load(conn: Conn, paths: list[Path], actor: str) -> Report:
-    """Import the export files (any order, one per table) in one transaction."""
-    files = _by_table(paths)
+    """Import the export files (NDJSON or CSV, any order, one per table) in one transaction."""
+    tables = {table: (await columns(conn, table))[1] for table in TABLES}
+    files = _by_table(paths, tables)
     cursors = {file.cursor for file in files.values()}
     async with conn.transaction():
         importer = Importer(conn, actor, keep_ids=await imports.is_empty(conn))
@@ -533,6 +570,12 @@ async def load(conn: Conn, paths: list[Path], actor: str) -> Report:
         if "scores" in files:
             await _each(files["scores"], importer.verification)
         await importer.archive()
-        if importer.keep_ids and len(cursors) == 1:
-            await importer.end_feed_at(cursors.pop())
+        if importer.keep_ids and None in cursors:
+            importer.report.lines.append(
+                "feed: a CSV export names no cursor; follow this registry from its own export"
+            )
+        elif importer.keep_ids and len(cursors) == 1:
+            cursor = cursors.pop()
+            assert cursor is not None
+            await importer.end_feed_at(cursor)
     return importer.report

@@ -34,7 +34,15 @@ async def _history(database_url: str) -> None:
         await commands.create_lab(
             conn,
             ACTOR,
-            _parse(inputs.LabInput, {"slug": "acme", "name": "Acme =AI", "country": "DE"}),
+            _parse(
+                inputs.LabInput,
+                {
+                    "slug": "acme",
+                    "name": "Acme =AI",
+                    "country": "DE",
+                    "description": "'Acme', as they write it",
+                },
+            ),
         )
         await commands.create_model(
             conn,
@@ -287,6 +295,57 @@ async def test_export_import_export_gives_identical_files(
     scores = await _fetch(empty_database_url, "SELECT count(*) FROM score")
     assert len(audit) > scores[0][0]
     assert orjson.loads(_files(second)["scores"].splitlines()[0])["cursor"] == cursor
+
+
+async def test_the_round_trip_over_csv_gives_identical_files(
+    database_url: str,
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """CSV carries every fact NDJSON does (types from the columns, the formula mark taken
+    off); it names no feed cursor, so the new registry's feed is its own."""
+    await _history(database_url)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for fmt in ("ndjson", "csv"):
+        argv = ("export", "--dir", str(first), "--format", fmt)
+        assert await _cli(monkeypatch, database_url, *argv) == 0
+    # Renamed: the header row says which table a file holds.
+    renamed = []
+    for number, table in enumerate(reversed(TABLES)):
+        renamed.append(tmp_path / f"part-{number}.csv")
+        renamed[-1].write_bytes((first / f"{table}.csv").read_bytes())
+    capsys.readouterr()
+    assert await _cli(monkeypatch, empty_database_url, "import", *map(str, renamed)) == 0
+    out = capsys.readouterr().out
+    assert "a CSV export names no cursor" in out and "kept the exported ids" in out
+    for fmt in ("ndjson", "csv"):
+        argv = ("export", "--dir", str(second), "--format", fmt)
+        assert await _cli(monkeypatch, empty_database_url, *argv) == 0
+    assert _files(second, "csv") == _files(first, "csv")
+    rows = {table: body.splitlines()[1:] for table, body in _files(first).items()}
+    assert {table: body.splitlines()[1:] for table, body in _files(second).items()} == rows
+    assert b"'Acme', as they write it" in _files(second)["labs"]
+
+
+async def test_a_csv_row_that_does_not_fit_names_its_file_and_line(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    header = "\ufeffid,url,title,publisher,publishedOn,kind\r\n"
+    good = 'U291cmNlOjE,,"A\nsource",Acme,2026-01-01,NEWS\r\n'
+    sources = tmp_path / "sources.csv"
+    sources.write_text(header + good + "U291cmNlOjI,,Short\r\n", encoding="utf-8")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(sources)) == 1
+    assert f"{sources}:4: 3 cells; the header names 6" in capsys.readouterr().err
+    other = tmp_path / "other.csv"
+    other.write_text("\ufeffid,name\r\n", encoding="utf-8")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(other)) == 1
+    assert "not an NDJSON or CSV export" in capsys.readouterr().err
+    assert await _fetch(empty_database_url, "SELECT id FROM source") == []
 
 
 async def test_an_import_into_a_registry_with_data_merges_what_it_holds(

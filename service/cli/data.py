@@ -118,7 +118,11 @@ def add_parsers(command: argparse.ArgumentParser, import_: argparse.ArgumentPars
     )
     command.set_defaults(run=export_command)
     import_.add_argument(
-        "files", nargs="+", type=Path, metavar="FILE", help="TABLE.ndjson files of one export"
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="NDJSON or CSV files of one export (TABLE.ndjson, TABLE.csv)",
     )
     import_.add_argument(
         "--actor", default="registry-import", help="the audit rows' actor (%(default)s)"
