@@ -4,6 +4,8 @@
     ├── ConfigurationError          settings that cannot work (bad DATABASE_URL, unusable data dir)
     ├── EmbeddedPostgresError       the embedded PostgreSQL could not be initialised or started
     ├── InputRejected               one or more UserErrors found together (all fields at once)
+    ├── ImportFailed                `registry import` refused a file (service.importer)
+    ├── ExportCutShort              `registry export` stopped by the database (service.export)
     └── UserError                   a client's input was refused; carries field, code and message
         ├── ValidationFailed        INVALID / OUT_OF_RANGE: the input breaks a rule
         ├── NotFound                NOT_FOUND: a referenced row does not exist

@@ -41,11 +41,20 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from service import logs
 from service.auth import Principal
 from service.db import Conn, export, feed
+from service.errors import RegistryError
 from service.graphql import pagination
-from service.graphql.errors import HTTP_STATUS, ClientError, Code, code_of, database_error
-from service.observability import note_token
+from service.graphql.errors import (
+    HTTP_STATUS,
+    MASKED_MESSAGE,
+    ClientError,
+    Code,
+    code_of,
+    database_error,
+)
+from service.observability import note_late_error, note_token
 from service.transport import error_response
 
 logger = logging.getLogger("service.export")
@@ -54,6 +63,7 @@ CURSOR_HEADER = "registry-feed-cursor"
 TABLES = tuple(export.TABLES)
 _MARKED_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _BOM = "\ufeff"
+GONE_WITHIN = 0.5
 # PostgreSQL types of the exported columns, by how their values are written.
 _JSON = "json"  # JSON text the database built (lists in order): written as it is
 _JSONB = "jsonb"  # decoded by the pool's codec: encoded again
@@ -236,18 +246,129 @@ def _refused(refusal: ClientError) -> Refused:
     return Refused(_REFUSAL_STATUS.get(code, 400), refusal.message, code, **headers)
 
 
-class _Export(StreamingResponse):
-    """A streamed export that gives back its connection, however the response ends."""
+async def stream_error(conn: Conn, exc: Exception) -> ClientError | None:
+    """The client's view of a failure reading an export's rows: the database's (gone, too
+    slow), or None for a fault of ours.
 
-    def __init__(self, body: AsyncIterator[bytes], resources: contextlib.AsyncExitStack, **kw: Any):
+    A backend terminated while its connection idles between fetches can surface as asyncpg's
+    InternalClientError ("cannot switch to state ...; another operation (2) is in progress",
+    MagicStack/asyncpg#1069) a moment before asyncpg sees the socket close: a connection that
+    closes within GONE_WITHIN seconds of the failure counts as gone.
+    """
+    known = database_error(exc)
+    if known is not None:
+        return known
+    deadline = asyncio.get_running_loop().time() + GONE_WITHIN
+    while not conn.is_closed():
+        if asyncio.get_running_loop().time() >= deadline:
+            return None
+        await asyncio.sleep(0.01)
+    return database_error(asyncpg.ConnectionDoesNotExistError())
+
+
+class ExportCutShort(RegistryError):
+    """`registry export` stopped mid-table by the database; the message names its code."""
+
+
+async def write_table(
+    conn: Conn, table: str, fmt: Format, write: Callable[[bytes], object], **kw: Any
+) -> None:
+    """Write the table's export through `write` (`registry export`): a database failure on
+    the way is ExportCutShort, one line with its code, not a traceback."""
+    try:
+        async for chunk in encode(conn, table, fmt, **kw):
+            write(chunk)
+    except Exception as exc:
+        known = await stream_error(conn, exc)
+        if known is None:
+            raise
+        raise ExportCutShort(f"export of {table} cut short: {code_of(known)}: {exc}") from exc
+
+
+def trailer(code: str, message: str, request_id: str | None) -> bytes:
+    """An NDJSON export's last line when it was cut short: no row has an `error` key."""
+    error = {"code": code, "message": message, "requestId": request_id}
+    return orjson.dumps({"error": error}) + b"\n"
+
+
+class _Export(StreamingResponse):
+    """A streamed export that gives back its connection, however the response ends.
+
+    A failure after the status went out (the database gone mid-stream) cannot change the
+    status: the export logs one line with its code, NDJSON ends with a `trailer` line, and
+    both formats stop without the body's final chunk, so an HTTP client sees an incomplete
+    body (a chunked read that never ended) rather than a short file that looks whole.
+    """
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        resources: contextlib.AsyncExitStack,
+        *,
+        conn: Conn,
+        name: str,
+        fmt: Format,
+        **kw: Any,
+    ):
         super().__init__(body, **kw)
         self.resources = resources
+        self.conn = conn
+        self.name = name
+        self.fmt = fmt
+        self.failure: str | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self.resources.aclose()
+            try:
+                await self.resources.aclose()
+            except Exception:
+                # Giving back a connection the database broke fails the same way again:
+                # told already. Anything else is news.
+                if self.failure in (None, Code.INTERNAL):
+                    raise
+        if self.failure is not None:
+            note_late_error(scope, self.failure)
+            logs.CUT_SHORT.set(True)  # in this task, where the server notices the cut
+
+    async def stream_response(self, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        sent, rows = 0, aiter(self.body_iterator)
+        while True:
+            try:
+                chunk = await anext(rows)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:  # reading rows; a failed send (the client gone) is not ours
+                await self._cut_short(send, exc, sent)
+                return
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += len(chunk)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _cut_short(self, send: Send, exc: Exception, sent: int) -> None:
+        request_id = logs.REQUEST_ID.get()
+        known = await stream_error(self.conn, exc)
+        code: str
+        if known is None:  # a fault: masked for the client, logged once with its traceback
+            code, message = Code.INTERNAL, MASKED_MESSAGE
+            logger.error(
+                "request %s: export %s cut short after %d bytes: unexpected error",
+                request_id, self.name, sent, exc_info=exc,
+            )  # fmt: skip
+        else:
+            code, message = code_of(known), known.message
+            logger.warning(
+                "request %s: export %s cut short after %d bytes: %s: %s",
+                request_id, self.name, sent, code, exc,
+            )  # fmt: skip
+        self.failure = code
+        if self.fmt is Format.NDJSON:
+            with contextlib.suppress(OSError):  # the client may be gone too
+                body = trailer(code, message, request_id)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 class ExportEndpoint:
@@ -309,7 +430,13 @@ class ExportEndpoint:
             await resources.aclose()
             return Response(media_type=MEDIA_TYPES[fmt], headers=headers)
         return _Export(
-            _chained(first, body), resources, media_type=MEDIA_TYPES[fmt], headers=headers
+            _chained(first, body),
+            resources,
+            conn=conn,
+            name=f"{table}.{fmt}",
+            fmt=fmt,
+            media_type=MEDIA_TYPES[fmt],
+            headers=headers,
         )
 
 

@@ -22,6 +22,16 @@ LogFormat = Literal["json", "text"]
 
 # Set by the request middleware for the duration of one request.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+# Set, and left set, by a response that ends its body early on purpose (an export the
+# database failed under) after logging why with a code: the server's "returned without
+# completing response" that follows in the same task is that event again, not news.
+CUT_SHORT: ContextVar[bool] = ContextVar("cut_short", default=False)
+_NOT_COMPLETED = "ASGI callable returned without completing response."
+
+
+def _not_cut_short(record: logging.LogRecord) -> bool:
+    return not (CUT_SHORT.get() and record.msg == _NOT_COMPLETED)
+
 
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 _OURS = "_registry_handler"
@@ -94,3 +104,6 @@ def configure(level: str, log_format: LogFormat) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if _not_cut_short not in uvicorn_errors.filters:
+        uvicorn_errors.addFilter(_not_cut_short)

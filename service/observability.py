@@ -11,7 +11,8 @@ A pure ASGI middleware (it never buffers what the app reads or writes, it only l
   operation, kind, error codes and the token's name; never the token, the document or the
   variables. It is the request's one line at INFO (client errors' reasons are at DEBUG, a
   fault adds its traceback at ERROR); probes and scrapes log at DEBUG. Exports (/export/...)
-  log their refusals' codes and the token's name as GraphQL requests do.
+  log their refusals' codes and the token's name as GraphQL requests do, and the code of a
+  failure that cut one short after its status was sent (`note_late_error`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class Observation:
     kind: str | None = None
     # The document and operation name of a POST body, as the view parsed it: not parsed again.
     params: tuple[object, object] | None = None
+    # Codes of failures after the status went out (an export cut short), for the access line.
+    late_codes: list[str] = field(default_factory=list)
 
     def note_body(self, chunk: bytes) -> None:
         self.body_size += len(chunk)
@@ -100,6 +103,14 @@ def note_params(request: Request, document: object, operation_name: object) -> N
     observation = request.scope.get("state", {}).get(STATE_KEY)
     if isinstance(observation, Observation):
         observation.params = (document, operation_name)
+
+
+def note_late_error(scope: Scope, code: str) -> None:
+    """Record the code of a failure that ended a response already under way (its status sent),
+    for its access line."""
+    observation = scope.get("state", {}).get(STATE_KEY)
+    if isinstance(observation, Observation):
+        observation.late_codes.append(code)
 
 
 @lru_cache(maxsize=512)
@@ -260,7 +271,7 @@ class Observability:
             fields["operation"] = observation.operation
             fields["kind"] = kind
         if export:
-            codes = error_codes(b"".join(observation.answer))
+            codes = [*error_codes(b"".join(observation.answer)), *observation.late_codes]
         if graphql or export:
             fields["error_codes"] = sorted({code or "none" for code in codes})
             fields["token"] = observation.token

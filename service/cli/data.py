@@ -12,13 +12,14 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from service import migrate
 from service.cli.common import database_for, say
 from service.config import Settings
 from service.db import export
 from service.db.pool import connect
-from service.export import TABLES, Format, Refused, cursor, encode, parse_as_of
+from service.export import TABLES, Format, Refused, cursor, parse_as_of, write_table
 from service.importer import Report, load
 
 EXIT_USAGE = 2
@@ -31,18 +32,20 @@ async def _export_async(
     try:
         async with export.snapshot(conn) as position:
             for table in tables:
-                chunks = encode(conn, table, fmt, position=position, as_of=as_of)
+                kw: dict[str, Any] = {"position": position, "as_of": as_of}
                 if out is None:
-                    async for chunk in chunks:
-                        sys.stdout.buffer.write(chunk)
+                    await write_table(conn, table, fmt, sys.stdout.buffer.write, **kw)
                     sys.stdout.buffer.flush()
                     continue
                 # Whole files only: a failed export leaves no file that looks complete.
                 path = out / f"{table}.{fmt}"
                 partial = path.with_name(path.name + ".part")
-                with partial.open("wb") as file:
-                    async for chunk in chunks:
-                        file.write(chunk)
+                try:
+                    with partial.open("wb") as file:
+                        await write_table(conn, table, fmt, file.write, **kw)
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
                 partial.replace(path)
     finally:
         await conn.close()

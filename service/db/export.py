@@ -232,9 +232,18 @@ BATCH = 500
 async def snapshot(conn: Conn) -> AsyncIterator[int]:
     """A read-only REPEATABLE READ transaction: every table read in it is one snapshot.
     Yields the feed position the snapshot corresponds to."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
+    transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+    await transaction.start()
+    try:
         position: int = await conn.fetchval(FEED_POSITION)
         yield position
+    except BaseException:
+        # A connection the database closed has no transaction to end; what closed it is the
+        # error to tell, not that.
+        if not conn.is_closed():
+            await transaction.rollback()
+        raise
+    await transaction.commit()
 
 
 async def rows(conn: Conn, table: str, as_of: dt.date | None) -> AsyncIterator[asyncpg.Record]:
