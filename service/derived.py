@@ -21,6 +21,14 @@ Writes that move rankings take one lock for their whole transaction, so what the
 and count is never mixed with another such write and the orders are exact; other writes do
 not wait for it.
 
+A batch of writes in one transaction (`registry import`, service.importer) can ask for its
+events once, at its end (`batched`): no reader sees the standings between two writes of one
+transaction, only before and after its commit, so the events are what changed between those
+two (a model that entered the top places and left them again within the batch entered
+nothing anyone saw), computed as for one write with the labs of every write in the batch;
+each names as its cause the write of the score it tells, else the batch's last watched
+write. The lock is taken once, at the batch's start.
+
 "Never before" is read from the crossings already recorded. Scores written before the feed
 existed (migration 0005) have none, and SQL alone cannot compute them there: the first
 watched write concerning such a country or lab records the crossings it had already made,
@@ -29,7 +37,10 @@ then never again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +77,18 @@ class Board:
     top: dict[int, asyncpg.Record]
 
 
+@dataclass
+class Batch:
+    """The boards before a batch of writes, and the watched writes' events so far."""
+
+    earlier: list[Board]
+    causes: list[int] = field(default_factory=list)
+
+
+# The batch the current task's writes belong to (`batched`), if any.
+_BATCH: ContextVar[Batch | None] = ContextVar("derived_batch", default=None)
+
+
 def thresholds(index: asyncpg.Record) -> list[int]:
     """The multiples of THRESHOLD_STEP strictly inside the index's scale."""
     low, high = Decimal(index["scale_min"]), Decimal(index["scale_max"])
@@ -89,10 +112,14 @@ async def _boards(conn: Conn) -> list[Board]:
     return boards
 
 
-async def before(conn: Conn, operation: str) -> list[Board] | None:
-    """What a write that can move rankings compares with (taking the lock); None for others."""
+async def before(conn: Conn, operation: str) -> list[Board] | Batch | None:
+    """What a write that can move rankings compares with (taking the lock); None for others;
+    inside `batched`, the batch, which compares once at its end."""
     if ChangeKind(operation) not in WATCHED:
         return None
+    batch = _BATCH.get()
+    if batch is not None:
+        return batch
     await conn.execute(LOCK)
     return await _boards(conn)
 
@@ -150,7 +177,8 @@ async def _crossings(conn: Conn, board: Board, labs: list[asyncpg.Record]) -> li
             if held == group:
                 order = {"threshold": threshold, "by": by, "order": row["rank"]}
                 states.append(_entry(row, board.version) | order)
-    return states
+    # In the order they were reached (a batch can tell several on one threshold).
+    return sorted(states, key=lambda state: (state["threshold"], state["by"], state["order"]))
 
 
 def _entries(board: Board, earlier: list[Board]) -> list[dict[str, Any]]:
@@ -162,11 +190,46 @@ def _entries(board: Board, earlier: list[Board]) -> list[dict[str, Any]]:
     ]
 
 
-async def record(conn: Conn, earlier: list[Board] | None, *, actor: str, cause_id: int) -> int:
-    """The events a write caused, recorded after its own event; how many."""
+async def record(
+    conn: Conn, earlier: list[Board] | Batch | None, *, actor: str, cause_id: int
+) -> int:
+    """The events a write caused, recorded after its own event; how many (inside `batched`:
+    none yet, the write is noted for the batch's end)."""
     if earlier is None:
         return 0
+    if isinstance(earlier, Batch):
+        earlier.causes.append(cause_id)
+        return 0
     labs = await feed.concerned_labs(conn, cause_id)
+    return await _derive(conn, earlier, labs, actor, lambda score_id: cause_id)
+
+
+@asynccontextmanager
+async def batched(conn: Conn, *, actor: str) -> AsyncIterator[Batch]:
+    """Within (inside one transaction): the watched writes record no derived events; when it
+    ends without an error, the events the whole batch caused are recorded, once."""
+    assert conn.is_in_transaction(), "a batch's events are its transaction's"
+    await conn.execute(LOCK)
+    batch = Batch(await _boards(conn))
+    token = _BATCH.set(batch)
+    try:
+        yield batch
+    finally:
+        _BATCH.reset(token)
+    if batch.causes:
+        labs = await feed.concerned_labs_of(conn, batch.causes)
+        by_score = await feed.score_events(conn, batch.causes)
+        last = batch.causes[-1]
+        await _derive(conn, batch.earlier, labs, actor, lambda score: by_score.get(score, last))
+
+
+async def _derive(
+    conn: Conn,
+    earlier: list[Board],
+    labs: list[asyncpg.Record],
+    actor: str,
+    cause_of: Callable[[int], int],
+) -> int:
     events: list[tuple[ChangeKind, dict[str, Any]]] = []
     for board in await _boards(conn):
         events += [(ChangeKind.THRESHOLD_CROSSED, s) for s in await _crossings(conn, board, labs)]
@@ -180,6 +243,6 @@ async def record(conn: Conn, earlier: list[Board] | None, *, actor: str, cause_i
             entity_id=state["id"],
             before=None,
             after=state,
-            cause_id=cause_id,
+            cause_id=cause_of(state["id"]),
         )
     return len(events)

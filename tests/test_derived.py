@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import asyncpg
+
+from service import commands, derived, inputs, validation
+from service.db.pool import connect
 from service.enums import Role
 from tests.conftest import Api
-from tests.following import INDEX, SOURCE, follow
+from tests.following import INDEX, SOURCE, follow, score_input
 from tests.writing import Writer, issue_token
 
 CROSSED_40 = """
@@ -141,3 +146,67 @@ async def test_derived_events_are_in_the_feed_not_the_audit_log(
         'query Log { auditLog(actor: "release-bot") { nodes { operation } totalCount } }', {}
     )
     assert log["data"]["auditLog"] == {"nodes": [{"operation": "recordScore"}], "totalCount": 1}
+
+
+async def test_a_batch_tells_what_changed_between_its_start_and_its_end(
+    api: Api, database_url: str
+) -> None:
+    """A batch (registry import's) records its events once, at its end: a model that entered
+    the top ten and left it again within the batch entered nothing a reader could see."""
+    _, cursor = await follow(api)
+    conn = await connect(database_url)
+    try:
+        async with conn.transaction(), derived.batched(conn, actor="batch"):
+            solar = await commands.record_score(
+                conn, "batch", score_input("solar-pro-3", "release", 45, "2026-06-01")
+            )
+            retraction = {"score": solar["id"], "verification": "RETRACTED",
+                          "changedOn": "2026-06-01"}  # fmt: skip
+            await commands.set_score_verification(
+                conn, "batch", validation.parse(inputs.ScoreVerificationInput, retraction)
+            )
+            french = await commands.record_score(
+                conn, "batch", score_input("mistral-medium-3.5", "release", 45, "2026-06-01")
+            )
+        causes = await conn.fetch(
+            """SELECT cause.kind, cause.entity_id FROM audit_event AS derived
+               JOIN audit_event AS cause ON cause.id = derived.cause_id
+               WHERE derived.actor = 'batch' AND derived.cause_id IS NOT NULL"""
+        )
+    finally:
+        await conn.close()
+    edges, _ = await follow(api, cursor)
+    assert [n["kind"] for n in _nodes(edges)] == [
+        "SCORE_RECORDED",
+        "SCORE_VERIFIED",
+        "SCORE_RECORDED",
+        "THRESHOLD_CROSSED",
+        "THRESHOLD_CROSSED",
+    ]  # and no LEADERBOARD_ENTERED for Solar Pro 3, which a write alone would have told
+    country = _nodes(edges, "THRESHOLD_CROSSED")[0]
+    by_country = (await api.data(CROSSED_40))["thresholdCrossings"]["crossings"]
+    assert _crossing(country)[:4] == (40, "COUNTRY", "FR", 4)
+    assert country["state"]["id"] == by_country[3]["entry"]["score"]["id"]
+    # Each names the write of the score it tells as its cause.
+    assert [tuple(row) for row in causes] == [("recordScore", french["id"])] * 2
+
+
+async def test_after_a_failed_batch_writes_tell_their_own_events(database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        with contextlib.suppress(asyncpg.DataError):
+            async with conn.transaction(), derived.batched(conn, actor="batch"):
+                await commands.record_score(
+                    conn, "batch", score_input("mistral-medium-3.5", "release", 45, "2026-06-01")
+                )
+                raise asyncpg.DataError("a later row refused")
+        score = await commands.record_score(
+            conn, "single", score_input("mistral-medium-3.5", "release", 45, "2026-06-01")
+        )
+        derived_events = await conn.fetch(
+            "SELECT actor FROM audit_event WHERE cause_id IS NOT NULL AND entity_id = $1",
+            score["id"],
+        )
+        assert [row["actor"] for row in derived_events] == ["single", "single"]
+    finally:
+        await conn.close()

@@ -13,10 +13,12 @@ import pytest
 
 from service import commands, ids, inputs, validation
 from service.cli import main
+from service.config import Settings
 from service.db.pool import connect
 from service.export import TABLES
+from tests.conftest import running_api
 from tests.database import create_database, drop_database, unique_name
-from tests.following import INDEX, SOURCE
+from tests.following import INDEX, SOURCE, follow
 
 ACTOR = "history"
 
@@ -295,6 +297,48 @@ async def test_export_import_export_gives_identical_files(
     scores = await _fetch(empty_database_url, "SELECT count(*) FROM score")
     assert len(audit) > scores[0][0]
     assert orjson.loads(_files(second)["scores"].splitlines()[0])["cursor"] == cursor
+    await _derived_events_agree_with_the_read_api(empty_database_url)
+
+
+CROSSED_40 = """
+query CrossedForty {
+  thresholdCrossings(benchmark: "aa-intelligence-index", threshold: 40) {
+    crossings { order entry { country { code } score { id } } }
+  }
+}
+"""
+TOP = """
+query TopTen {
+  leaderboard(benchmark: "aa-intelligence-index", first: 10) {
+    edges { node { rank model { id } } }
+  }
+}
+"""
+
+
+async def _derived_events_agree_with_the_read_api(database_url: str) -> None:
+    """The import's derived events, told once at its end, are the read API's answers: every
+    model on the board entered it once, each country crossed 40 once, in the order
+    thresholdCrossings gives."""
+    settings = Settings(
+        database_url=database_url, migrate_on_start=False, seed_demo=False, response_cache=False
+    )
+    async with running_api(settings) as api:
+        entered, _ = await follow(api, kinds=["LEADERBOARD_ENTERED"])
+        crossed, _ = await follow(api, kinds=["THRESHOLD_CROSSED"])
+        board = (await api.data(TOP))["leaderboard"]["edges"]
+        answer = (await api.data(CROSSED_40))["thresholdCrossings"]["crossings"]
+    assert sorted(e["node"]["state"]["modelId"] for e in entered) == sorted(
+        e["node"]["model"]["id"] for e in board
+    )
+    at_40 = [
+        (s["countryCode"], s["order"], s["id"])
+        for s in (e["node"]["state"] for e in crossed)
+        if s["threshold"] == 40 and s["by"] == "COUNTRY"
+    ]
+    assert at_40 == [
+        (c["entry"]["country"]["code"], c["order"], c["entry"]["score"]["id"]) for c in answer
+    ]
 
 
 async def test_the_round_trip_over_csv_gives_identical_files(

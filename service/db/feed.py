@@ -112,8 +112,33 @@ WHERE cause_id IS NOT NULL AND kind = 'thresholdCrossed'
 """
 
 
+# The same for several events, each lab once.
+CONCERNED_BY_ANY = """
+SELECT DISTINCT lab.id, lab.country_code::text AS country_code
+FROM audit_event JOIN lab ON lab.id = ANY(audit_event.lab_ids)
+WHERE audit_event.id = ANY($1::bigint[])
+ORDER BY lab.id
+"""
+# Of these events, the last that wrote each score.
+SCORE_EVENTS = """
+SELECT entity_id AS score_id, max(id) AS event_id FROM audit_event
+WHERE id = ANY($1::bigint[]) AND entity_type = 'Score'
+GROUP BY entity_id
+"""
+
+
 async def concerned_labs(conn: Conn, event_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(CONCERNED, event_id)
+
+
+async def concerned_labs_of(conn: Conn, event_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(CONCERNED_BY_ANY, event_ids)
+
+
+async def score_events(conn: Conn, event_ids: list[int]) -> dict[int, int]:
+    """Score id -> the last of these events that wrote it."""
+    rows = await conn.fetch(SCORE_EVENTS, event_ids)
+    return {row["score_id"]: row["event_id"] for row in rows}
 
 
 async def crossed(
