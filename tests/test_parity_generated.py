@@ -1,7 +1,7 @@
 """The compiled path and per-field execution answer generated documents byte for byte.
 
 Hand-written documents only check what their author thought of. Here a seeded generator
-walks the GraphQL schema from every root field the compiler covers (compiler.ROOTS) and
+walks the GraphQL schema from every root field the compiler covers (compiler.roots.ROOTS) and
 writes documents the way clients do: random subsets of fields at every level, nested objects
 and lists, aliases, fragments, inline fragments on abstract types and arguments drawn from
 the data. Each document runs through a schema with the compiled path and one without; the
@@ -36,7 +36,8 @@ from bench.config import SCALES
 from bench.dataset import SMART_COMMENTS, _statements
 from service import migrate
 from service.db.pool import create_pool
-from service.graphql.compiler import ROOTS, RULES
+from service.graphql.compiler.roots import ROOTS
+from service.graphql.compiler.rules import RULES
 from service.graphql.context import Context
 from service.graphql.schema import RegistrySchema, build_schema
 from tests.database import create_database, drop_database, unique_name

@@ -1,0 +1,179 @@
+"""The SQL builder: a selection set over one row becomes a json_build_object expression."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    Undefined,
+    ValueNode,
+    VariableNode,
+    value_from_ast,
+)
+
+from service.graphql.compiler.rules import RULES, Rule, Scalar, ToMany, ToOne
+from service.graphql.limits import NESTED_LIST_CAP
+
+
+class NotCompilable(Exception):
+    """The document needs the normal execution path."""
+
+
+def check_unguarded(field: GraphQLField | None, where: str) -> None:
+    # A permission class or a field extension runs per field in graphql-core; the compiled
+    # statement would skip it, so such a field is never compiled, whatever RULES say.
+    definition = field.extensions.get("strawberry-definition") if field is not None else None
+    if definition is not None and (definition.permission_classes or definition.extensions):
+        raise NotCompilable(f"{where} is guarded")
+
+
+@dataclass
+class Builder:
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    params: list[Callable[[Mapping[str, Any]], Any]] = field(default_factory=list)
+    preconditions: list[str] = field(default_factory=list)
+    aliases: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**6)))
+
+    def param(self, getter: Callable[[Mapping[str, Any]], Any], cast: str) -> str:
+        self.params.append(getter)
+        return f"${len(self.params)}::{cast}"
+
+    def alias(self) -> str:
+        return f"t{next(self.aliases)}"
+
+    def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
+        """The selection's fields, fragments expanded; anything conditional is refused."""
+        if selection_set is None:
+            raise NotCompilable("a composite field without a selection")
+        found: list[FieldNode] = []
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotCompilable("directives")
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                self._check_condition(selection.type_condition, type_name)
+                found.extend(self.fields(selection.selection_set, type_name))
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None:
+                    raise NotCompilable("unknown fragment")
+                self._check_condition(fragment.type_condition, type_name)
+                found.extend(self.fields(fragment.selection_set, type_name))
+        return found
+
+    def keyed(
+        self, selection_set: SelectionSetNode | None, type_name: str
+    ) -> list[tuple[str, FieldNode]]:
+        """The selection's fields with their response keys, each key once."""
+        found: dict[str, FieldNode] = {}
+        for node in self.fields(selection_set, type_name):
+            key = node.alias.value if node.alias else node.name.value
+            if key in found:
+                # Merged fields (the same key twice) are left to graphql-core.
+                raise NotCompilable("repeated response key")
+            found[key] = node
+        return list(found.items())
+
+    @staticmethod
+    def _check_condition(condition: Any, type_name: str) -> None:
+        if condition is not None and condition.name.value != type_name:
+            raise NotCompilable("a fragment on another type")
+
+    def object(
+        self,
+        selection_set: SelectionSetNode | None,
+        type_name: str,
+        table: str,
+        overrides: Mapping[str, str] | None = None,
+    ) -> str:
+        """json_build_object(...) of the selection over the row aliased `table`."""
+        rules = RULES.get(type_name)
+        if rules is None:
+            raise NotCompilable(f"no rules for {type_name}")
+        parts: list[str] = []
+        for key, node in self.keyed(selection_set, type_name):
+            parts.append(f"'{key}', {self.value(node, type_name, rules, table, overrides)}")
+        return f"json_build_object({', '.join(parts)})"
+
+    def value(
+        self,
+        node: FieldNode,
+        type_name: str,
+        rules: Mapping[str, Rule],
+        table: str,
+        overrides: Mapping[str, str] | None,
+    ) -> str:
+        name = node.name.value
+        if name == "__typename":
+            return f"'{type_name}'"
+        rule = rules.get(name)
+        # A nested list's `first` (its cap) is the one argument compiled; others are not.
+        capped = isinstance(rule, ToMany) and not (overrides and name in overrides)
+        if any(arg.name.value != "first" or not capped for arg in node.arguments or ()):
+            raise NotCompilable(f"arguments on {type_name}.{name}")
+        graphql_type = self.schema.get_type(type_name)
+        fields = getattr(graphql_type, "fields", {})
+        check_unguarded(fields.get(name), f"{type_name}.{name}")
+        if overrides and name in overrides:
+            return overrides[name].format(t=table)
+        if rule is None:
+            raise NotCompilable(f"no rule for {type_name}.{name}")
+        if isinstance(rule, Scalar):
+            return rule.sql.format(t=table)
+        child = self.alias()
+        source = rule.source.format(t=table, c=child)
+        if isinstance(rule, ToOne):
+            inner = self.object(node.selection_set, rule.type_name, child, rule.overrides)
+            return f"(SELECT {inner} FROM {source})"
+        inner = self.object(node.selection_set, rule.type_name, child)
+        order = rule.order.format(c=child)
+        definition = getattr(self.schema.get_type(type_name), "fields", {})[name]
+        if "first" in definition.args:
+            get_first = self.argument(node, "first", definition.args["first"])
+            first = self.param(lambda v: nested_first(get_first(v)), "int")
+            source = f"(SELECT {child}.* FROM {source} ORDER BY {order} LIMIT {first}) AS {child}"
+        return f"(SELECT COALESCE(json_agg({inner} ORDER BY {order}), '[]'::json) FROM {source})"
+
+    def argument(self, node: FieldNode, name: str, definition: Any) -> Callable[..., Any]:
+        """A getter of an argument's coerced value from the request's coerced variables."""
+        value_node: ValueNode | None = next(
+            (argument.value for argument in node.arguments or () if argument.name.value == name),
+            None,
+        )
+        default = None if definition.default_value is Undefined else definition.default_value
+
+        def get(variables: Mapping[str, Any]) -> Any:
+            if value_node is None:
+                return default
+            if isinstance(value_node, VariableNode) and value_node.name.value not in variables:
+                return default
+            value = value_from_ast(value_node, definition.type, dict(variables))
+            if value is Undefined:
+                raise NotCompilable(f"argument {name} does not coerce")
+            return value
+
+        return get
+
+
+def enum_values(values: Any) -> list[str] | None:
+    return None if values is None else [str(getattr(v, "value", v)) for v in values]
+
+
+def nested_first(first: Any) -> int:
+    """A nested list's `first` as the resolver takes it; what it refuses is not compiled."""
+    if first is None:
+        return NESTED_LIST_CAP
+    if not isinstance(first, int) or not 0 <= first <= NESTED_LIST_CAP:
+        raise NotCompilable("the resolver reports this first")
+    return first

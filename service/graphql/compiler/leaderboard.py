@@ -1,0 +1,182 @@
+"""The leaderboard root field: its ranked page (keyset, after a cursor), knownAt and pageInfo."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from graphql import FieldNode
+
+from service import clock
+from service.db import rankings
+from service.db.pages import Page
+from service.graphql import pagination
+from service.graphql.compiler.builder import Builder, NotCompilable, enum_values
+from service.graphql.compiler.rules import TIMESTAMP
+from service.graphql.errors import ClientError
+
+_PAGE_ARGUMENTS = ("first", "after", "last", "before")
+
+
+def _renumbered(sql: str, mapping: Mapping[int, str]) -> str:
+    """Put this statement's own $n parameters where a shared fragment has $1, $2 ..."""
+    return re.sub(r"\$(\d+)", lambda match: mapping[int(match.group(1))], sql)
+
+
+def _page(variables: Mapping[str, Any], get: Mapping[str, Callable[..., Any]]) -> Page:
+    """The page exactly as the resolver reads it; what it refuses is not compiled, nor a page
+    counted from the end or before a cursor (the resolver counts those first)."""
+    try:
+        page = pagination.page(
+            rankings.ordering(), *(get[name](variables) for name in _PAGE_ARGUMENTS)
+        )
+    except ClientError as exc:
+        raise NotCompilable("the resolver reports this page's arguments") from exc
+    if page.backward or page.before is not None:
+        raise NotCompilable("a page from the end or before a cursor")
+    return page
+
+
+_LEADERBOARD_ARGUMENTS = {
+    "benchmark",
+    "benchmarkVersion",
+    "asOf",
+    "knownAt",
+    "provenance",
+    "verification",
+    "stages",
+    "countries",
+    *_PAGE_ARGUMENTS,
+}
+
+
+def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
+    def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
+        return builder.argument(node, name, field_def.args[name])
+
+    # An argument the statement does not model would be silently ignored: refuse it instead.
+    unmodelled = {a.name.value for a in node.arguments or ()} - _LEADERBOARD_ARGUMENTS
+    if unmodelled:
+        raise NotCompilable(f"leaderboard arguments {sorted(unmodelled)}")
+    get_as_of, get_known_at = arg("asOf"), arg("knownAt")
+    get_page = {name: arg(name) for name in _PAGE_ARGUMENTS}
+    slug = builder.param(arg("benchmark"), "text")
+    label = builder.param(arg("benchmarkVersion"), "text")
+    as_of = builder.param(lambda v: get_as_of(v) or clock.today(), "date")
+    provenance = builder.param(lambda v: enum_values(arg("provenance")(v)), "score_provenance[]")
+    verification = builder.param(
+        lambda v: enum_values(arg("verification")(v)), "score_verification[]"
+    )
+    stages = builder.param(lambda v: enum_values(arg("stages")(v)), "version_stage[]")
+    countries_arg = arg("countries")
+    countries = builder.param(
+        lambda v: None if countries_arg(v) is None else [c.upper() for c in countries_arg(v)],
+        "text[]",
+    )
+    first = builder.param(lambda v: _page(v, get_page).limit, "int")
+    after = builder.param(lambda v: _page(v, get_page).after, "text[]")
+    # As the resolver settles it (service.clock.known_at), from the clock this statement sees.
+    asked = builder.param(lambda v: clock.utc(get_known_at(v)), "timestamptz")
+    known_at = f"least(coalesce({asked}, 'infinity'), (SELECT last_at FROM transaction_clock))"
+
+    version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of, 4: asked})
+    # Without a version the root field fails (NOT_FOUND), and lower-is-better benchmarks walk
+    # another order: both are left to the resolver.
+    builder.preconditions.append(
+        f"EXISTS (SELECT 1 FROM ({version_sql}) AS found WHERE found.higher_is_better)"
+    )
+    placeholders = {
+        "bv": "(SELECT id FROM bv)",
+        "as_of": as_of,
+        "provenances": provenance,
+        "verifications": verification,
+        "stages": stages,
+        "countries": countries,
+        "known_at": "(SELECT at FROM known)",
+    }
+    # Where the after-cursor stands in the ranking now, counted once.
+    low = rankings.position_sql(placeholders, after, inclusive=True)
+    offset = "(SELECT low FROM bounds)"
+    walk = rankings.walk_sql({**placeholders, "limit": f"{offset} + {first} + 1"})
+    entry_alias, version_alias = builder.alias(), builder.alias()
+    parts = []
+    for key, child in builder.keyed(node.selection_set, "Leaderboard"):
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside a leaderboard")
+        if name == "__typename":
+            parts.append(f"'{key}', 'Leaderboard'")
+        elif name == "asOf":
+            parts.append(f"'{key}', {as_of}")
+        elif name == "knownAt":
+            parts.append(f"'{key}', {TIMESTAMP.format(column='(SELECT at FROM known)')}")
+        elif name == "totalCount":
+            parts.append(f"'{key}', ({rankings.total_sql(placeholders)})")
+        elif name == "benchmarkVersion":
+            inner = builder.object(child.selection_set, "BenchmarkVersion", version_alias)
+            parts.append(
+                f"'{key}', (SELECT {inner} FROM benchmark_version AS {version_alias} "
+                f"WHERE {version_alias}.id = bv.id)"
+            )
+        elif name == "edges":
+            parts.append(f"'{key}', {_edges(builder, child, entry_alias, f'{offset} + {first}')}")
+        elif name == "nodes":
+            node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry_alias)
+            parts.append(f"'{key}', {_shown(node_sql, entry_alias, f'{offset} + {first}')}")
+        elif name == "pageInfo":
+            parts.append(f"'{key}', {_page_info(builder, child, first, offset)}")
+        else:
+            raise NotCompilable(f"Leaderboard.{name}")
+    return f"""(
+WITH known AS (SELECT {known_at} AS at),
+bv AS ({version_sql}),
+bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
+page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
+SELECT json_build_object({", ".join(parts)}) FROM bv)"""
+
+
+def _edges(builder: Builder, node: FieldNode, entry: str, shown: str) -> str:
+    parts = []
+    for key, child in builder.keyed(node.selection_set, "LeaderboardEdge"):
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside an edge")
+        if name == "__typename":
+            parts.append(f"'{key}', 'LeaderboardEdge'")
+        elif name == "cursor":
+            parts.append(f"'{key}', {pagination.cursor_sql(rankings.ordering(), entry)}")
+        elif name == "node":
+            node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry)
+            parts.append(f"'{key}', {node_sql}")
+        else:
+            raise NotCompilable(f"LeaderboardEdge.{name}")
+    return _shown(f"json_build_object({', '.join(parts)})", entry, shown)
+
+
+def _shown(item: str, entry: str, shown: str) -> str:
+    """The page's entries (positions up to `shown`), each as `item`, in rank order."""
+    return (
+        f"(SELECT COALESCE(json_agg({item} ORDER BY {entry}.position), '[]'::json) "
+        f"FROM page AS {entry} WHERE {entry}.position <= {shown})"
+    )
+
+
+def _page_info(builder: Builder, node: FieldNode, first: str, offset: str) -> str:
+    shown = f"page.position > {offset} AND page.position <= {offset} + {first}"
+    edge_cursor = pagination.cursor_sql(rankings.ordering(), "page")
+    values = {
+        "hasNextPage": f"EXISTS (SELECT 1 FROM page WHERE position > {offset} + {first})",
+        "hasPreviousPage": f"{offset} > 0",
+        "startCursor": f"(SELECT {edge_cursor} FROM page WHERE {shown} "
+        "ORDER BY page.position LIMIT 1)",
+        "endCursor": f"(SELECT {edge_cursor} FROM page WHERE {shown} "
+        "ORDER BY page.position DESC LIMIT 1)",
+        "__typename": "'PageInfo'",
+    }
+    parts = []
+    for key, child in builder.keyed(node.selection_set, "PageInfo"):
+        if child.name.value not in values:
+            raise NotCompilable(f"PageInfo.{child.name.value}")
+        parts.append(f"'{key}', {values[child.name.value]}")
+    return f"json_build_object({', '.join(parts)})"

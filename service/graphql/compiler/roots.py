@@ -1,0 +1,112 @@
+"""The root fields the compiler covers, each compiled by its own function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from graphql import FieldNode
+
+from service.db import graph
+from service.graphql import lineage
+from service.graphql.compiler.builder import Builder, NotCompilable, enum_values
+from service.graphql.compiler.leaderboard import leaderboard
+
+RootCompiler = Callable[[Builder, FieldNode, Any], str]
+
+
+def _slug_root(table: str, type_name: str) -> RootCompiler:
+    def compile_root(builder: Builder, node: FieldNode, field_def: Any) -> str:
+        slug = builder.param(builder.argument(node, "slug", field_def.args["slug"]), "text")
+        child = builder.alias()
+        inner = builder.object(node.selection_set, type_name, child)
+        return f"(SELECT {inner} FROM {table} AS {child} WHERE {child}.slug = {slug})"
+
+    return compile_root
+
+
+def _lineage(builder: Builder, node: FieldNode, field_def: Any) -> str:
+    """The graph LineageQuery.lineage answers: the root model, the links the shared
+    neighbourhood walk finds (nearest first, then by id), and the models they join: root
+    first, then each link's parent and child in link order, each once."""
+
+    def arg(name: str) -> Callable[[Mapping[str, Any]], Any]:
+        return builder.argument(node, name, field_def.args[name])
+
+    get_direction, get_depth, get_relations = arg("direction"), arg("depth"), arg("relations")
+
+    def depth_value(variables: Mapping[str, Any]) -> int:
+        depth = get_depth(variables)
+        if not isinstance(depth, int) or not 1 <= depth <= lineage.MAX_DEPTH:
+            raise NotCompilable("depth out of range: the resolver reports it")
+        return depth
+
+    slug = builder.param(arg("model"), "text")
+    direction = builder.param(lambda v: str(getattr(d := get_direction(v), "value", d)), "text")
+    depth = builder.param(depth_value, "int")
+    relations = builder.param(lambda v: enum_values(get_relations(v)), "lineage_relation[]")
+    # An unknown model fails the root field (NOT_FOUND): left to the resolver.
+    builder.preconditions.append(f"EXISTS (SELECT 1 FROM model WHERE slug = {slug})")
+    walk = graph.neighbourhood_sql(
+        {
+            "root": "(SELECT id FROM graph_root)",
+            "direction": direction,
+            "depth": depth,
+            "relations": relations,
+        }
+    )
+    parts = []
+    for key, child in builder.keyed(node.selection_set, "LineageGraph"):
+        name = child.name.value
+        if child.arguments:
+            raise NotCompilable("arguments inside a lineage")
+        row = builder.alias()
+        if name == "__typename":
+            parts.append(f"'{key}', 'LineageGraph'")
+        elif name == "root":
+            inner = builder.object(child.selection_set, "Model", row)
+            parts.append(
+                f"'{key}', (SELECT {inner} FROM model AS {row} "
+                f"WHERE {row}.id = (SELECT id FROM graph_root))"
+            )
+        elif name == "nodes":
+            ends = builder.alias()
+            inner = builder.object(child.selection_set, "Model", row)
+            # One primary-key lookup per node (OFFSET 0 keeps the planner from turning the
+            # handful of nodes into a hash join over every model).
+            parts.append(
+                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {ends}.position), "
+                f"'[]'::json) FROM graph_nodes AS {ends} CROSS JOIN LATERAL "
+                f"(SELECT * FROM model WHERE model.id = {ends}.model_id OFFSET 0) AS {row})"
+            )
+        elif name == "edges":
+            inner = builder.object(child.selection_set, "LineageLink", row)
+            parts.append(
+                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {row}.position), "
+                f"'[]'::json) FROM graph_links AS {row})"
+            )
+        else:
+            raise NotCompilable(f"LineageGraph.{name}")
+    return f"""(
+WITH graph_root AS (SELECT id FROM model WHERE slug = {slug}),
+graph_links AS (
+    SELECT link.*, row_number() OVER (ORDER BY link.depth, link.id) AS position
+    FROM ({walk}) AS link
+),
+graph_nodes AS (
+    SELECT model_id, min(position) AS position FROM (
+        SELECT id AS model_id, 0::bigint AS position FROM graph_root
+        UNION ALL SELECT parent_model_id, 2 * position - 1 FROM graph_links
+        UNION ALL SELECT child_model_id, 2 * position FROM graph_links
+    ) AS ends
+    GROUP BY model_id
+)
+SELECT json_build_object({", ".join(parts)}) FROM graph_root)"""
+
+
+ROOTS: dict[str, RootCompiler] = {
+    "model": _slug_root("model", "Model"),
+    "lab": _slug_root("lab", "Lab"),
+    "leaderboard": leaderboard,
+    "lineage": _lineage,
+}
