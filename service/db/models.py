@@ -10,7 +10,8 @@ import asyncpg
 from service.db import Conn
 
 # The orders of a lab's models, a model's versions and a version's hardware targets, over a
-# table alias {t}: the loaders below and the compiled path (graphql/compiler.py) both use them.
+# table alias {t}: the loaders below and the compiled path (graphql/compiler/rules.py) both
+# use them.
 MODEL_ORDER = "{t}.slug"
 # Versions in release order: dated ones by their first known date, then undated by id.
 VERSION_ORDER = "COALESCE({t}.released_on, {t}.announced_on, {t}.planned_on) NULLS LAST, {t}.id"
