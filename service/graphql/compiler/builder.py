@@ -38,6 +38,8 @@ def check_unguarded(field: GraphQLField | None, where: str) -> None:
 
 @dataclass
 class Builder:
+    """One operation's statement in the making: its $n parameters, preconditions and aliases."""
+
     schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     params: list[Callable[[Mapping[str, Any]], Any]] = field(default_factory=list)
@@ -141,7 +143,7 @@ class Builder:
         definition = getattr(self.schema.get_type(type_name), "fields", {})[name]
         if "first" in definition.args:
             get_first = self.argument(node, "first", definition.args["first"])
-            first = self.param(lambda v: nested_first(get_first(v)), "int")
+            first = self.param(lambda v: _nested_first(get_first(v)), "int")
             source = f"(SELECT {child}.* FROM {source} ORDER BY {order} LIMIT {first}) AS {child}"
         return f"(SELECT COALESCE(json_agg({inner} ORDER BY {order}), '[]'::json) FROM {source})"
 
@@ -170,7 +172,7 @@ def enum_values(values: Any) -> list[str] | None:
     return None if values is None else [str(getattr(v, "value", v)) for v in values]
 
 
-def nested_first(first: Any) -> int:
+def _nested_first(first: Any) -> int:
     """A nested list's `first` as the resolver takes it; what it refuses is not compiled."""
     if first is None:
         return NESTED_LIST_CAP
