@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from graphql import GraphQLEnumType
 
 from service.cli import main
@@ -38,3 +41,14 @@ def test_every_enum_and_value_is_described_where_it_is_defined() -> None:
         for name, value in enum.values.items():
             assert value.description, f"{enum.name}.{name}"
             assert not value.description[0].islower(), f"{enum.name}.{name}"
+
+
+@pytest.mark.parametrize(
+    "first", ["service.graphql.compiler", "service.graphql.types", "service.graphql.fastpath"]
+)
+def test_the_schema_builds_whichever_module_is_imported_first(first: str) -> None:
+    # A fresh interpreter, as a script or tool has: the enums must be registered before any
+    # type names one, whatever imports the GraphQL layer first.
+    code = f"import {first}\nfrom service.graphql.schema import build_schema\nbuild_schema()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -18,7 +18,6 @@ from strawberry.types.graphql import OperationType
 
 from service.cache import ResponseCache
 from service.graphql import errors
-from service.graphql import vocabularies as _registers_the_enums  # noqa: F401
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
 from service.graphql.context import Context
