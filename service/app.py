@@ -7,6 +7,7 @@ deployment that sets it never loads the embedded server, nor needs the `[embedde
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import changes, database, export, migrate, seed
@@ -27,12 +28,14 @@ from service.database import Database
 from service.db import labs, routing
 from service.db.pool import QueryHook, create_pool, reconnect
 from service.db.routing import Router
+from service.fanout import Fanout
 from service.graphql.limits import Limits
 from service.graphql.persisted import Mode, PersistedQueries
 from service.graphql.schema import build_schema
 from service.graphql.view import RegistryGraphQL, principal_of
 from service.metrics import Metrics
 from service.observability import Observability
+from service.sockets import Sockets
 from service.throttle import AuthThrottle
 from service.tracing import configure_tracing
 from service.transport import BoundedRequests
@@ -50,6 +53,7 @@ class State(TypedDict):
     settings: Settings
     database: Database
     router: Router | None
+    fanout: Fanout
 
 
 async def healthz(request: Request) -> Response:
@@ -105,6 +109,10 @@ def create_app(
     )
     metrics = Metrics(cache)
     tracing = configure_tracing(settings, span_exporter)
+    fanout = Fanout()
+    sockets = Sockets(settings.websocket_max_connections) if settings.subscriptions else None
+    if sockets is not None:
+        metrics.watch_subscriptions(sockets, fanout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -152,15 +160,26 @@ def create_app(
                     on_read=metrics.observe_read,
                 )
                 await router.check()
-            if cache is not None:
-                if router is not None:
-                    await stack.enter_async_context(routing.settling(router, cache))
-                await stack.enter_async_context(changes.listening(lambda: db.dsn, cache))
+            if cache is not None and router is not None:
+                await stack.enter_async_context(routing.settling(router, cache))
+            if cache is not None or sockets is not None:
+                # On the primary: its NOTIFY comes with the commit, before any replica has it.
+                await stack.enter_async_context(changes.listening(lambda: db.dsn, cache, fanout))
+            if sockets is not None:
+                # Before the pool closes; `registry serve` closes them before uvicorn's own
+                # shutdown, which would say 1012 (service restart) instead of 1001.
+                stack.push_async_callback(sockets.close_all)
             # Everything built so far lives as long as the process: keep it out of the cyclic
             # collector's way, so its full passes stay short under load (tail latency).
             gc.collect()
             gc.freeze()
-            yield {"pool": pool, "settings": settings, "database": db, "router": router}
+            yield {
+                "pool": pool,
+                "settings": settings,
+                "database": db,
+                "router": router,
+                "fanout": fanout,
+            }
 
     schema = build_schema(
         compiled=settings.compiled_queries,
@@ -182,11 +201,16 @@ def create_app(
         throttle=throttle,
         persisted=persisted,
         tracing=tracing,
+        sockets=sockets,
         graphql_ide="graphiql" if settings.serves_graphiql else None,
+        connection_init_wait_timeout=dt.timedelta(seconds=settings.websocket_init_timeout),
+        max_subscriptions_per_connection=settings.websocket_max_subscriptions,
+        allowed_origins=settings.websocket_allowed_origins,
     )
     # The router tries its routes in order: the one nearly every request takes comes first.
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
         Route("/", lambda request: RedirectResponse("/graphql")),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -215,6 +239,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.response_cache = cache  # for operators and tests: hits, misses, generation
     app.state.documents = schema.documents  # for tests: what the document cache holds
+    app.state.sockets = sockets  # for `registry serve`: closed with 1001 before it stops
     return app
 
 

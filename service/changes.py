@@ -1,8 +1,9 @@
-"""Listen for the database's change notifications and drop cached responses on each.
+"""Listen for the database's change notifications: drop cached responses, wake subscribers.
 
 One dedicated connection LISTENs on `registry_changes` (sent by triggers on every data table
 when a writing transaction commits). While the connection is down, nobody would hear of other
-replicas' writes, so the cache is switched off until it is back.
+replicas' writes, so the cache is switched off until it is back; subscribers wait, and are
+woken once it listens again, to read what was committed meanwhile from the feed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from service.cache import ResponseCache
+from service.fanout import Fanout
 
 CHANNEL = "registry_changes"
 RETRY_SECONDS = 1.0
@@ -25,17 +27,21 @@ logger = logging.getLogger("service.changes")
 
 class ChangeListener:
     # `dsn` is asked again on every reconnect: a restarted embedded server may have moved.
-    def __init__(self, dsn: Callable[[], str], cache: ResponseCache) -> None:
+    def __init__(self, dsn: Callable[[], str], cache: ResponseCache | None, fanout: Fanout) -> None:
         self._dsn = dsn
         self._cache = cache
+        self._fanout = fanout
         self._lost = asyncio.Event()
 
     def _on_change(self, *_: Any) -> None:
-        self._cache.invalidate()
+        if self._cache is not None:
+            self._cache.invalidate()
+        self._fanout.advance()
 
     def _on_lost(self, *_: Any) -> None:
-        self._cache.enabled = False
-        self._cache.invalidate()
+        if self._cache is not None:
+            self._cache.enabled = False
+            self._cache.invalidate()
         self._lost.set()
 
     async def _listen_once(self) -> None:
@@ -44,12 +50,16 @@ class ChangeListener:
             self._lost.clear()
             conn.add_termination_listener(self._on_lost)
             await conn.add_listener(CHANNEL, self._on_change)
-            # Anything written before LISTEN took effect is unknown: start afresh.
-            self._cache.invalidate()
-            self._cache.enabled = True
+            # Anything written before LISTEN took effect is unknown: start afresh, and let
+            # subscribers read what they may have missed from the feed.
+            if self._cache is not None:
+                self._cache.invalidate()
+                self._cache.enabled = True
+            self._fanout.advance()
             await self._lost.wait()
         finally:
-            self._cache.enabled = False
+            if self._cache is not None:
+                self._cache.enabled = False
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -68,8 +78,10 @@ class ChangeListener:
 
 
 @contextlib.asynccontextmanager
-async def listening(dsn: Callable[[], str], cache: ResponseCache) -> AsyncIterator[ChangeListener]:
-    listener = ChangeListener(dsn, cache)
+async def listening(
+    dsn: Callable[[], str], cache: ResponseCache | None, fanout: Fanout
+) -> AsyncIterator[ChangeListener]:
+    listener = ChangeListener(dsn, cache, fanout)
     task = asyncio.create_task(listener.run(), name="change-listener")
     try:
         yield listener

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import platformdirs
 from pydantic import AfterValidator, AliasChoices, Field, PostgresDsn, TypeAdapter
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from service.logs import LogFormat
 
@@ -16,6 +17,11 @@ _POSTGRES_DSN = TypeAdapter(PostgresDsn)
 
 def _postgres_url(value: str) -> str:
     _POSTGRES_DSN.validate_python(value)
+    return value
+
+
+def _origins(value: list[str]) -> list[str]:
+    normalize_allowed_origins(value)  # raises ValueError on what is not an origin
     return value
 
 
@@ -134,6 +140,31 @@ class Settings(BaseSettings):
         ge=1,
         description="Exports (`/export/...`) one process streams at once, each holding a "
         "connection for its length; more get 429.",
+    )
+    # Subscriptions over WebSocket (service/sockets.py, service/graphql/subscriptions.py).
+    subscriptions: bool = Field(
+        default=True,
+        description="Serve subscriptions over WebSocket at `/graphql` (graphql-transport-ws); "
+        "needs a direct connection for LISTEN, as the response cache does.",
+    )
+    websocket_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="WebSocket connections one process holds; one more is closed with 1013.",
+    )
+    websocket_max_subscriptions: int = Field(
+        default=20, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    websocket_init_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a new WebSocket has to send connection_init; then closed with 4408.",
+    )
+    websocket_allowed_origins: Annotated[list[str], AfterValidator(_origins)] = Field(
+        default=[],
+        description="Origins whose pages may open a WebSocket besides the registry's own, as a "
+        'JSON list (`["https://news.example"]`, `["*"]` for any); clients that send no Origin '
+        "(not browsers) are always let in.",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 

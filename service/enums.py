@@ -300,3 +300,16 @@ class ChangeKind(Vocabulary):
         if entity_type == "Source":
             return cls.SOURCE_ADDED
         return cls(operation)
+
+
+# The values are those of ChangeKind: a release event is a change of one of these kinds.
+class ReleaseKind(Vocabulary):
+    """What happened to a release: a version announced (created), promoted from preview to
+    final, or updated (its dates, counts or stage moving on)."""
+
+    VERSION_CREATED = ChangeKind.VERSION_CREATED.value, "A version was announced (created)."
+    VERSION_PROMOTED = (
+        ChangeKind.VERSION_PROMOTED.value,
+        "A preview was promoted: its final was created.",
+    )
+    VERSION_UPDATED = ChangeKind.VERSION_UPDATED.value, "A version's fields changed."

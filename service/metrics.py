@@ -25,13 +25,15 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.cache import ResponseCache
+from service.fanout import Fanout
+from service.sockets import Sockets
 
 MAX_OPERATIONS = 200
 MAX_CODES = 50
@@ -83,6 +85,26 @@ class _CacheCollector(Collector):
             "registry_response_cache_invalidations",
             "Times the cache was dropped because data may have changed.",
             cache.generation,
+        )
+
+
+class _SubscriptionCollector(Collector):
+    """Open WebSocket connections and the subscriptions they run, read at scrape time."""
+
+    def __init__(self, sockets: Sockets, fanout: Fanout) -> None:
+        self._sockets = sockets
+        self._fanout = fanout
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "registry_websocket_connections",
+            "Open WebSocket connections (graphql-transport-ws).",
+            len(self._sockets),
+        )
+        yield GaugeMetricFamily(
+            "registry_subscriptions",
+            "Subscriptions running: each follows the change feed.",
+            len(self._fanout),
         )
 
 
@@ -173,6 +195,9 @@ class Metrics:
 
     def observe_read(self, server: str) -> None:
         self.reads.labels(server).inc()
+
+    def watch_subscriptions(self, sockets: Sockets, fanout: Fanout) -> None:
+        self.registry.register(_SubscriptionCollector(sockets, fanout))
 
     def observe_statement(self, seconds: float) -> None:
         self.statements.observe(seconds)

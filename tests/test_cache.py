@@ -15,6 +15,7 @@ from service import changes, clock
 from service.cache import ResponseCache
 from service.config import Settings
 from service.enums import Role
+from service.fanout import Fanout
 from tests.conftest import Api, running_api
 from tests.writing import Writer, issue_token
 
@@ -217,7 +218,7 @@ async def test_while_the_database_is_unreachable_the_listener_retries_each_secon
 
     cache = ResponseCache(max_bytes=1024)
     with caplog.at_level(logging.WARNING, logger="service.changes"):
-        async with changes.listening(dsn, cache):
+        async with changes.listening(dsn, cache, Fanout()):
             await _until(lambda: len(caplog.records) > 0)
             await asyncio.sleep(0.5)
             assert len(attempts) == 1  # then a pause before the next attempt

@@ -26,6 +26,7 @@ from service.errors import EmbeddedPostgresError
 from tests.conftest import QueryLog
 from tests.database import build_template, with_database
 from tests.replica import primary_and_replica, wait_connectable
+from tests.websocket import peer, served
 from tests.writing import issue_token
 
 LAB = '{ lab(slug: "upstage") { id headquarters } }'
@@ -325,3 +326,41 @@ async def test_readiness_asks_the_replica_too(cluster: Cluster) -> None:
         client.clear()
         await client.http.get("/readyz")
         assert client.replica.statements == ["SELECT 1"]
+
+
+FOLLOW_UPSTAGE = """
+subscription FollowUpstage {
+  changes(filter: {labs: ["upstage"]}) { cursor node { kind entityType state } }
+}
+"""
+
+
+async def test_a_subscriber_reads_the_primary_while_the_replica_lags(cluster: Cluster) -> None:
+    # The NOTIFY comes from the primary at commit: a subscription woken by it must read the
+    # feed there, where the event already is, not on a replica that may not have it yet.
+    settings = Settings(
+        database_url=cluster.primary,
+        database_read_url=cluster.replica,
+        migrate_on_start=False,
+        seed_demo=False,
+        response_cache=False,
+    )
+    replica = QueryLog()
+    token = await issue_token(cluster.primary, f"editor-{uuid.uuid4().hex[:8]}", Role.EDITOR)
+    async with (
+        served(settings, on_read_query=replica) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http,
+        peer(server.url) as subscriber,
+    ):
+        client = Client(http, QueryLog(), replica, None, token)
+        await subscriber.init()
+        await subscriber.subscribe("1", FOLLOW_UPSTAGE)
+        assert await subscriber.quiet()  # started: at the head of the feed
+        async with _paused(cluster.replica):
+            await client.move(cluster, "Suwon")
+            # Delivered while the replica still lags: it cannot have come from there.
+            change = (await subscriber.next("1"))["changes"]["node"]
+            assert change["kind"] == "LAB_UPDATED"
+            assert change["state"]["headquarters"] == "Suwon"
+            assert (await client.read(LAB))["lab"]["headquarters"] != "Suwon"
+        assert not any("audit_event" in sql for sql in replica.statements)

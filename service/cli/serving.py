@@ -8,9 +8,17 @@ import contextlib
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from service.cli.common import EXIT_FAILED, say
 from service.config import Settings
+
+if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
+
+    from service.sockets import Sockets
 
 
 def serve_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,7 +61,7 @@ async def _serve_async(settings: Settings) -> int:
             access_log=False,
             lifespan="off",  # run by `serving` above
         )
-        server = uvicorn.Server(config)
+        server = _server(config, app.state.sockets)
         with _signals_end_serving():
             if not failures:
                 await server.serve()
@@ -61,6 +69,20 @@ async def _serve_async(settings: Settings) -> int:
         say(f"{failures[0]}; exiting so that whatever runs the registry can start it again")
         return EXIT_FAILED
     return 0
+
+
+def _server(config: uvicorn.Config, websockets: Sockets | None) -> uvicorn.Server:
+    """uvicorn's server, closing the WebSockets with 1001 (going away) first: its own shutdown
+    would close them with 1012 (service restart). uvicorn is imported only to serve."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if websockets is not None:
+                await websockets.close_all()
+            await super().shutdown(sockets)
+
+    return Server(config)
 
 
 @contextlib.contextmanager

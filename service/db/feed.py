@@ -48,12 +48,16 @@ from service.db import Conn
 from service.db.pages import Key, Ordering, Page, args, statements
 
 # The events matching every given filter (a NULL filter matches all): $1 kinds (their
-# values), $2 entity types, $3 lab ids. An event not yet numbered has not committed.
+# values), $2 entity types, $3 lab ids, $4 country codes (the labs of those countries when
+# the event is read, so a lab founded after a subscriber asked is followed too). An event
+# not yet numbered has not committed.
 _MATCHING = """
 WHERE position IS NOT NULL
   AND ($1::text[] IS NULL OR kind = ANY($1))
   AND ($2::text[] IS NULL OR entity_type = ANY($2))
   AND ($3::bigint[] IS NULL OR lab_ids && $3)
+  AND ($4::text[] IS NULL
+       OR lab_ids && ARRAY(SELECT id FROM lab WHERE country_code::text = ANY($4)))
 """
 ORDERING = Ordering("Change", (Key("position", "bigint"),))
 EVENTS = statements(
@@ -61,10 +65,21 @@ EVENTS = statements(
 SELECT position, recorded_at, actor, kind, entity_type, entity_id, after
 FROM audit_event {_MATCHING}""",
     ORDERING,
-    ("kinds", "entity_types", "lab_ids"),
+    ("kinds", "entity_types", "lab_ids", "countries"),
     counted=False,
 )
+# What a subscription reads on each wake-up: only the index range past its cursor, without
+# the neighbour probes of a page (which could scan the whole feed for a rare filter).
+FOLLOWING = f"""
+SELECT position, recorded_at, actor, kind, entity_type, entity_id, after
+FROM audit_event {_MATCHING} AND position > $5
+ORDER BY position
+LIMIT $6
+"""
 COUNT = f"SELECT count(*) FROM audit_event {_MATCHING}"
+# The last position handed out and committed (numbering is serialised at commit: every
+# event numbered later gets a greater position).
+HEAD = "SELECT coalesce(max(position), 0) FROM audit_event"
 LAB_IDS = "SELECT slug, id FROM lab WHERE slug = ANY($1)"
 
 
@@ -72,20 +87,34 @@ class Filters(TypedDict):
     kinds: list[str] | None
     entity_types: list[str] | None
     lab_ids: list[int] | None
+    countries: list[str] | None
+
+
+def _arguments(filters: Filters) -> tuple[object, ...]:
+    return (filters["kinds"], filters["entity_types"], filters["lab_ids"], filters["countries"])
 
 
 async def events(conn: Conn, filters: Filters, page: Page) -> list[asyncpg.Record]:
     """A page of committed events, keyed by position (a page of service.db.pages)."""
-    return await conn.fetch(
-        EVENTS(page), filters["kinds"], filters["entity_types"], filters["lab_ids"], *args(page)
-    )
+    return await conn.fetch(EVENTS(page), *_arguments(filters), *args(page))
+
+
+async def following(
+    conn: Conn, filters: Filters, *, after: int, limit: int
+) -> list[asyncpg.Record]:
+    """Committed events past position `after`, oldest first: at most `limit` of them."""
+    return await conn.fetch(FOLLOWING, *_arguments(filters), after, limit)
 
 
 async def count(conn: Conn, filters: Filters) -> int:
-    total: int = await conn.fetchval(
-        COUNT, filters["kinds"], filters["entity_types"], filters["lab_ids"]
-    )
+    total: int = await conn.fetchval(COUNT, *_arguments(filters))
     return total
+
+
+async def head(conn: Conn) -> int:
+    """The position a follower starts from to see only what commits from now on."""
+    position: int = await conn.fetchval(HEAD)
+    return position
 
 
 async def lab_ids(conn: Conn, slugs: list[str]) -> dict[str, int]:

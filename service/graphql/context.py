@@ -7,18 +7,21 @@ from dataclasses import dataclass, field
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from service.auth import ANONYMOUS, Principal
 from service.db.routing import Router
+from service.fanout import Fanout
 from service.graphql.errors import ClientError
 from service.graphql.loaders import BatchSpan, Loaders, untraced
 
 
 @dataclass
 class Context:
-    request: Request
-    response: Response
+    # Over HTTP, one request; over a WebSocket, the connection and all its operations.
+    request: Request | WebSocket
+    response: Response | WebSocket
     pool: asyncpg.Pool
     request_id: str
     principal: Principal = ANONYMOUS
@@ -31,6 +34,9 @@ class Context:
     router: Router | None = None
     lsn: int | None = None
     batch_span: BatchSpan = untraced  # service.tracing's, when traces are on
+    # The WebSocket view's: what wakes subscriptions, and the connection_init payload.
+    fanout: Fanout | None = None
+    connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

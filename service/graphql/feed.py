@@ -111,13 +111,14 @@ class ChangeConnection(Paged[Change]):
             return await feed.count(conn, self.filters)
 
 
-async def _lab_ids(conn: Conn, slugs: list[str] | None) -> list[int] | None:
+async def lab_ids(conn: Conn, slugs: list[str] | None, *, field: str) -> list[int] | None:
+    """The ids of the labs a filter names; an unknown slug is refused, naming `field`."""
     if slugs is None:
         return None
     found = await feed.lab_ids(conn, slugs)
     unknown = [slug for slug in slugs if slug not in found]
     if unknown:
-        raise ClientError(f"no lab with slug {', '.join(unknown)}", "NOT_FOUND", field="labs")
+        raise ClientError(f"no lab with slug {', '.join(unknown)}", "NOT_FOUND", field=field)
     return list(found.values())
 
 
@@ -143,7 +144,8 @@ async def changes(
         filters = feed.Filters(
             kinds=None if kinds is None else [kind.value for kind in kinds],
             entity_types=entity_types,
-            lab_ids=await _lab_ids(conn, labs),
+            lab_ids=await lab_ids(conn, labs, field="labs"),
+            countries=None,
         )
         rows = await feed.events(conn, filters, page)
     edges, page_info = pagination.edges(rows, page, Change.from_record)

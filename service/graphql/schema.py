@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,9 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from service.cache import ResponseCache
@@ -24,12 +27,13 @@ from service.graphql.context import Context
 from service.graphql.documents import PERSISTED_BYTES, PERSISTED_ENTRIES, Documents
 from service.graphql.fastpath import FastPath
 from service.graphql.feed import FeedQuery
-from service.graphql.limits import Limits
+from service.graphql.limits import Limits, check_variables
 from service.graphql.lineage import LineageQuery
 from service.graphql.mutations import Mutation
 from service.graphql.rankings import RankingQuery
 from service.graphql.scalars import SCALAR_MAP
 from service.graphql.search import SearchQuery
+from service.graphql.subscriptions import Subscription
 
 if TYPE_CHECKING:
     from service.db.routing import Router
@@ -133,15 +137,64 @@ class RegistrySchema(strawberry.Schema):
             except Exception as exc:  # noqa: BLE001 - the policy below decides what is shown
                 result = ExecutionResult(data=None, errors=[located_error(exc)])
         if result.errors:
-            shown = [errors.for_client(error, request_id) for error in result.errors]
-            for original, client in zip(result.errors, shown, strict=True):
-                errors.log(original, client, request_id)
-            result.errors = shown
+            result.errors = self._shown(result.errors, request_id)
         if checked is not None and checked.cost is not None:
             # What the request was charged, as GitHub's rateLimit.cost: frontends can see it.
             cost = {"requested": checked.cost, "budget": self.limits.max_cost}
             result.extensions = {**(result.extensions or {}), "cost": cost}
         return result
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """What the WebSocket view runs: the checked document, the limits and the error policy
+        of `execute`; a query or a mutation is answered by `execute` itself, once."""
+        request_id = str(getattr(context_value, "request_id", "-"))
+        checked = self.documents.check(query) if query else None
+        if checked is not None and checked.errors:
+            return _once(
+                PreExecutionError(data=None, errors=self._shown(checked.errors, request_id))
+            )
+        problem = check_variables(variable_values, self.limits)
+        if problem is not None:
+            refused = errors.ClientError(problem, errors.Code.BAD_USER_INPUT)
+            return _once(PreExecutionError(data=None, errors=[refused]))
+        operation = checked.operation(operation_name) if checked is not None else None
+        if operation is not None and operation.operation is not DocumentOperation.SUBSCRIPTION:
+            result = await self.execute(
+                query, variable_values, context_value, root_value, operation_name
+            )
+            return _once(result)
+        source = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return self._masked(source, request_id)
+
+    async def _masked(self, source: StreamResult, request_id: str) -> StreamResult:
+        async with contextlib.aclosing(source):
+            async for result in source:
+                if isinstance(result, ExecutionResult) and result.errors:
+                    result.errors = self._shown(result.errors, request_id)
+                yield result
+
+    def _shown(self, found: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+        shown = [errors.for_client(error, request_id) for error in found]
+        for original, client in zip(found, shown, strict=True):
+            errors.log(original, client, request_id)
+        return shown
 
     async def _cached(
         self,
@@ -244,6 +297,10 @@ class RegistrySchema(strawberry.Schema):
         )
 
 
+async def _once(result: ExecutionResult) -> AsyncGenerator[ExecutionResult, None]:
+    yield result
+
+
 def build_schema(
     *,
     compiled: bool = True,
@@ -264,6 +321,7 @@ def build_schema(
         persisted_bytes=persisted_bytes,
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Every Node type, also those a query reaches only through node(id:).
         types=list(NODE_TYPES.values()),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

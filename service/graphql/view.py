@@ -1,7 +1,9 @@
-"""The GraphQL over HTTP view: strawberry's ASGI view with the registry's request path.
+"""The GraphQL view: strawberry's ASGI view with the registry's request path.
 
-Per request it authenticates the caller, answers a persisted document or a compiled one, and
-sets the status and media type the GraphQL over HTTP spec gives; service.app mounts it.
+Per HTTP request it authenticates the caller, answers a persisted document or a compiled one,
+and sets the status and media type the GraphQL over HTTP spec gives. A WebSocket at the same
+path speaks graphql-transport-ws (subscriptions, service.graphql.subscriptions), bounded by
+service.sockets, its caller authenticated by connection_init; service.app mounts it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import orjson
 from cross_web import HTTPException
 from graphql import OperationType
@@ -18,8 +21,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError, SubscriptionExecutionResult
 
@@ -35,6 +40,7 @@ from service.graphql.loaders import untraced
 from service.graphql.persisted import Malformed, PersistedQueries
 from service.graphql.schema import RegistrySchema
 from service.observability import note_params, note_token
+from service.sockets import Sockets, TextWebSocket, TransportWS
 from service.throttle import AuthThrottle
 from service.tracing import Tracing
 from service.transport import PayloadTooLarge, error_response
@@ -93,6 +99,8 @@ class _MutationOverGet(HTTPException):
 
 class RegistryGraphQL(GraphQL[Context, None]):
     schema: RegistrySchema
+    graphql_transport_ws_handler_class = TransportWS
+    websocket_adapter_class = TextWebSocket
 
     def __init__(
         self,
@@ -101,17 +109,23 @@ class RegistryGraphQL(GraphQL[Context, None]):
         throttle: AuthThrottle,
         persisted: PersistedQueries,
         tracing: Tracing | None = None,
+        sockets: Sockets | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(schema, **kwargs)
+        # graphql-transport-ws only: the older subscriptions-transport-ws is unmaintained.
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **kwargs)
         self.throttle = throttle
         self.persisted = persisted
         self.batch_span = untraced if tracing is None else tracing.batch
+        self.sockets = sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            # The registry serves no subscriptions: refuse the handshake (HTTP 403).
-            await WebSocket(scope, receive, send).close()
+        if scope["type"] == "websocket":
+            if self.sockets is None:
+                # Subscriptions are off: refuse the handshake (HTTP 403).
+                await WebSocket(scope, receive, send).close()
+                return
+            await self.run(WebSocket(scope, receive, send))
             return
         request = Request(scope, receive)
         accepted = negotiation.response_type(request.headers.get("accept"))
@@ -137,6 +151,27 @@ class RegistryGraphQL(GraphQL[Context, None]):
             response = error_response(500, "Internal server error.", Code.INTERNAL, media=media)
             response.headers["x-request-id"] = request_id
         await response(scope, receive, send)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """connection_init: the same tokens and rules as HTTP; a refusal closes with 4403."""
+        websocket = context.request
+        params = context.connection_params or {}
+        # The payload's `authorization` (what a browser can send), else the handshake's header.
+        header = params.get("authorization", params.get("Authorization"))
+        if header is None:
+            header = websocket.headers.get("authorization")
+        if not isinstance(header, str | None):
+            raise ConnectionRejectionError({"code": Code.UNAUTHENTICATED})
+        address = websocket.client.host if websocket.client else "unknown"
+        principal, refusal = await _authenticated(
+            header, address, websocket.state.settings, context.pool, self.throttle
+        )
+        if refusal is not None:
+            logger.debug("websocket %s: %s: %s", context.request_id, code_of(refusal), refusal)
+            raise ConnectionRejectionError({"code": code_of(refusal)})
+        context.principal = principal
+        logger.debug("websocket %s: connected as %s", context.request_id, principal.name)
+        return None
 
     def _renders_ide(self, request: Request) -> bool:
         # A browser's `text/html` asks for GraphiQL (or NOT_FOUND where it is off), not JSON.
@@ -164,7 +199,18 @@ class RegistryGraphQL(GraphQL[Context, None]):
         return found
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        assert isinstance(request, Request), "the registry serves no websockets"
+        if isinstance(request, WebSocket):
+            # Anonymous until connection_init names a token (on_ws_connect). No router: a
+            # connection reads from the primary, whose NOTIFY wakes its subscriptions and
+            # which holds every event they are told of (a replica may lag behind it).
+            return Context(
+                request=request,
+                response=request,
+                pool=request.state.pool,
+                request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+                batch_span=self.batch_span,
+                fanout=request.state.fanout,
+            )
         request_id = _request_id(request)
         principal, refusal = await principal_of(request, self.throttle)
         note_token(request, principal.name if principal.is_authenticated else None)
@@ -379,21 +425,36 @@ async def principal_of(
     request: Request, throttle: AuthThrottle
 ) -> tuple[Principal, ClientError | None]:
     """Who sent the request, or why they are refused; GraphQL and exports alike."""
-    header = request.headers.get("authorization")
-    settings: Settings = request.state.settings
+    address = request.client.host if request.client else "unknown"
+    return await _authenticated(
+        request.headers.get("authorization"),
+        address,
+        request.state.settings,
+        request.state.pool,
+        throttle,
+    )
+
+
+async def _authenticated(
+    header: str | None,
+    address: str,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    throttle: AuthThrottle,
+) -> tuple[Principal, ClientError | None]:
+    """Who an Authorization value names, over HTTP and WebSocket alike; or why not."""
     if header is None:
         # Anonymous requests cost no database round trip.
         if settings.require_reader_token:
             return ANONYMOUS, ClientError("this registry needs an API token", Code.UNAUTHENTICATED)
         return ANONYMOUS, None
-    address = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(address)
     if wait is not None:
         # Checked before the lookup: a guesser past the limit costs no database round trip.
         message = f"too many failed authentications; retry in {wait} s"
         return ANONYMOUS, ClientError(message, Code.RATE_LIMITED, retryAfter=wait)
     try:
-        async with request.state.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             principal = await authenticate(conn, header)
     except Unauthenticated as exc:
         # A wrong token is refused even for public reads: its sender should learn it is wrong.

@@ -54,6 +54,7 @@ for _vocabulary in (
     enums.WarningCode,
     enums.ClaimStatus,
     enums.ChangeKind,
+    enums.ReleaseKind,
 ):
     vocabulary(_vocabulary)
 vocabulary(ErrorCode, name="UserErrorCode")
