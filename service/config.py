@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     database_read_url: Annotated[str, AfterValidator(_postgres_url)] | None = Field(
         default=None,
         validation_alias="DATABASE_READ_URL",
-        description="A streaming replica (hot standby) of the primary for queries; mutations "
-        "and the change listener stay on the primary (see Read replicas).",
+        description="A streaming replica (hot standby) of the primary for queries; mutations, "
+        "the change listener and subscriptions stay on the primary (see Read replicas).",
     )
     replica_wait_ms: int = Field(
         default=100,
