@@ -60,7 +60,7 @@ function closeCodeOf(params) {
 // Disposing a client whose connection was refused rejects with that refusal: already seen.
 async function dispose(c) {
   try {
-    await dispose(c);
+    await c.dispose();
   } catch {}
 }
 
