@@ -45,7 +45,7 @@ import asyncpg
 import orjson
 
 from service import commands, derived, ids, inputs, matching, validation
-from service.db import Conn, imports, keys, sources
+from service.db import Conn, feed, imports, keys, sources
 from service.enums import WarningCode
 from service.errors import RegistryError
 from service.export import TABLES, Column, columns, csv_value
@@ -536,7 +536,7 @@ class Importer:
         target = _row_id(cursor)
         pending = await imports.pending_events(self.conn)
         first = target - pending + 1
-        if pending and first > await imports.last_position(self.conn):
+        if pending and first > await feed.head(self.conn):
             await imports.place_next_position(self.conn, first)
             self.report.cursor = cursor
         else:

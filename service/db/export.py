@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from service import ids
-from service.db import Conn
+from service.db import Conn, feed
 
 
 def _id(type_name: str, column: str) -> str:
@@ -221,7 +221,6 @@ DATED = frozenset({"versions", "participants", "targets", "scores"})
 # The feed position this snapshot includes: positions become visible in increasing order
 # (service/db/feed.py), so a snapshot that sees position p sees every event up to p and none
 # after it. `changes(after:)` that position continues exactly where the snapshot ends.
-FEED_POSITION = "SELECT coalesce(max(position), 0) FROM audit_event"
 
 # Rows fetched per round trip: enough to keep the round trips cheap, few enough that memory
 # holds a constant, small batch whatever the table's size.
@@ -235,7 +234,7 @@ async def snapshot(conn: Conn) -> AsyncIterator[int]:
     transaction = conn.transaction(isolation="repeatable_read", readonly=True)
     await transaction.start()
     try:
-        position: int = await conn.fetchval(FEED_POSITION)
+        position = await feed.head(conn)
         yield position
     except BaseException:
         # A connection the database closed has no transaction to end; what closed it is the

@@ -31,10 +31,9 @@ ID_TABLES = frozenset(
     }
 )
 NEXT_ID = "SELECT setval(pg_get_serial_sequence($1, 'id'), $2, false)"
-# The events this transaction wrote and has not committed (numbered at commit), and the last
-# committed position.
+# The events this transaction wrote and has not committed (numbered at commit); the last
+# committed position is feed.head.
 PENDING_EVENTS = "SELECT count(*) FROM audit_event WHERE position IS NULL"
-LAST_POSITION = "SELECT coalesce(max(position), 0) FROM audit_event"
 NEXT_POSITION = "SELECT setval('audit_event_position_seq', $1, false)"
 EXTERNAL_ID = "SELECT lab_id, model_id FROM external_id WHERE system = $1 AND external_key = $2"
 LINK_ID = """
@@ -71,10 +70,6 @@ async def place_next_id(conn: Conn, table: str, row_id: int) -> None:
 
 async def pending_events(conn: Conn) -> int:
     return int(await conn.fetchval(PENDING_EVENTS))
-
-
-async def last_position(conn: Conn) -> int:
-    return int(await conn.fetchval(LAST_POSITION))
 
 
 async def place_next_position(conn: Conn, position: int) -> None:
