@@ -143,9 +143,8 @@ async def test_a_model_under_another_registrys_known_name_is_reported(editor: Wr
     assert successor["warnings"] == []
 
 
-async def test_rankings_leave_out_labs_without_a_country_and_say_how_many(
-    editor: Writer,
-) -> None:
+async def _zeta_leads(editor: Writer) -> None:
+    """A lab with no known country, whose model leads the index from 2026-06-01."""
     await editor.ok("createLab", "CreateLabInput", "lab { id }", {"slug": "zeta", "name": "Zeta"})
     await editor.ok(
         "createModel",
@@ -173,6 +172,12 @@ async def test_rankings_leave_out_labs_without_a_country_and_say_how_many(
             "source": demo_source("aa-leaderboard"),
         },
     )
+
+
+async def test_rankings_leave_out_labs_without_a_country_and_say_how_many(
+    editor: Writer,
+) -> None:
+    await _zeta_leads(editor)
     data = await editor.api.data(RANKINGS, asOf="2026-06-01")
     leader = data["leaderboard"]["edges"][0]["node"]
     assert (leader["model"]["slug"], leader["country"]) == ("z1", None)
@@ -193,6 +198,31 @@ async def test_rankings_leave_out_labs_without_a_country_and_say_how_many(
     assert data["byLab"]["labsLeftOut"] == 0
     before = await editor.api.data(RANKINGS, asOf="2026-05-31")
     assert before["countryRanking"]["labsLeftOut"] == 0
+
+
+LEADERBOARD_PAGE = """
+query Page($after: String) {
+  leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-06-01", first: 2, after: $after) {
+    edges { node { rank model { id slug } } }
+    pageInfo { endCursor hasPreviousPage }
+  }
+}
+"""
+
+
+async def test_a_leaderboard_page_after_a_lab_without_a_country_starts_past_it(
+    editor: Writer,
+) -> None:
+    await _zeta_leads(editor)
+    first = (await editor.api.data(LEADERBOARD_PAGE))["leaderboard"]
+    assert [e["node"]["rank"] for e in first["edges"]] == [1, 2]
+    assert first["edges"][0]["node"]["model"]["slug"] == "z1"
+    cursor = first["pageInfo"]["endCursor"]
+    second = (await editor.api.data(LEADERBOARD_PAGE, after=cursor))["leaderboard"]
+    assert [e["node"]["rank"] for e in second["edges"]] == [3, 4]
+    seen = {e["node"]["model"]["slug"] for e in first["edges"]}
+    assert seen.isdisjoint(e["node"]["model"]["slug"] for e in second["edges"])
+    assert second["pageInfo"]["hasPreviousPage"] is True
 
 
 async def test_a_known_country_can_be_cleared(editor: Writer) -> None:
