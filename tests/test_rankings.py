@@ -105,6 +105,44 @@ async def test_pages_follow_their_cursors(api: Api) -> None:
     assert past_the_end["leaderboard"]["totalCount"] == 8
 
 
+COUNTRY_PAGE = """
+query ($first: Int, $after: String, $last: Int, $before: String) {
+  countryRanking(benchmark: "aa-intelligence-index", asOf: "2026-05-30",
+                 first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { rank country { code } } }
+  }
+}
+"""
+
+
+def _codes(page: dict[str, Any]) -> list[str]:
+    return [edge["node"]["country"]["code"] for edge in page["edges"]]
+
+
+async def test_country_ranking_pages_follow_their_cursors(api: Api) -> None:
+    whole = (await api.data(COUNTRY_PAGE, first=20))["countryRanking"]
+    everyone = _codes(whole)
+    assert everyone[:3] == ["US", "CN", "KR"] and len(everyone) == whole["totalCount"] > 4
+
+    first = (await api.data(COUNTRY_PAGE, first=2))["countryRanking"]
+    assert _codes(first) == everyone[:2]
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = (await api.data(COUNTRY_PAGE, first=2, after=first["pageInfo"]["endCursor"]))[
+        "countryRanking"
+    ]
+    assert _codes(second) == everyone[2:4]
+    assert [e["node"]["rank"] for e in second["edges"]] == [3, 4]
+    assert second["pageInfo"]["hasPreviousPage"] is True
+
+    back = (await api.data(COUNTRY_PAGE, last=2, before=second["pageInfo"]["startCursor"]))[
+        "countryRanking"
+    ]
+    assert _codes(back) == everyone[:2]
+    assert back["pageInfo"]["hasPreviousPage"] is False
+
+
 async def test_a_page_over_the_cap_is_refused(api: Api) -> None:
     body = await api.graphql(LEADERBOARD, asOf="2026-05-30", first=101)
     assert body["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
