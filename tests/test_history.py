@@ -22,7 +22,7 @@ query ($by: CrossingGroup! = COUNTRY, $provenance: [Provenance!], $asOf: Date = 
   thresholdCrossings(benchmark: "aa-intelligence-index", threshold: 40, by: $by,
                      asOf: $asOf, provenance: $provenance) {
     threshold benchmarkVersion { label }
-    crossings { order reachedOn entry { country { code } lab { slug } model { slug }
+    crossings { order reachedOn entry { country { code name } lab { slug } model { slug }
                                         version { stage } score { value qualifier } } }
   }
 }
@@ -100,6 +100,9 @@ async def test_the_third_country_past_40_counts_a_lab_claim(api: Api) -> None:
     ]
     korea = crossings[2]
     assert korea["reachedOn"] == "2026-05-30"
+    upstage = await api.data('{ lab(slug: "upstage") { id country { code name } } }')
+    assert korea["entry"]["country"] == upstage["lab"]["country"]
+    assert korea["entry"]["country"]["name"]
     assert korea["entry"]["version"]["stage"] == "PREVIEW"
     assert korea["entry"]["score"] == {"value": 40, "qualifier": "AT_LEAST"}
 
