@@ -9,7 +9,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from service.enums import Role
 from tests.conftest import Api
+from tests.writing import Writer, issue_token
 
 LEADERBOARD = """
 query ($asOf: Date, $provenance: [Provenance!], $first: Int! = 20, $after: String) {
@@ -265,3 +267,22 @@ async def test_today_is_the_date_in_utc_whatever_the_server_zone(
         monkeypatch.undo()
         time.tzset()
     assert data["leaderboard"]["asOf"] == dt.datetime.now(dt.UTC).date().isoformat()
+
+
+async def test_a_model_archived_without_an_event_stays_off_the_board_beside_one_with(
+    api: Api, database_url: str
+) -> None:
+    # A model archived by its column alone (plain SQL, no audit event), and another through
+    # the API: each is judged by its own history, not by the other's events.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE model SET archived_at = now() WHERE slug = 'gemini-3.1-pro'")
+    finally:
+        await conn.close()
+    editor = Writer(api, await issue_token(database_url, "curator", Role.EDITOR))
+    await editor.ok("archiveModel", "ArchiveInput", "revision", {"slug": "gpt-5.5"})
+    board = (await api.data(LEADERBOARD, asOf="2026-05-30"))["leaderboard"]
+    slugs = [slug for _, slug, _ in _ranks(board)]
+    assert "gpt-5.5" not in slugs
+    assert "gemini-3.1-pro" not in slugs
+    assert slugs[0] == "claude-opus-4.8" and board["totalCount"] == 6
