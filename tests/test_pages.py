@@ -226,6 +226,8 @@ async def test_the_feed_pages_back_from_its_end(api: Api) -> None:
     after = None
     while True:
         page = (await api.data(FEED, after=after))["changes"]
+        # Nothing lies before the first page; something before each later one.
+        assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
         every += [edge["cursor"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
