@@ -1,44 +1,61 @@
-"""A response cache for queries, dropped whenever the data may have changed.
+"""A response cache for queries, each answer dropped when a write may have changed it.
 
-Entries are keyed by (generation, document, operation, variables, role, today's UTC date):
-the two times an answer depends on are in the key. The valid time `asOf` is in the document or
-its variables when given, and defaults to today: answers that default to "today" (rankings,
+Entries are keyed by (document, operation, variables, role, today's UTC date): the two times
+an answer depends on are in the key. The valid time `asOf` is in the document or its
+variables when given, and defaults to today: answers that default to "today" (rankings,
 crossings, targets) change at midnight UTC with no write, so yesterday's entries are simply
 never read again. The transaction time `knownAt` is in the document or its variables when
-given, and defaults to the registry's latest write, which is what the generation stands for:
-an answer computed before a write this replica knows of is never read after it. One that a
-replica serves before it hears of another's write still says which write it was computed for
-(its `knownAt`), and is the registry's answer for that time. The generation moves
-on every local mutation and on every change notification from PostgreSQL (service.changes),
-so no entry from before a known write is ever read again. A query records the generation it
-started in and stores its answer under that one: an answer computed while a write landed is
-filed under a generation that is already gone, never under the new one.
+given, and defaults to the registry's latest write: an answer that shows it read
+`transaction_clock`, which every writing transaction moves.
 
-With a read replica (service.db.routing) an answer computed after an invalidation may still be
-older than the write that caused it: the replica may not have replayed it yet. So each
-generation is `settled` by the primary's WAL position taken after it began (None until
-known), and only answers known to include that position are kept: the primary's, computed
-once it was known, and the replica's, once it had replayed that far. A read that must see a
-write past `settled` (its client's own) skips the cache.
+Each entry keeps the scope it read (service.dependencies: tables, and for some the keys of
+the rows read, from the statements the request ran, service.db.reads). A write is known by
+its scope, from this replica's own mutations and from every change notification from
+PostgreSQL (service.changes); it drops the entries whose scope it meets, and only those.
+
+Every known write also moves the `generation` on, and the last WRITES_KEPT writes are kept
+with theirs. A query records the generation it started in; its answer is stored only if no
+write known since then meets what it read (or if too many writes came to tell): an answer
+computed while a relevant write landed is never stored as if it were current.
+
+With a read replica (service.db.routing) an answer computed after a write was heard may
+still be older than the write: the replica may not have replayed it yet. So each generation
+is `settled` by the primary's WAL position taken after it began (None until known), and only
+answers known to include that position are kept: the primary's, computed once it was known,
+and the replica's, once it had replayed that far. Each entry keeps the position it includes
+(`included`); a read that must see a write past it (its client's own) skips that entry.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+import itertools
+from collections import OrderedDict, deque
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from service import clock
+from service.dependencies import EVERYTHING, Scope, meets
 
 MAX_ENTRY_BYTES = 256 * 1024
+# Writes remembered for queries in flight; one that started further back is not stored.
+WRITES_KEPT = 256
 
 
 def _texts(key: Hashable) -> list[str | bytes]:
     parts = key if isinstance(key, tuple) else (key,)
     return [part for part in parts if isinstance(part, str | bytes)]
+
+
+@dataclass(frozen=True)
+class Entry:
+    data: Any
+    size: int
+    scope: Scope | None
+    included: int | None  # the primary's WAL position the answer includes; None: not known
 
 
 class ResponseCache:
@@ -47,13 +64,17 @@ class ResponseCache:
         self.generation = 0
         # Off until the change listener runs: without it, other replicas' writes go unseen.
         self.enabled = False
-        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._bytes = 0
+        self._writes: deque[Scope | None] = deque(maxlen=WRITES_KEPT)
         self.hits = 0
         self.misses = 0
+        self.dropped = 0  # entries dropped by writes
         self.settled: int | None = None
         # Set on every invalidation, for service.db.routing to settle the new generation.
         self.changed = asyncio.Event()
+        # Mutations waiting to hear their own notifications (service.changes).
+        self._waiting: dict[str, asyncio.Future[None]] = {}
 
     @staticmethod
     def key(
@@ -62,35 +83,68 @@ class ResponseCache:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         return (query, operation, encoded, role, clock.today())
 
-    def get(self, generation: int, key: Hashable) -> Any | None:
+    def get(self, key: Hashable, lsn: int | None = None) -> Any | None:
+        """The answer kept for `key`, if it includes the WAL position `lsn` (a client's own
+        write; None: no such demand)."""
         if not self.enabled:
             return None
-        found = self._entries.get((generation, key))
-        if found is None:
+        found = self._entries.get(key)
+        if found is None or (lsn is not None and (found.included or 0) < lsn):
             self.misses += 1
             return None
-        self._entries.move_to_end((generation, key))
+        self._entries.move_to_end(key)
         self.hits += 1
-        return found[0]
+        return found.data
 
-    def put(self, generation: int, key: Hashable, data: Any) -> None:
-        if not self.enabled or generation != self.generation:
+    def put(
+        self,
+        generation: int,
+        key: Hashable,
+        data: Any,
+        scope: Scope | None = EVERYTHING,
+        included: int | None = None,
+    ) -> None:
+        """Keep an answer computed from `generation` on, which read `scope`."""
+        if not self.enabled or not self._unchanged(generation, scope):
             return
         # The key holds the document text: it counts as much as the answer does.
         size = len(orjson.dumps(data)) + sum(len(part) for part in _texts(key))
         if size > MAX_ENTRY_BYTES:
             return
-        self._entries[(generation, key)] = (data, size)
+        self._drop(key)
+        self._entries[key] = Entry(data, size, scope, included)
         self._bytes += size
         while self._bytes > self.max_bytes and self._entries:
-            _, (_, evicted) = self._entries.popitem(last=False)
-            self._bytes -= evicted
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
 
-    def invalidate(self) -> None:
+    def _unchanged(self, generation: int, scope: Scope | None) -> bool:
+        """Whether no write known since `generation` began meets `scope`."""
+        missed = self.generation - generation
+        if missed > len(self._writes):
+            return False
+        recent = itertools.islice(reversed(self._writes), missed)
+        return not any(meets(scope, written) for written in recent)
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry.size
+
+    def invalidate(self, written: Scope | None = EVERYTHING) -> None:
+        """A write of `written` (EVERYTHING: not known) is known: drop what it may change."""
         self.generation += 1
         self.settled = None
-        self._entries.clear()
-        self._bytes = 0
+        self._writes.append(written)
+        if written is EVERYTHING:
+            self.dropped += len(self._entries)
+            self._entries.clear()
+            self._bytes = 0
+        else:
+            stale = [key for key, entry in self._entries.items() if meets(entry.scope, written)]
+            for key in stale:
+                self._drop(key)
+            self.dropped += len(stale)
         self.changed.set()
 
     def settle(self, generation: int, lsn: int) -> None:
@@ -103,3 +157,17 @@ class ResponseCache:
         """Whether an answer read at `replayed` (None: from the primary) may be kept in a
         generation that was `settled` when the answer's computation began."""
         return settled is not None and (replayed is None or replayed >= settled)
+
+    def expect(self, token: str) -> asyncio.Future[None]:
+        """A future done when the notification `token` is heard (`heard`)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[token] = future
+        return future
+
+    def heard(self, token: str) -> None:
+        future = self._waiting.pop(token, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def forget(self, token: str) -> None:
+        self._waiting.pop(token, None)

@@ -1,9 +1,14 @@
 """Listen for the database's change notifications: drop cached responses, wake subscribers.
 
 One dedicated connection LISTENs on `registry_changes` (sent by triggers on every data table
-when a writing transaction commits). While the connection is down, nobody would hear of other
-replicas' writes, so the cache is switched off until it is back; subscribers wait, and are
-woken once it listens again, to read what was committed meanwhile from the feed.
+when a writing transaction commits, with what the write touched: migration 0008); each drops
+the cached answers that read what it names (service.dependencies). A payload `sync:TOKEN` is
+no change: a mutation of this process sends it after its commit, and once it is heard, every
+notification of that commit has been too (PostgreSQL delivers them in commit order).
+
+While the connection is down, nobody would hear of other replicas' writes, so the cache is
+switched off until it is back; subscribers wait, and are woken once it listens again, to
+read what was committed meanwhile from the feed.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from typing import Any
 import asyncpg
 
 from service.cache import ResponseCache
+from service.dependencies import parse_payload
 from service.fanout import Fanout
 
 CHANNEL = "registry_changes"
+SYNC = "sync:"
 RETRY_SECONDS = 1.0
 
 logger = logging.getLogger("service.changes")
@@ -33,9 +40,14 @@ class ChangeListener:
         self._fanout = fanout
         self._lost = asyncio.Event()
 
-    def _on_change(self, *_: Any) -> None:
+    def _on_change(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        payload = str(payload)
+        if payload.startswith(SYNC):
+            if self._cache is not None:
+                self._cache.heard(payload[len(SYNC) :])
+            return
         if self._cache is not None:
-            self._cache.invalidate()
+            self._cache.invalidate(parse_payload(payload))
         self._fanout.advance()
 
     def _on_lost(self, *_: Any) -> None:

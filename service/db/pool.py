@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 from asyncpg.connection import LoggedQuery
 
+from service.db.reads import RecordingConnection
+
 
 def _encode_json(value: Any) -> str:
     # Audit rows hold whole records: dates and decimals are written as their text form.
@@ -113,7 +115,8 @@ async def create_pool(
         init=init,
         reset=_keep_session,
         loop=None,
-        connection_class=asyncpg.Connection,
+        # Tells the response cache which tables each request read (service.db.reads).
+        connection_class=RecordingConnection,
         record_class=asyncpg.Record,
     )
     await pool

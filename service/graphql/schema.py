@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import strawberry
 from graphql import GraphQLError, located_error
 from graphql import OperationType as DocumentOperation
+from starlette.requests import Request
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
@@ -20,6 +24,9 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from service.cache import ResponseCache
+from service.db import notify
+from service.db.reads import READS, Reads
+from service.dependencies import EVERYTHING, Scope
 from service.graphql import errors
 from service.graphql.audit import AdminQuery
 from service.graphql.catalog import NODE_TYPES, CatalogQuery
@@ -37,6 +44,9 @@ from service.graphql.subscriptions import Subscription
 
 if TYPE_CHECKING:
     from service.db.routing import Router
+
+# How long a mutation waits to hear its own notifications before dropping every answer.
+HEAR_SECONDS = 2.0
 
 
 # The root Query is assembled from one class per concern; each module owns its fields.
@@ -220,13 +230,12 @@ class RegistrySchema(strawberry.Schema):
         operation = self.documents.check(query).operation(operation_name) if query else None
         if operation is None or not query:
             return await answer()
+        context = context_value if isinstance(context_value, Context) else None
         if operation.operation is DocumentOperation.MUTATION:
             result = await answer()
             if cache is not None:
-                # This replica's own writes are known at once, before their notification.
-                cache.invalidate()
+                await _heard_own_writes(cache, context)
             return result
-        context = context_value if isinstance(context_value, Context) else None
         router = None if context is None else context.router
         if cache is None:
             if context is not None and context.router is not None:
@@ -239,12 +248,12 @@ class RegistrySchema(strawberry.Schema):
         if context is not None and router is not None:
             return await self._routed(cache, key, router, context, answer)
         generation = cache.generation
-        hit = cache.get(generation, key)
+        hit = cache.get(key)
         if hit is not None:
             return ExecutionResult(data=hit, errors=None)
-        result = await answer()
+        result, scope = await _reading(context, answer)
         if not result.errors and result.data is not None:
-            cache.put(generation, key, result.data)
+            cache.put(generation, key, result.data, scope)
         return result
 
     async def _routed(
@@ -259,16 +268,15 @@ class RegistrySchema(strawberry.Schema):
         token (its own last write) is not replayed there in time; kept in the cache only when
         known to include the cache's last invalidation (service.cache)."""
         generation, settled = cache.generation, cache.settled
-        # A token past `settled` names a write the cached answers may not include yet.
-        if context.lsn is None or (settled is not None and context.lsn <= settled):
-            hit = cache.get(generation, key)
-            if hit is not None:
-                return ExecutionResult(data=hit, errors=None)
+        # An entry that may not include the client's own write is not served to it.
+        hit = cache.get(key, context.lsn)
+        if hit is not None:
+            return ExecutionResult(data=hit, errors=None)
         read = await router.read(context.lsn, settled)
         context.use(read.pool)
-        result = await answer()
+        result, scope = await _reading(context, answer)
         if not result.errors and result.data is not None and cache.includes(settled, read.replayed):
-            cache.put(generation, key, result.data)
+            cache.put(generation, key, result.data, scope, settled)
         return result
 
     async def _answer(
@@ -295,6 +303,44 @@ class RegistrySchema(strawberry.Schema):
             allowed_operation_types,
             operation_extensions,
         )
+
+
+async def _reading(
+    context: Context | None, answer: Callable[[], Awaitable[ExecutionResult]]
+) -> tuple[ExecutionResult, Scope | None]:
+    """The answer, and the scope it read (service.db.reads)."""
+    reads = Reads()
+    token = READS.set(reads)
+    try:
+        result = await answer()
+    finally:
+        READS.reset(token)
+    if context is None or not isinstance(context.request, Request):
+        # Over a WebSocket, the operations of one connection share its DataLoaders: one may
+        # be answered from rows another's statements read.
+        return result, EVERYTHING
+    return result, reads.scope()
+
+
+async def _heard_own_writes(cache: ResponseCache, context: Context | None) -> None:
+    """Before a mutation answers, this replica hears what it wrote, as another would (its
+    notifications: service.changes), so that no read after it is answered from before it.
+    Without the listener, or when the notifications do not come in time, all is dropped."""
+    router = None if context is None else context.router
+    pool = router.primary if router is not None else None if context is None else context.pool
+    if not cache.enabled or pool is None:
+        cache.invalidate()
+        return
+    token = secrets.token_hex(8)
+    heard = cache.expect(token)
+    try:
+        async with pool.acquire() as conn:
+            await notify.sync(conn, token)
+        await asyncio.wait_for(heard, HEAR_SECONDS)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        cache.invalidate()
+    finally:
+        cache.forget(token)
 
 
 async def _once(result: ExecutionResult) -> AsyncGenerator[ExecutionResult, None]:
