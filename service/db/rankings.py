@@ -83,7 +83,8 @@ def known_change_sql(s: str, known_at: str) -> str:
 
 # Whether the model or lab `{r}` was archived at {known_at}: its latest archiving or restoring
 # recorded by then says so (one written with plain SQL, without an event, by its column).
-_ARCHIVAL = "('archiveLab', 'restoreLab', 'archiveModel', 'restoreModel')"
+ARCHIVAL_OPERATIONS = ("archiveLab", "restoreLab", "archiveModel", "restoreModel")
+_ARCHIVAL = "(" + ", ".join(f"'{operation}'" for operation in ARCHIVAL_OPERATIONS) + ")"
 ARCHIVED = f"""coalesce(
     (SELECT event.operation LIKE 'archive%' FROM audit_event AS event
      WHERE event.entity_type = '{{entity}}' AND event.entity_id = {{r}}.id

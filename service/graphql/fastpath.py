@@ -20,10 +20,18 @@ import orjson
 from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 
+from service.db.reads import READS
 from service.graphql.compiler import NotCompilable, Plan, compile_operation
 from service.graphql.documents import Documents
 
 logger = logging.getLogger("service.graphql.fastpath")
+
+
+def _narrow(plan: Plan, row: asyncpg.Record | None) -> None:
+    """Tell the request's reads (service.db.reads) what the statement read, by its plan."""
+    reads = READS.get()
+    if reads is not None and row is not None:
+        reads.narrow(plan.sql, plan.scope(orjson.loads(row[1])))
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ class FastPath:
             return None
         try:
             async with pool.acquire() as conn:
-                text: str | None = await conn.fetchval(compiled.plan.sql, *params)
+                row = await conn.fetchrow(compiled.plan.sql, *params)
         except asyncpg.DataError:
             return None  # a value PostgreSQL refuses (a date out of range): the resolvers say so
         except (asyncpg.QueryCanceledError, asyncpg.PostgresConnectionError):
@@ -95,6 +103,8 @@ class FastPath:
             # logs the traceback if it fails too (one fault, one traceback).
             logger.warning("compiled statement failed, falling back: %r", exc)
             return None
+        _narrow(compiled.plan, row)
+        text: str | None = None if row is None else row[0]
         if text is None:
             return None
         data: dict[str, Any] = orjson.loads(text)["data"]

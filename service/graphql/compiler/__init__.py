@@ -14,6 +14,12 @@ selection set over one row into json_build_object; roots.py compiles each covere
 (leaderboard.py the leaderboard and its keyset page); this module compiles the operation into
 a Plan. Every value, ordering and null matches the resolvers; a test runs a corpus of documents
 through both paths and requires identical data.
+
+A Plan also says what its statement reads (service.dependencies), for the response cache: the
+tables its text names, each whole, except where a root field claims (builder.Claim) to read a
+table only for some rows (a model page: the scores of that model's versions) and no field
+below it reads the table elsewhere. Keys a claim finds at run time come back in the
+statement's second column, from the same snapshot as the answer.
 """
 
 from __future__ import annotations
@@ -29,21 +35,71 @@ from graphql import (
     OperationType,
 )
 
-from service.graphql.compiler.builder import Builder, NotCompilable, check_unguarded
+from service.dependencies import EVERYTHING, Scope, tables_of
+from service.graphql.compiler.builder import Builder, Claim, NotCompilable, check_unguarded
 from service.graphql.compiler.roots import ROOTS
+
+# Per table: read whole (None), or only for the keys of these claims.
+Template = dict[str, tuple[Claim, ...] | None]
 
 __all__ = ["NotCompilable", "Plan", "compile_operation"]
 
 
 @dataclass
 class Plan:
-    """SQL with $n parameters, and how to compute each parameter from the variables."""
+    """SQL with $n parameters, and how to compute each parameter from the variables; what it
+    reads, with the claims whose keys its second column (JSON: one array per anchor) finds."""
 
     sql: str
     params: list[Callable[[Mapping[str, Any]], Any]]
+    template: Template | None = EVERYTHING
+    anchors: tuple[Claim, ...] = ()
 
     def bind(self, variables: Mapping[str, Any]) -> list[Any]:
         return [param(variables) for param in self.params]
+
+    def scope(self, found: list[list[str]]) -> Scope | None:
+        """What the statement read, given the keys its anchors found."""
+        if self.template is EVERYTHING:
+            return EVERYTHING
+        keys = dict(zip(self.anchors, found, strict=True))
+        scope: Scope = {}
+        for table, claims in self.template.items():
+            if claims is None:
+                scope[table] = None
+            else:
+                scope[table] = frozenset().union(
+                    *(claim.keys if claim.anchor is None else keys[claim] for claim in claims)
+                )
+        return scope
+
+
+def _names(sql: str, table: str) -> bool:
+    tables = tables_of(sql)
+    return tables is EVERYTHING or table in tables
+
+
+def _template(builder: Builder, roots: list[tuple[str, str]]) -> Template | None:
+    """Each table the roots' SQL names, whole unless its root claims it and no field reads it
+    outside the claim's paths."""
+    template: Template = {}
+    for root, sql in roots:
+        tables = tables_of(sql)
+        if tables is EVERYTHING:
+            return EVERYTHING
+        for table in tables:
+            claim = next((c for c in builder.claims if (c.root, c.table) == (root, table)), None)
+            kept = claim is not None and all(
+                path in claim.paths
+                for path, touched in builder.touches
+                if path[0] == root and _names(touched, table)
+            )
+            earlier = template.get(table, ())
+            if claim is None or not kept or earlier is None:
+                template[table] = None
+            else:
+                template[table] = (*earlier, claim)
+    return template
 
 
 def compile_operation(
@@ -58,6 +114,7 @@ def compile_operation(
     assert query_type is not None
     builder = Builder(schema=schema, fragments=fragments)
     parts: list[str] = []
+    roots: list[tuple[str, str]] = []
     for key, node in builder.keyed(operation.selection_set, "Query"):
         name = node.name.value
         if name == "__typename":
@@ -67,8 +124,23 @@ def compile_operation(
         if compile_root is None:
             raise NotCompilable(f"root field {name}")
         check_unguarded(query_type.fields[name], f"Query.{name}")
-        parts.append(f"'{key}', {compile_root(builder, node, query_type.fields[name])}")
+        checked = len(builder.preconditions)
+        with builder.below((key,)):
+            sql = compile_root(builder, node, query_type.fields[name])
+        roots.append((key, " ".join([sql, *builder.preconditions[checked:]])))
+        parts.append(f"'{key}', {sql}")
     data = f"json_build_object('data', json_build_object({', '.join(parts)}))::text"
     # NULL when a root field would fail: the caller then runs the normal path for its error.
     checks = " AND ".join(builder.preconditions) or "true"
-    return Plan(sql=f"SELECT CASE WHEN {checks} THEN {data} END", params=builder.params)
+    template = _template(builder, roots)
+    anchors: tuple[Claim, ...] = ()
+    if template is not EVERYTHING:
+        used = {claim for claims in template.values() for claim in claims or ()}
+        anchors = tuple(claim for claim in builder.claims if claim in used and claim.anchor)
+    found = ", ".join(claim.anchor or "" for claim in anchors)
+    return Plan(
+        sql=f"SELECT CASE WHEN {checks} THEN {data} END, json_build_array({found})::text",
+        params=builder.params,
+        template=template,
+        anchors=anchors,
+    )

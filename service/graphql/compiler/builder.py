@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +37,61 @@ def check_unguarded(field: GraphQLField | None, where: str) -> None:
         raise NotCompilable(f"{where} is guarded")
 
 
+Path = tuple[str, ...]  # a root field's response key, then "Type.field" of each field below
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A root field's word that it reads `table` only for the rows of some keys
+    (service.dependencies): `keys`, or those the SQL `anchor` (a text[]) finds in the same
+    statement. The fields below the root may read the table too, but only at `paths`; one
+    reading it anywhere else makes the scope the whole table (service.graphql.compiler)."""
+
+    root: str
+    table: str
+    paths: frozenset[Path] = frozenset()
+    keys: frozenset[str] = frozenset()
+    anchor: str | None = None
+
+
 @dataclass
 class Builder:
-    """One operation's statement in the making: its $n parameters, preconditions and aliases."""
+    """One operation's statement in the making: its $n parameters, preconditions and aliases,
+    and what it reads: each root's SQL, each field's SQL by its path, the roots' claims."""
 
     schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     params: list[Callable[[Mapping[str, Any]], Any]] = field(default_factory=list)
     preconditions: list[str] = field(default_factory=list)
     aliases: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**6)))
+    path: Path = ()
+    touches: list[tuple[Path, str]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+
+    def claim(
+        self,
+        table: str,
+        *,
+        paths: tuple[Path, ...] = (),
+        keys: frozenset[str] = frozenset(),
+        anchor: str | None = None,
+    ) -> None:
+        """For the root being compiled: see Claim; `paths` are below the root."""
+        root = self.path[0]
+        below = frozenset((root, *path) for path in paths)
+        self.claims.append(Claim(root, table, below, keys, anchor))
+
+    @contextmanager
+    def below(self, path: Path) -> Iterator[None]:
+        outer, self.path = self.path, path
+        try:
+            yield
+        finally:
+            self.path = outer
+
+    def touch(self, path: Path, sql: str) -> str:
+        self.touches.append((path, sql))
+        return sql
 
     def param(self, getter: Callable[[Mapping[str, Any]], Any], cast: str) -> str:
         self.params.append(getter)
@@ -119,6 +166,19 @@ class Builder:
         name = node.name.value
         if name == "__typename":
             return f"'{type_name}'"
+        here = (*self.path, f"{type_name}.{name}")
+        with self.below(here):
+            return self._value(node, name, type_name, rules, table, overrides)
+
+    def _value(
+        self,
+        node: FieldNode,
+        name: str,
+        type_name: str,
+        rules: Mapping[str, Rule],
+        table: str,
+        overrides: Mapping[str, str] | None,
+    ) -> str:
         rule = rules.get(name)
         # A nested list's `first` (its cap) is the one argument compiled; others are not.
         capped = isinstance(rule, ToMany) and not (overrides and name in overrides)
@@ -128,18 +188,18 @@ class Builder:
         fields = getattr(graphql_type, "fields", {})
         check_unguarded(fields.get(name), f"{type_name}.{name}")
         if overrides and name in overrides:
-            return overrides[name].format(t=table)
+            return self.touch(self.path, overrides[name].format(t=table))
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
-            return rule.sql.format(t=table)
+            return self.touch(self.path, rule.sql.format(t=table))
         child = self.alias()
-        source = rule.source.format(t=table, c=child)
+        source = self.touch(self.path, rule.source.format(t=table, c=child))
         if isinstance(rule, ToOne):
             inner = self.object(node.selection_set, rule.type_name, child, rule.overrides)
             return f"(SELECT {inner} FROM {source})"
         inner = self.object(node.selection_set, rule.type_name, child)
-        order = rule.order.format(c=child)
+        order = self.touch(self.path, rule.order.format(c=child))
         definition = getattr(self.schema.get_type(type_name), "fields", {})[name]
         if "first" in definition.args:
             get_first = self.argument(node, "first", definition.args["first"])

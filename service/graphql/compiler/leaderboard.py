@@ -101,7 +101,9 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
     walk = rankings.walk_sql({**placeholders, "limit": f"{offset} + {first} + 1"})
     entry_alias, version_alias = builder.alias(), builder.alias()
     parts = []
-    for key, child in builder.keyed(node.selection_set, "Leaderboard"):
+    keyed = builder.keyed(node.selection_set, "Leaderboard")
+    _claims(builder, version_sql, shows_clock=any(c.name.value == "knownAt" for _, c in keyed))
+    for key, child in keyed:
         name = child.name.value
         if child.arguments:
             raise NotCompilable("arguments inside a leaderboard")
@@ -134,6 +136,21 @@ bv AS ({version_sql}),
 bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
 page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
 SELECT json_build_object({", ".join(parts)}) FROM bv)"""
+
+
+def _claims(builder: Builder, version_sql: str, *, shows_clock: bool) -> None:
+    """What this root's own SQL reads only in part: the scores of the one benchmark version
+    ranked (the walk's and LeaderboardEntry.score's, a score by the id the walk found), their
+    verification histories, and archiving events only (service.db.rankings). The clock
+    (transaction_clock) only bounds which rows count: every row a later time admits comes
+    from a write that notifies its own table, so the clock is read only when shown."""
+    version = f"ARRAY(SELECT 'benchmark_version:' || found.id FROM ({version_sql}) AS found)"
+    builder.claim("score", paths=(("LeaderboardEntry.score",),), anchor=version)
+    builder.claim("verification_change", anchor=version)
+    archival = frozenset(f"operation:{op}" for op in rankings.ARCHIVAL_OPERATIONS)
+    builder.claim("audit_event", keys=archival)
+    if not shows_clock:
+        builder.claim("transaction_clock")
 
 
 def _edges(builder: Builder, node: FieldNode, entry: str, shown: str) -> str:

@@ -18,11 +18,29 @@ RootCompiler = Callable[[Builder, FieldNode, Any], str]
 def _slug_root(table: str, type_name: str) -> RootCompiler:
     def compile_root(builder: Builder, node: FieldNode, field_def: Any) -> str:
         slug = builder.param(builder.argument(node, "slug", field_def.args["slug"]), "text")
+        if table == "model":
+            _model_claims(builder, slug)
         child = builder.alias()
         inner = builder.object(node.selection_set, type_name, child)
         return f"(SELECT {inner} FROM {table} AS {child} WHERE {child}.slug = {slug})"
 
     return compile_root
+
+
+def _model_claims(builder: Builder, slug: str) -> None:
+    """A model page reads its own versions, and their scores, by these rules' correlations
+    (Model.versions, Version.scores): the versions of the model, the scores of those versions."""
+    builder.claim(
+        "model_version",
+        paths=(("Model.versions",),),
+        anchor=f"ARRAY(SELECT 'model:' || id FROM model WHERE slug = {slug})",
+    )
+    builder.claim(
+        "score",
+        paths=(("Model.versions", "Version.scores"),),
+        anchor="ARRAY(SELECT 'version:' || v.id FROM model_version AS v "
+        f"JOIN model AS m ON m.id = v.model_id WHERE m.slug = {slug})",
+    )
 
 
 def _lineage(builder: Builder, node: FieldNode, field_def: Any) -> str:
