@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
 import orjson
@@ -17,7 +18,7 @@ from service.config import Settings
 from service.enums import Role
 from service.fanout import Fanout
 from tests.conftest import Api, running_api
-from tests.writing import Writer, issue_token
+from tests.writing import Writer, demo_source, issue_token
 
 LAB = '{ lab(slug: "upstage") { name headquarters } }'
 BOARD = """
@@ -304,3 +305,178 @@ async def test_both_times_key_an_answer(cached_api: Api, database_url: str) -> N
     later = await cached_api.data(KNOWN)
     assert later["leaderboard"]["knownAt"] > now["leaderboard"]["knownAt"]
     assert later["leaderboard"]["edges"] == now["leaderboard"]["edges"]
+
+
+# What a write touched drops what read it, and only that (service.dependencies).
+
+PAGE = """query Page($slug: String!) { model(slug: $slug) { name lab { name }
+  versions { label scores { value measuredOn } } } }"""
+LAB_BOARD = """query LabBoard($benchmark: String!) { leaderboard(benchmark: $benchmark,
+  asOf: "2026-06-30", first: 5) { edges { node { rank score { value } model { slug }
+  lab { name } } } } }"""
+LINEAGE = """query Lineage($model: String!) { lineage(model: $model, direction: BOTH, depth: 3)
+  { nodes { slug name } edges { relation parent { slug } child { slug } } } }"""
+# A score written for WRITTEN's release on the demo benchmark, never for KEPT's.
+WRITTEN, KEPT = "gpt-5.5", "claude-opus-4.8"
+SCORE = {
+    "model": WRITTEN,
+    "version": "release",
+    "benchmark": "aa-intelligence-index",
+    "value": 12.5,
+    "measuredOn": "2026-06-01",
+    "provenance": "INDEPENDENT",
+}
+
+
+async def _hits(api: Api) -> float:
+    """The hits /metrics reports."""
+    text = (await api.http.get("/metrics")).text
+    line = next(x for x in text.splitlines() if x.startswith("registry_response_cache_hits_total"))
+    return float(line.split()[-1])
+
+
+async def _from_memory(api: Api, query: str, **variables: Any) -> bool:
+    """Whether the answer came from the cache: no SQL ran, and /metrics counted a hit."""
+    before = await _hits(api)
+    api.queries.clear()
+    await api.data(query, **variables)
+    served = api.queries.statements == []
+    assert served == (await _hits(api) == before + 1)
+    return served
+
+
+async def _record_score(api: Api, database_url: str, **changes: Any) -> None:
+    editor = Writer(api, await issue_token(database_url, f"editor-{id(changes)}", Role.EDITOR))
+    score = {**SCORE, "source": demo_source("aa-leaderboard"), **changes}
+    await editor.ok("recordScore", "RecordScoreInput", "score { id }", score)
+
+
+async def test_a_score_write_drops_its_model_s_page_and_keeps_the_others(
+    cached_api: Api, database_url: str
+) -> None:
+    kept = await cached_api.data(PAGE, slug=KEPT)
+    await cached_api.data(PAGE, slug=WRITTEN)
+    await _record_score(cached_api, database_url)
+    assert await _from_memory(cached_api, PAGE, slug=KEPT)
+    assert await cached_api.data(PAGE, slug=KEPT) == kept
+    assert not await _from_memory(cached_api, PAGE, slug=WRITTEN)
+    page = await cached_api.data(PAGE, slug=WRITTEN)
+    values = [s["value"] for v in page["model"]["versions"] for s in v["scores"]]
+    assert 12.5 in values
+
+
+async def _heard(api: Api, conn: asyncpg.Connection) -> None:
+    """Until this replica has heard every notification committed before now (service.changes:
+    they come in commit order)."""
+    heard = _cache(api).expect("test")
+    await conn.execute("SELECT pg_notify('registry_changes', 'sync:test')")
+    await asyncio.wait_for(heard, 5)
+
+
+async def _other_benchmark(api: Api, database_url: str) -> None:
+    """A second benchmark, with one score of KEPT's, and this replica has heard of it."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        benchmark = await conn.fetchval(
+            "INSERT INTO benchmark (slug, name, scale_min, scale_max, is_independent) "
+            "VALUES ('other-index', 'Other index', 0, 100, true) RETURNING id"
+        )
+        version = await conn.fetchval(
+            "INSERT INTO benchmark_version (benchmark_id, label, effective_on) "
+            "VALUES ($1, 'v1', '2020-01-01') RETURNING id",
+            benchmark,
+        )
+        await conn.execute(
+            "INSERT INTO score (version_id, benchmark_version_id, value, measured_on, "
+            "provenance, source_id) SELECT v.id, $1, 50, '2026-01-01', 'INDEPENDENT', "
+            "(SELECT min(id) FROM source) FROM model_version AS v "
+            "JOIN model AS m ON m.id = v.model_id WHERE m.slug = $2",
+            version,
+            KEPT,
+        )
+        await _heard(api, conn)
+    finally:
+        await conn.close()
+
+
+async def test_a_score_write_drops_the_leaderboards_of_its_benchmark_only(
+    cached_api: Api, database_url: str
+) -> None:
+    await _other_benchmark(cached_api, database_url)
+    other = await cached_api.data(LAB_BOARD, benchmark="other-index")
+    board = await cached_api.data(LAB_BOARD, benchmark="aa-intelligence-index")
+    await _record_score(cached_api, database_url, value=70)
+    assert await _from_memory(cached_api, LAB_BOARD, benchmark="other-index")
+    assert await cached_api.data(LAB_BOARD, benchmark="other-index") == other
+    assert not await _from_memory(cached_api, LAB_BOARD, benchmark="aa-intelligence-index")
+    now = await cached_api.data(LAB_BOARD, benchmark="aa-intelligence-index")
+    assert now != board
+    assert now["leaderboard"]["edges"][0]["node"]["model"]["slug"] == WRITTEN
+
+
+async def test_a_lab_rename_drops_every_answer_showing_that_lab(
+    cached_api: Api, database_url: str
+) -> None:
+    await cached_api.data(PAGE, slug="solar-pro-3")
+    await cached_api.data(LAB_BOARD, benchmark="aa-intelligence-index")
+    lineage = await cached_api.data(LINEAGE, model="solar-pro-3")
+    editor = Writer(cached_api, await issue_token(database_url, "renamer", Role.EDITOR))
+    rename = {"slug": "upstage", "name": "Upstage AI", "expectedRevision": 1}
+    await editor.ok("updateLab", "UpdateLabInput", "revision", rename)
+    assert await _from_memory(cached_api, LINEAGE, model="solar-pro-3")  # shows no lab
+    assert await cached_api.data(LINEAGE, model="solar-pro-3") == lineage
+    page = await cached_api.data(PAGE, slug="solar-pro-3")
+    assert page["model"]["lab"]["name"] == "Upstage AI"
+    board = await cached_api.data(LAB_BOARD, benchmark="aa-intelligence-index")
+    labs = {edge["node"]["lab"]["name"] for edge in board["leaderboard"]["edges"]}
+    assert "Upstage" not in labs
+
+
+INSERT_SCORES = """
+INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance, source_id)
+SELECT v.id, (SELECT min(id) FROM benchmark_version), $2, '2026-06-01', 'INDEPENDENT',
+       (SELECT min(id) FROM source)
+FROM model_version AS v JOIN model AS m ON m.id = v.model_id WHERE m.slug = $1
+"""
+
+
+async def test_a_write_by_another_process_reaches_the_cache_with_its_keys(
+    cached_api: Api, database_url: str
+) -> None:
+    kept = await cached_api.data(PAGE, slug=KEPT)
+    await cached_api.data(PAGE, slug=WRITTEN)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(INSERT_SCORES, WRITTEN, 13.25)  # psql, a script, another replica
+        await _heard(cached_api, conn)
+    finally:
+        await conn.close()
+    assert await _from_memory(cached_api, PAGE, slug=KEPT)
+    assert await cached_api.data(PAGE, slug=KEPT) == kept
+    page = await cached_api.data(PAGE, slug=WRITTEN)
+    assert 13.25 in [s["value"] for v in page["model"]["versions"] for s in v["scores"]]
+
+
+async def test_an_oversize_payload_drops_every_answer_that_read_the_table(
+    cached_api: Api, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    payloads: list[str] = []
+    try:
+        # 700 versions of one model: a score for each names 700 `version:` keys, over 8,000
+        # bytes with the benchmark version's.
+        await conn.execute(
+            "INSERT INTO model_version (model_id, label, stage) SELECT m.id, 'v' || n, 'FINAL' "
+            "FROM model AS m, generate_series(1, 700) AS n WHERE m.slug = 'mistral-7b'"
+        )
+        await cached_api.data(PAGE, slug=KEPT)
+        lineage = await cached_api.data(LINEAGE, model="solar-pro-3")
+        await conn.add_listener("registry_changes", lambda *args: payloads.append(args[3]))
+        await conn.execute(INSERT_SCORES, "mistral-7b", 1)
+        await _heard(cached_api, conn)
+    finally:
+        await conn.close()
+    assert "score" in payloads  # the bare table name: the whole table
+    assert not await _from_memory(cached_api, PAGE, slug=KEPT)  # it read scores
+    assert await _from_memory(cached_api, LINEAGE, model="solar-pro-3")  # it did not
+    assert await cached_api.data(LINEAGE, model="solar-pro-3") == lineage

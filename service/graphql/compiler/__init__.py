@@ -97,9 +97,11 @@ def _template(builder: Builder, roots: list[tuple[str, str]]) -> Template | None
             earlier = template.get(table, ())
             if claim is None or not kept or earlier is None:
                 template[table] = None
-            else:
+            elif claim.keys or claim.anchor is not None:
                 template[table] = (*earlier, claim)
-    return template
+            elif table not in template:
+                template[table] = ()  # no row of it matters, not even a whole-table write's
+    return {table: claims for table, claims in template.items() if claims != ()}
 
 
 def compile_operation(
