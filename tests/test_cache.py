@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -480,3 +481,78 @@ async def test_an_oversize_payload_drops_every_answer_that_read_the_table(
     assert not await _from_memory(cached_api, PAGE, slug=KEPT)  # it read scores
     assert await _from_memory(cached_api, LINEAGE, model="solar-pro-3")  # it did not
     assert await cached_api.data(LINEAGE, model="solar-pro-3") == lineage
+
+
+# Never stale: after any of these writes, each answer the cache serves equals a fresh one.
+
+SHOWN = [
+    (PAGE, {"slug": slug}) for slug in (WRITTEN, KEPT, "solar-next", "solar-pro-3", "mistral-7b")
+] + [
+    (LAB_BOARD, {"benchmark": "aa-intelligence-index"}),
+    (LAB_BOARD, {"benchmark": "other-index"}),
+    (LINEAGE, {"model": "solar-pro-3"}),
+    (KNOWN, {}),
+    (LAB, {}),
+    # Fields read outside a root's claim, and the resolvers' path (no compiled plan).
+    (
+        """query ($slug: String!) { model(slug: $slug) { versions { promotedFrom { label }
+       scores { value superseded verification } } } }""",
+        {"slug": "solar-next"},
+    ),
+    ("{ models(first: 20) { nodes { slug name } } }", {}),
+    (
+        """{ leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-06-30",
+       last: 2) { edges { node { rank model { slug } score { value verification } } } } }""",
+        {},
+    ),
+]
+
+WRITES = [
+    # A score for a random version on a random benchmark version.
+    """INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance,
+       source_id) VALUES ((SELECT id FROM model_version ORDER BY id OFFSET $1::int % (SELECT count(*)
+       FROM model_version) LIMIT 1), (SELECT id FROM benchmark_version ORDER BY id OFFSET $1::int % 2
+       LIMIT 1), $1::int % 97, '2026-05-01', 'INDEPENDENT', (SELECT min(id) FROM source))""",
+    # A correction of a random score not corrected yet, on another benchmark version.
+    """INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance,
+       source_id, supersedes_id) SELECT s.version_id, (SELECT max(id) FROM benchmark_version),
+       $1::int % 89, '2026-05-02', 'INDEPENDENT', s.source_id, s.id FROM score AS s
+       WHERE NOT EXISTS (SELECT 1 FROM score AS c WHERE c.supersedes_id = s.id)
+       ORDER BY s.id OFFSET $1::int % 5 LIMIT 1""",
+    # A random score retracted (its history starts: verification_change).
+    """UPDATE score SET verification = 'RETRACTED', verification_changed_on = '2026-05-03'
+       WHERE id = (SELECT id FROM score ORDER BY id OFFSET $1::int % 7 LIMIT 1)""",
+    "UPDATE lab SET name = name || ' ' || $1::int WHERE id = (SELECT min(id) + $1::int % 5 FROM lab)",
+    """INSERT INTO model_version (model_id, label, stage)
+       SELECT id, 'extra-' || $1::int, 'PREVIEW' FROM model ORDER BY id OFFSET $1::int % 13 LIMIT 1""",
+    "UPDATE model SET archived_at = now() WHERE id = (SELECT min(id) + $1::int % 13 FROM model)",
+    "UPDATE model SET archived_at = NULL WHERE archived_at IS NOT NULL AND $1::int >= 0",
+]
+
+
+async def test_after_any_write_every_cached_answer_equals_a_fresh_one(
+    cached_api: Api, database_url: str
+) -> None:
+    await _other_benchmark(cached_api, database_url)
+    rng = random.Random(20261130)
+    plain = Settings(
+        database_url=database_url, migrate_on_start=False, seed_demo=False, response_cache=False
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with running_api(plain) as fresh:
+            for step in range(24):
+                for query, variables in SHOWN:  # cached, or cached now
+                    await cached_api.data(query, **variables)
+                n = rng.randrange(1_000)
+                if step % 6 == 5:  # this replica's own write
+                    await _record_score(cached_api, database_url, value=n % 71)
+                else:
+                    await conn.execute(rng.choice(WRITES), n)
+                    await _heard(cached_api, conn)
+                for query, variables in SHOWN:
+                    served = await cached_api.data(query, **variables)
+                    assert served == await fresh.data(query, **variables), (step, query)
+    finally:
+        await conn.close()
+    assert _cache(cached_api).hits > 0

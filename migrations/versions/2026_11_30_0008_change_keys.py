@@ -14,9 +14,15 @@ Statement triggers read the rows from transition tables: the new rows of an INSE
 ones of a DELETE, both of an UPDATE (two triggers, one table each, since a trigger names one
 event when it has transition tables). A statement that touched no row says nothing. A
 payload over 7,900 bytes (NOTIFY takes 8,000) is sent as the bare table name: the whole
-table. TRUNCATE sends the bare name too. `transaction_clock`, moved by every writing
-transaction at commit, and `audit_event` and `verification_change` now notify as well:
-answers read them (rankings "known at", the change feed).
+table. TRUNCATE sends the bare name too. `audit_event` and `verification_change` now notify as
+well: answers read them (rankings, the change feed).
+
+`transaction_clock` (migration 0007), moved by every writing transaction at commit, now
+notifies too, keyed: a ranking compares rows' times with it, and most of those times are
+the clock's own (recorded_at, stamped at commit, admitted with the write that notifies its
+table). Not so a model's or lab's `archived_at` written with plain SQL (no audit event,
+service.db.rankings): it counts once the clock passes it, maybe at a later, unrelated write.
+So a clock move that passes one says `clock:archived`; otherwise its keys are empty.
 
 Revision ID: 0008_change_keys
 Revises: 0007_known_at
@@ -76,6 +82,20 @@ END
 $$
 """
 
+CLOCK_FUNCTION = """
+CREATE FUNCTION registry_notify_clock() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM registry_notify_keys(TG_TABLE_NAME, ARRAY(
+        SELECT 'clock:archived' FROM before, after
+        WHERE EXISTS (SELECT 1 FROM model WHERE archived_at > before.last_at
+                                            AND archived_at <= after.last_at)
+           OR EXISTS (SELECT 1 FROM lab WHERE archived_at > before.last_at
+                                          AND archived_at <= after.last_at)));
+    RETURN NULL;
+END
+$$
+"""
+
 # (trigger suffix, event, transition table)
 EVENTS = (
     ("insert", "INSERT", "NEW"),
@@ -104,15 +124,30 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_notify_truncate AFTER TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION registry_notify_change()"
         )
+    for table in ("model", "lab"):
+        op.execute(
+            f"CREATE INDEX {table}_archived_at_idx ON {table} (archived_at) "
+            "WHERE archived_at IS NOT NULL"
+        )
+    op.execute(CLOCK_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER transaction_clock_notify_update AFTER UPDATE ON transaction_clock "
+        "REFERENCING OLD TABLE AS before NEW TABLE AS after "
+        "FOR EACH STATEMENT EXECUTE FUNCTION registry_notify_clock()"
+    )
     op.execute(
         "CREATE TRIGGER transaction_clock_notify_change "
-        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON transaction_clock "
+        "AFTER INSERT OR DELETE OR TRUNCATE ON transaction_clock "
         "FOR EACH STATEMENT EXECUTE FUNCTION registry_notify_change()"
     )
 
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER transaction_clock_notify_change ON transaction_clock")
+    op.execute("DROP TRIGGER transaction_clock_notify_update ON transaction_clock")
+    op.execute("DROP FUNCTION registry_notify_clock()")
+    for table in ("model", "lab"):
+        op.execute(f"DROP INDEX {table}_archived_at_idx")
     for table in KEYS:
         op.execute(f"DROP TRIGGER {table}_notify_truncate ON {table}")
         for suffix, _, _ in EVENTS:

@@ -142,15 +142,17 @@ def _claims(builder: Builder, version_sql: str, *, shows_clock: bool) -> None:
     """What this root's own SQL reads only in part: the scores of the one benchmark version
     ranked (the walk's and LeaderboardEntry.score's, a score by the id the walk found), their
     verification histories, and archiving events only (service.db.rankings). The clock
-    (transaction_clock) only bounds which rows count: every row a later time admits comes
-    from a write that notifies its own table, so the clock is read only when shown."""
+    (transaction_clock) bounds which rows count: a time it passes is a row's recorded_at,
+    stamped by the write that moved it (which notifies that row's table), or an archived_at
+    written with plain SQL, which migration 0008 reports as `clock:archived`. So, unless the
+    answer shows the clock, only that key of it matters."""
     version = f"ARRAY(SELECT 'benchmark_version:' || found.id FROM ({version_sql}) AS found)"
     builder.claim("score", paths=(("LeaderboardEntry.score",),), anchor=version)
     builder.claim("verification_change", anchor=version)
     archival = frozenset(f"operation:{op}" for op in rankings.ARCHIVAL_OPERATIONS)
     builder.claim("audit_event", keys=archival)
     if not shows_clock:
-        builder.claim("transaction_clock")
+        builder.claim("transaction_clock", keys=frozenset({"clock:archived"}))
 
 
 def _edges(builder: Builder, node: FieldNode, entry: str, shown: str) -> str:
