@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     )
     response_cache: bool = Field(
         default=True,
-        description="Cache query answers until any replica writes (PostgreSQL NOTIFY); needs a "
-        "direct connection for LISTEN, so `false` behind a transaction-pooling proxy.",
+        description="Cache query answers until a write from any replica changes what they "
+        "read (PostgreSQL NOTIFY says which tables and rows); needs a direct connection for "
+        "LISTEN, so `false` behind a transaction-pooling proxy.",
     )
     response_cache_mb: int = Field(default=32, ge=1, description="Memory for cached answers.")
     require_reader_token: bool = Field(

@@ -337,6 +337,9 @@ async def _heard_own_writes(cache: ResponseCache, context: Context | None) -> No
         async with pool.acquire() as conn:
             await notify.sync(conn, token)
         await asyncio.wait_for(heard, HEAR_SECONDS)
+        # A change of nothing, so that the cache is settled again (service.db.routing) past
+        # the sync's own commit too, which the client's token (X-Registry-Lsn) includes.
+        cache.invalidate({})
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         cache.invalidate()
     finally:
