@@ -83,7 +83,8 @@ class _CacheCollector(Collector):
         )
         yield CounterMetricFamily(
             "registry_response_cache_invalidations",
-            "Times the cache was dropped because data may have changed.",
+            "Writes the cache heard of (notifications, and this replica's mutations); each "
+            "drops the answers that read what it wrote.",
             cache.generation,
         )
 
