@@ -465,6 +465,23 @@ async def test_a_refused_row_names_its_file_and_line_and_writes_nothing(
     assert await _fetch(empty_database_url, "SELECT slug FROM lab") == []
 
 
+async def test_a_family_of_no_lab_is_imported_without_one(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # A family's lab is optional; the demo data gives every family one, an import need not.
+    families = tmp_path / "families.ndjson"
+    head = {"export": "families", "cursor": "Q2hhbmdlOjA", "asOf": None}
+    family = {"id": "TW9kZWxGYW1pbHk6MQ", "slug": "open", "name": "Open", "lab": None}
+    families.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, family)) + b"\n")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(families)) == 0
+    assert "families: 1 created" in capsys.readouterr().out
+    rows = await _fetch(empty_database_url, "SELECT slug, lab_id FROM model_family")
+    assert [(row["slug"], row["lab_id"]) for row in rows] == [("open", None)]
+
+
 async def test_registry_export_writes_one_table_to_stdout_and_says_its_cursor(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
