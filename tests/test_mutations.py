@@ -430,6 +430,65 @@ async def test_archived_code(editor: Writer, database_url: str) -> None:
     assert await checksum(database_url) == before
 
 
+async def test_a_stale_revision_names_the_current_one(editor: Writer, database_url: str) -> None:
+    before = await checksum(database_url)
+    payload = await editor.write(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { slug }",
+        {"slug": "upstage", "expectedRevision": 7, "name": "U"},
+    )
+    assert payload == {
+        "lab": None,
+        "userErrors": [
+            {
+                "field": "expectedRevision",
+                "code": "CONFLICT",
+                "message": "is stale: the current revision is 1; read it again",
+            }
+        ],
+    }
+    assert await checksum(database_url) == before
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "code", "message"),
+    [
+        ("archiveLab", "archiveLab", "ARCHIVED", "the lab is already archived"),
+        (None, "restoreLab", "INVALID", "the lab is not archived"),
+    ],
+)
+async def test_archiving_twice_or_restoring_what_is_live_is_refused(
+    editor: Writer, database_url: str, first: str | None, then: str, code: str, message: str
+) -> None:
+    if first is not None:
+        await editor.ok(first, "ArchiveInput", "revision", {"slug": "cohere"})
+    before = await checksum(database_url)
+    payload = await editor.write(then, "ArchiveInput", "revision", {"slug": "cohere"})
+    assert payload == {
+        "revision": None,
+        "userErrors": [{"field": "slug", "code": code, "message": message}],
+    }
+    assert await checksum(database_url) == before
+
+
+async def test_an_archive_with_the_current_revision_is_done_and_a_stale_one_refused(
+    editor: Writer, database_url: str
+) -> None:
+    before = await checksum(database_url)
+    stale = await editor.write(
+        "archiveLab", "ArchiveInput", "revision", {"slug": "cohere", "expectedRevision": 2}
+    )
+    assert [(e["field"], e["code"]) for e in stale["userErrors"]] == [
+        ("expectedRevision", "CONFLICT")
+    ]
+    assert await checksum(database_url) == before
+    done = await editor.ok(
+        "archiveLab", "ArchiveInput", "revision", {"slug": "cohere", "expectedRevision": 1}
+    )
+    assert done["revision"] == 2
+
+
 # A type-correct input for every mutation: the role check runs before any validation.
 ROLE_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("createLab", "CreateLabInput", {"slug": "x", "name": "X", "country": "US"}),

@@ -232,8 +232,13 @@ async def test_a_citation_refused_writes_nothing(editor: Writer, database_url: s
         {**SCORE, "source": {"new": {**demo_source("aa-leaderboard")["new"], "title": "Other"}}},
     )
     assert payload["score"] is None
-    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
-        ("source.new.url", "ALREADY_EXISTS")
+    # Told to cite the recorded source by id, not the bare unique violation's "already exists".
+    assert payload["userErrors"] == [
+        {
+            "field": "source.new.url",
+            "code": "ALREADY_EXISTS",
+            "message": "a source with this identity is recorded with other details; cite it by id",
+        }
     ]
     assert await checksum(database_url) == before
 
