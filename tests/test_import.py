@@ -465,21 +465,31 @@ async def test_a_refused_row_names_its_file_and_line_and_writes_nothing(
     assert await _fetch(empty_database_url, "SELECT slug FROM lab") == []
 
 
-async def test_a_family_of_no_lab_is_imported_without_one(
+async def test_a_family_keeps_its_lab_or_has_none(
     empty_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     # A family's lab is optional; the demo data gives every family one, an import need not.
-    families = tmp_path / "families.ndjson"
-    head = {"export": "families", "cursor": "Q2hhbmdlOjA", "asOf": None}
+    def ndjson(table: str, *rows: dict[str, Any]) -> str:
+        head = {"export": table, "cursor": "Q2hhbmdlOjA", "asOf": None}
+        path = tmp_path / f"{table}.ndjson"
+        path.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, *rows)) + b"\n")
+        return str(path)
+
+    lab = {"id": "TGFiOjE", "slug": "acme", "name": "Acme", "archived": False, "externalIds": []}
     family = {"id": "TW9kZWxGYW1pbHk6MQ", "slug": "open", "name": "Open", "lab": None}
-    families.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, family)) + b"\n")
-    assert await _cli(monkeypatch, empty_database_url, "import", str(families)) == 0
-    assert "families: 1 created" in capsys.readouterr().out
-    rows = await _fetch(empty_database_url, "SELECT slug, lab_id FROM model_family")
-    assert [(row["slug"], row["lab_id"]) for row in rows] == [("open", None)]
+    owned = {**family, "id": "TW9kZWxGYW1pbHk6Mg", "slug": "acme-one", "lab": "acme"}
+    files = (ndjson("labs", lab), ndjson("families", family, owned))
+    assert await _cli(monkeypatch, empty_database_url, "import", *files) == 0
+    assert "families: 2 created" in capsys.readouterr().out
+    rows = await _fetch(
+        empty_database_url,
+        "SELECT family.slug, lab.slug AS lab FROM model_family AS family"
+        " LEFT JOIN lab ON lab.id = family.lab_id ORDER BY family.slug",
+    )
+    assert [(row["slug"], row["lab"]) for row in rows] == [("acme-one", "acme"), ("open", None)]
 
 
 async def test_registry_export_writes_one_table_to_stdout_and_says_its_cursor(

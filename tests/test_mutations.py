@@ -489,6 +489,34 @@ async def test_an_archive_with_the_current_revision_is_done_and_a_stale_one_refu
     assert done["revision"] == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "input_type", "data", "field"),
+    [
+        (
+            "updateVersion",
+            "UpdateVersionInput",
+            {"model": "solar-next", "label": "v9", "expectedRevision": 1, "contextWindow": 8},
+            "label",
+        ),
+        (
+            "setHardwareTargets",
+            "SetHardwareTargetsInput",
+            {"model": "solar-next", "version": "v9", "expectedRevision": 1, "targets": []},
+            "version",
+        ),
+    ],
+)
+async def test_an_unknown_version_is_named_and_nothing_is_written(
+    editor: Writer, database_url: str, name: str, input_type: str, data: dict[str, Any], field: str
+) -> None:
+    before = await checksum(database_url)
+    payload = await editor.write(name, input_type, "__typename", data)
+    assert payload["userErrors"] == [
+        {"field": field, "code": "NOT_FOUND", "message": "no version with this key"}
+    ]
+    assert await checksum(database_url) == before
+
+
 # A type-correct input for every mutation: the role check runs before any validation.
 ROLE_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("createLab", "CreateLabInput", {"slug": "x", "name": "X", "country": "US"}),
