@@ -452,19 +452,33 @@ async def test_a_stale_revision_names_the_current_one(editor: Writer, database_u
 
 
 @pytest.mark.parametrize(
-    ("first", "then", "code", "message"),
+    ("first", "then", "slug", "code", "message"),
     [
-        ("archiveLab", "archiveLab", "ARCHIVED", "the lab is already archived"),
-        (None, "restoreLab", "INVALID", "the lab is not archived"),
+        ("archiveLab", "archiveLab", "cohere", "ARCHIVED", "the lab is already archived"),
+        (None, "restoreLab", "cohere", "INVALID", "the lab is not archived"),
+        (
+            "archiveModel",
+            "archiveModel",
+            "command-a-plus",
+            "ARCHIVED",
+            "the model is already archived",
+        ),
+        (None, "restoreModel", "command-a-plus", "INVALID", "the model is not archived"),
     ],
 )
 async def test_archiving_twice_or_restoring_what_is_live_is_refused(
-    editor: Writer, database_url: str, first: str | None, then: str, code: str, message: str
+    editor: Writer,
+    database_url: str,
+    first: str | None,
+    then: str,
+    slug: str,
+    code: str,
+    message: str,
 ) -> None:
     if first is not None:
-        await editor.ok(first, "ArchiveInput", "revision", {"slug": "cohere"})
+        await editor.ok(first, "ArchiveInput", "revision", {"slug": slug})
     before = await checksum(database_url)
-    payload = await editor.write(then, "ArchiveInput", "revision", {"slug": "cohere"})
+    payload = await editor.write(then, "ArchiveInput", "revision", {"slug": slug})
     assert payload == {
         "revision": None,
         "userErrors": [{"field": "slug", "code": code, "message": message}],
@@ -514,6 +528,32 @@ async def test_an_unknown_version_is_named_and_nothing_is_written(
     assert payload["userErrors"] == [
         {"field": field, "code": "NOT_FOUND", "message": "no version with this key"}
     ]
+    assert await checksum(database_url) == before
+
+
+@pytest.mark.parametrize("archived", ["archiveLab", "archiveModel"])
+async def test_a_model_archived_or_under_an_archived_lab_is_not_updated(
+    editor: Writer, database_url: str, archived: str
+) -> None:
+    slug = "cohere" if archived == "archiveLab" else "command-a-plus"
+    await editor.ok(archived, "ArchiveInput", "revision", {"slug": slug})
+    before = await checksum(database_url)
+    payload = await editor.write(
+        "updateModel",
+        "UpdateModelInput",
+        "model { slug }",
+        {"slug": "command-a-plus", "expectedRevision": 1, "name": "Command A"},
+    )
+    assert payload == {
+        "model": None,
+        "userErrors": [
+            {
+                "field": "slug",
+                "code": "ARCHIVED",
+                "message": "the model or its lab is archived; restore it first",
+            }
+        ],
+    }
     assert await checksum(database_url) == before
 
 
