@@ -492,6 +492,23 @@ async def test_a_family_keeps_its_lab_or_has_none(
     assert [(row["slug"], row["lab"]) for row in rows] == [("acme-one", "acme"), ("open", None)]
 
 
+async def test_a_second_family_of_one_slug_is_refused_at_its_line(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # Into an empty registry the import keeps ids and merges nothing: the database refuses it.
+    families = tmp_path / "families.ndjson"
+    head = {"export": "families", "cursor": "Q2hhbmdlOjA", "asOf": None}
+    first = {"id": "TW9kZWxGYW1pbHk6MQ", "slug": "open", "name": "Open", "lab": None}
+    second = {**first, "id": "TW9kZWxGYW1pbHk6Mg", "name": "Open again"}
+    families.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, first, second)) + b"\n")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(families)) == 1
+    assert f"{families}:3: slug: already exists" in capsys.readouterr().err
+    assert await _fetch(empty_database_url, "SELECT slug FROM model_family") == []
+
+
 async def test_registry_export_writes_one_table_to_stdout_and_says_its_cursor(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
