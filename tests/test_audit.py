@@ -209,3 +209,36 @@ async def test_the_audit_log_filters_and_pages(api: Api, database_url: str) -> N
     assert later == []
     bad = await admin.run(LOG, {"first": 101})
     assert bad["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+
+
+async def test_a_lab_and_a_models_whole_lives_are_in_their_audit_logs(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+    admin = Writer(api, await issue_token(database_url, "admin", Role.ADMIN))
+    lives = {
+        "Lab": ("sakana-ai", {"name": "Sakana AI", "country": "JP"}, {"headquarters": "Tokyo"}),
+        "Model": ("solar-mini", {"name": "Solar Mini", "lab": "upstage"}, {"license": "MIT"}),
+    }
+    for entity_type, (slug, fields, change) in lives.items():
+        await editor.ok(
+            f"create{entity_type}",
+            f"Create{entity_type}Input",
+            "revision",
+            {"slug": slug, **fields},
+        )
+        await editor.ok(
+            f"update{entity_type}",
+            f"Update{entity_type}Input",
+            "revision",
+            {"slug": slug, "expectedRevision": 1, **change},
+        )
+        await editor.ok(f"archive{entity_type}", "ArchiveInput", "revision", {"slug": slug})
+        await editor.ok(f"restore{entity_type}", "ArchiveInput", "revision", {"slug": slug})
+        log = (await admin.run(LOG, {"entityType": entity_type, "slug": slug}))["data"]
+        nodes = [edge["node"] for edge in log["auditLog"]["edges"]]
+        assert [(node["operation"], node["entityType"]) for node in nodes] == [
+            (f"{operation}{entity_type}", entity_type)
+            for operation in ("create", "update", "archive", "restore")
+        ]
+        assert [node["after"]["revision"] for node in nodes] == [1, 2, 3, 4]

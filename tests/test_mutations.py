@@ -557,6 +557,28 @@ async def test_a_model_archived_or_under_an_archived_lab_is_not_updated(
     assert await checksum(database_url) == before
 
 
+async def test_an_archived_lab_is_not_updated(editor: Writer, database_url: str) -> None:
+    await editor.ok("archiveLab", "ArchiveInput", "revision", {"slug": "cohere"})
+    before = await checksum(database_url)
+    payload = await editor.write(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { slug }",
+        {"slug": "cohere", "expectedRevision": 2, "name": "C"},
+    )
+    assert payload == {
+        "lab": None,
+        "userErrors": [
+            {
+                "field": "slug",
+                "code": "ARCHIVED",
+                "message": "the lab is archived; restore it first",
+            }
+        ],
+    }
+    assert await checksum(database_url) == before
+
+
 # A type-correct input for every mutation: the role check runs before any validation.
 ROLE_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("createLab", "CreateLabInput", {"slug": "x", "name": "X", "country": "US"}),
