@@ -221,20 +221,24 @@ async def test_a_lab_and_a_models_whole_lives_are_in_their_audit_logs(
         "Model": ("solar-mini", {"name": "Solar Mini", "lab": "upstage"}, {"license": "MIT"}),
     }
     for entity_type, (slug, fields, change) in lives.items():
-        await editor.ok(
-            f"create{entity_type}",
-            f"Create{entity_type}Input",
-            "revision",
-            {"slug": slug, **fields},
-        )
-        await editor.ok(
-            f"update{entity_type}",
-            f"Update{entity_type}Input",
-            "revision",
-            {"slug": slug, "expectedRevision": 1, **change},
-        )
-        await editor.ok(f"archive{entity_type}", "ArchiveInput", "revision", {"slug": slug})
-        await editor.ok(f"restore{entity_type}", "ArchiveInput", "revision", {"slug": slug})
+        answers = [
+            await editor.ok(
+                f"create{entity_type}",
+                f"Create{entity_type}Input",
+                "revision",
+                {"slug": slug, **fields},
+            ),
+            await editor.ok(
+                f"update{entity_type}",
+                f"Update{entity_type}Input",
+                "revision",
+                {"slug": slug, "expectedRevision": 1, **change},
+            ),
+            await editor.ok(f"archive{entity_type}", "ArchiveInput", "revision", {"slug": slug}),
+            await editor.ok(f"restore{entity_type}", "ArchiveInput", "revision", {"slug": slug}),
+        ]
+        # Each write answers with the revision it made, and its audit row records it.
+        assert [answer["revision"] for answer in answers] == [1, 2, 3, 4]
         log = (await admin.run(LOG, {"entityType": entity_type, "slug": slug}))["data"]
         nodes = [edge["node"] for edge in log["auditLog"]["edges"]]
         assert [(node["operation"], node["entityType"]) for node in nodes] == [
