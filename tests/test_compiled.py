@@ -92,6 +92,9 @@ query Graph($model: String!, $direction: LineageDirection, $depth: Int,
 }
 fragment modelFields on Model { __typename id slug name trainingOrigin openWeights }
 """
+NESTED_FIRST = """
+query Versions($n: Int) { model(slug: "solar-pro") { slug versions(first: $n) { label } } }
+"""
 COMPILED: list[tuple[str, dict[str, Any]]] = [
     (LEADERBOARD, {"asOf": "2026-05-30"}),
     (LEADERBOARD, {"asOf": "2026-05-30", "first": 3}),
@@ -149,6 +152,18 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
         '{ lineage(model: "solar-pro", depth: 2) { ... on LineageGraph { edges { id } } } }',
         {},
     ),
+    # A nested list's `first`, the one argument compiled: given, zero, from a variable, absent.
+    (
+        '{ lab(slug: "upstage") { models(first: 2) { slug versions(first: 1) { label'
+        " scores(first: 1) { value } } } } }",
+        {},
+    ),
+    ('{ model(slug: "solar-pro") { versions(first: 0) { label } } }', {}),
+    (NESTED_FIRST, {"n": 1}),
+    (NESTED_FIRST, {"n": None}),
+    (NESTED_FIRST, {}),
+    # An inline fragment without a type condition applies to the type it is in.
+    ('{ model(slug: "solar-pro") { ... { slug lab { ... { name } } } } }', {}),
 ]
 # Covered root fields whose arguments or selections the compiler leaves to graphql-core.
 FALLBACK: list[tuple[str, dict[str, Any]]] = [
@@ -163,6 +178,8 @@ FALLBACK: list[tuple[str, dict[str, Any]]] = [
     # NOT_FOUND: no method version recorded yet
     (LEADERBOARD, {"asOf": "2026-05-30", "knownAt": "2000-01-01T00:00:00Z"}),
     ('{ model(slug: "solar-pro") { versions { memoryFit(memoryGb: 80) { fits } } } }', {}),
+    (NESTED_FIRST, {"n": 101}),  # OUT_OF_RANGE
+    (NESTED_FIRST, {"n": -1}),  # OUT_OF_RANGE
     ('{ model(slug: "solar-pro") @include(if: true) { slug } }', {}),
     ('{ model(slug: "solar-pro") { slug } labs { totalCount } }', {}),
     ('{ model(slug: "solar-pro") { slug slug } }', {}),
@@ -282,9 +299,9 @@ async def test_archived_and_revised_rows_answer_alike(
         versions { scores { verification verificationChangedOn } } }
       d: lab(slug: "openai") { archivedAt models { slug } } }
     """
-    compiled_schema, _, _ = schemas
+    compiled_schema, _, pool = schemas
     assert compiled_schema.fast_path is not None
-    assert compiled_schema.fast_path.compiled(query, None) is not None
+    assert await compiled_schema.fast_path.data(pool, query, {}, None) is not None, "fell back"
     fast, slow = await _both(schemas, query, {})
     assert _errors(slow) is None
     assert _bytes(fast) == _bytes(slow)
@@ -313,6 +330,41 @@ async def test_as_of_answers_follow_corrections_on_both_paths(
         assert _bytes(fast) == _bytes(slow)
     fast, slow = await _both(schemas, MODEL_PAGE, {"slug": "gpt-5.5"})
     assert _bytes(fast) == _bytes(slow)
+
+
+async def test_a_nested_list_longer_than_its_cap_is_cut_at_the_cap_on_both_paths(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        # 101 more scores on one version: past NESTED_LIST_CAP (100), the default `first`.
+        await conn.execute(
+            """
+            INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance,
+                               source_id)
+            SELECT old.version_id, old.benchmark_version_id, 50 + n, old.measured_on,
+                   old.provenance, old.source_id
+            FROM (SELECT score.* FROM score JOIN model_version v ON v.id = score.version_id
+                  JOIN model m ON m.id = v.model_id WHERE m.slug = 'gpt-5.5' LIMIT 1) AS old
+            CROSS JOIN generate_series(1, 101) AS n
+            """
+        )
+    finally:
+        await conn.close()
+    # Without `first` the default (the cap) applies; `first: null` means the cap too.
+    query = (
+        '{ model(slug: "gpt-5.5") { versions { a: scores { value }'
+        " b: scores(first: null) { value } } } }"
+    )
+    compiled_schema, _, pool = schemas
+    assert compiled_schema.fast_path is not None
+    data = await compiled_schema.fast_path.data(pool, query, {}, None)
+    assert data is not None, "fell back"
+    fast, slow = await _both(schemas, query, {})
+    assert _errors(slow) is None
+    assert _bytes(fast) == _bytes(slow)
+    for key in ("a", "b"):
+        assert max(len(v[key]) for v in data["model"]["versions"]) == 100
 
 
 async def test_a_scripted_history_answers_alike_on_both_paths_every_day(
