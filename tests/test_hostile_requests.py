@@ -72,9 +72,40 @@ async def test_a_fragment_fan_out_is_refused_before_it_is_expanded(api: Api) -> 
     # each fragment is measured once, so the refusal never expands anything.
     for levels in (20, 30):
         _, body = await refused(api, 200, "QUERY_TOO_COMPLEX", json={"query": fan_out(levels)})
-        assert limits(body) == {"selections"}
-        [error] = body["errors"]
-        assert error["extensions"]["value"] == 2**levels
+        assert limits(body) == {"selections", "fields"}
+        for error in body["errors"]:
+            assert error["extensions"]["value"] == 2**levels
+
+
+def empty_page_fan_out(roots: int, levels: int) -> str:
+    """`roots` aliased models, each doubling `levels` times through its lab's models and its
+    versions' model, every list an empty page: nothing to answer (cost 0), but each spread of
+    each fragment is a field the compiler and validation would walk."""
+    fragments = " ".join(
+        f"fragment M{i} on Model {{ slug lab {{ models(first: 0) {{ ...M{i + 1} }} }} "
+        f"versions(first: 0) {{ model {{ ...M{i + 1} }} }} }}"
+        for i in range(levels)
+    )
+    selections = " ".join(f'm{i}: model(slug: "solar-pro") {{ ...M0 }}' for i in range(roots))
+    return f"query FanOut {{ {selections} }} {fragments} fragment M{levels} on Model {{ slug }}"
+
+
+async def test_a_fan_out_through_empty_pages_is_refused_by_its_expanded_fields(
+    api: Api,
+) -> None:
+    # Lists of first: 0 cost nothing, yet 100 roots of 2^5 expansions each are ~19,000 fields
+    # to validate and compile: refused before either runs.
+    _, body = await refused(
+        api, 200, "QUERY_TOO_COMPLEX", json={"query": empty_page_fan_out(100, 5)}
+    )
+    assert limits(body) == {"fields"}
+    [error] = body["errors"]
+    assert error["extensions"]["value"] > error["extensions"]["maximum"] == 5_000
+    # One root of the same shape fits every limit and is answered.
+    answered = await api.http.post("/graphql", json={"query": empty_page_fan_out(1, 5)})
+    assert answered.status_code == 200
+    assert "errors" not in answered.json(), answered.text
+    assert answered.json()["data"]["m0"]["slug"] == "solar-pro"
 
 
 async def test_aliases_of_the_deepest_allowed_nesting_are_refused_by_cost(api: Api) -> None:

@@ -66,6 +66,9 @@ class Limits:
     max_cost: int = 50_000
     max_depth: int = 12
     max_aliases: int = 100
+    # Fields once fragments are expanded, whatever the list sizes: a page of 0 costs nothing
+    # to answer, but every field still costs validation and compilation their walk.
+    max_fields: int = 5_000
     max_selections: int = 100  # fields of one selection set, fragments expanded
     max_tokens: int = 5_000
     max_document_length: int = 100_000  # characters of the document text
@@ -81,6 +84,7 @@ class Measure:
     aliases: int = 0
     widest: int = 0  # the most fields one selection set holds, fragments expanded
     width: int = 0  # fields of this selection set itself, fragments expanded
+    fields: int = 0  # fields of the whole selection, fragments expanded at every spread
 
 
 _NOTHING = Measure()
@@ -113,13 +117,14 @@ class _Walk:
         return found
 
     def selection_set(self, node: SelectionSetNode, parent: GraphQLNamedType | None) -> Measure:
-        cost = depth = aliases = widest = width = 0
-        fields: Mapping[str, GraphQLField] = getattr(parent, "fields", {}) if parent else {}
-        paged = "pageInfo" in fields  # a connection: its lists are sized by its own `first`
+        cost = depth = aliases = widest = width = fields = 0
+        definitions: Mapping[str, GraphQLField] = getattr(parent, "fields", {}) if parent else {}
+        paged = "pageInfo" in definitions  # a connection: its lists are sized by its own `first`
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                inner = self.field(selection, fields.get(selection.name.value), paged)
+                inner = self.field(selection, definitions.get(selection.name.value), paged)
                 width += 1
+                fields += 1
                 aliases += 1 if selection.alias else 0
             elif isinstance(selection, FragmentSpreadNode):
                 inner = self.fragment(selection.name.value)
@@ -134,6 +139,7 @@ class _Walk:
             cost += inner.cost
             depth = max(depth, inner.depth)
             aliases += inner.aliases
+            fields += inner.fields
             widest = max(widest, inner.widest)
         width = _cap(width)
         return Measure(
@@ -142,6 +148,7 @@ class _Walk:
             aliases=_cap(aliases),
             widest=max(widest, width),
             width=width,
+            fields=_cap(fields),
         )
 
     def field(self, node: FieldNode, definition: GraphQLField | None, paged: bool) -> Measure:
@@ -155,6 +162,7 @@ class _Walk:
             depth=inner.depth + 1,
             aliases=inner.aliases,
             widest=inner.widest,
+            fields=inner.fields,
         )
 
 
@@ -188,7 +196,7 @@ def _argument_size(value: Node | None, default: Any) -> int:
 
 
 def measure(schema: GraphQLSchema, document: DocumentNode) -> Measure:
-    """The cost, depth, aliases and widest selection of the document's operations."""
+    """The cost, depth, aliases, widest selection and fields of the document's operations."""
     walk = _Walk(schema, document)
     total = _NOTHING
     for definition in document.definitions:
@@ -201,6 +209,7 @@ def measure(schema: GraphQLSchema, document: DocumentNode) -> Measure:
             depth=max(total.depth, found.depth),
             aliases=max(total.aliases, found.aliases),
             widest=max(total.widest, found.widest),
+            fields=max(total.fields, found.fields),
         )
     return total
 
@@ -272,6 +281,16 @@ def check_document(
                 found.widest,
                 limits.max_selections,
                 f"a selection holds {found.widest} fields; at most {limits.max_selections}",
+            )
+        )
+    if found.fields > limits.max_fields:
+        errors.append(
+            _too_complex(
+                "fields",
+                found.fields,
+                limits.max_fields,
+                f"the query selects {found.fields} fields once its fragments are expanded; "
+                f"at most {limits.max_fields}",
             )
         )
     for string in _strings(document):
