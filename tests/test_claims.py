@@ -196,3 +196,40 @@ async def test_claims_page_with_a_bounded_number_of_statements(editor: Writer) -
     everything = (await api.data(CLAIMS, first=6, asOf="2026-06-30"))["claims"]
     assert len(everything["nodes"]) == 6
     assert len(api.queries.statements) == few
+
+
+CLAIMS_FROM_THE_END = """
+query ClaimsFromTheEnd($asOf: Date, $last: Int, $before: String) {
+  claims(asOf: $asOf, last: $last, before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor }
+    nodes { score { id value } }
+  }
+}
+"""
+
+
+async def test_claims_page_back_from_the_end_of_the_list(editor: Writer) -> None:
+    api = editor.api
+    for day in range(1, 6):
+        await _score(
+            editor,
+            model="gpt-5.5",
+            version="release",
+            value=60 + day,
+            measuredOn=f"2026-06-0{day}",
+            provenance="LAB_CLAIM",
+        )
+    whole = [c["score"]["id"] for c in await _claims(api, first=100, asOf="2026-06-30")]
+    assert len(whole) == 6
+    # `last` without `before`: the list's last two, still in list order (newest first).
+    tail = (await api.data(CLAIMS_FROM_THE_END, last=2, asOf="2026-06-30"))["claims"]
+    assert [c["score"]["id"] for c in tail["nodes"]] == whole[-2:]
+    assert (tail["pageInfo"]["hasNextPage"], tail["pageInfo"]["hasPreviousPage"]) == (False, True)
+    assert tail["totalCount"] == 6
+    earlier = (
+        await api.data(
+            CLAIMS_FROM_THE_END, last=2, before=tail["pageInfo"]["startCursor"], asOf="2026-06-30"
+        )
+    )["claims"]
+    assert [c["score"]["id"] for c in earlier["nodes"]] == whole[-4:-2]
