@@ -59,6 +59,29 @@ async def test_an_empty_page_still_counts(api: Api) -> None:
     assert (nothing["nodes"], nothing["totalCount"]) == ([], 12)
 
 
+async def test_a_page_that_reaches_either_end_of_the_list_says_nothing_lies_past_it(
+    api: Api,
+) -> None:
+    for size in ({"first": 12}, {"last": 12}):
+        whole = (await api.data(LABS_PAGE, **size))["labs"]
+        assert _slugs(whole) == ALL_LABS
+        info = whole["pageInfo"]
+        assert (info["hasNextPage"], info["hasPreviousPage"]) == (False, False), size
+
+
+async def test_an_empty_list_asked_for_no_rows_has_nothing_either_side(api: Api) -> None:
+    query = """
+    query ($first: Int, $last: Int) {
+      labs(filter: {country: "BR"}, first: $first, last: $last) {
+        totalCount nodes { slug } pageInfo { hasNextPage hasPreviousPage } } }
+    """
+    for size in ({"first": 0}, {"last": 0}, {"first": 1}):
+        labs = (await api.data(query, **size))["labs"]
+        assert (labs["totalCount"], labs["nodes"]) == (0, []), size
+        info = labs["pageInfo"]
+        assert (info["hasNextPage"], info["hasPreviousPage"]) == (False, False), size
+
+
 @pytest.mark.parametrize(
     ("variables", "code", "field"),
     [
