@@ -33,6 +33,8 @@ DOMAIN_TABLES = {
     "persisted_document",
     "transaction_clock",
     "verification_change",
+    "leaderboard_best",
+    "leaderboard_best_since",
 }
 
 

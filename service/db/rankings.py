@@ -34,7 +34,9 @@ from service.db.pages import Key, Ordering, beyond
 BENCHMARK_VERSION = """
 SELECT benchmark_version.*, benchmark.higher_is_better,
        benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name,
-       clock.last_at AS known_until
+       clock.last_at AS known_until,
+       (SELECT since FROM leaderboard_best_since AS best
+        WHERE best.benchmark_version_id = benchmark_version.id) AS best_since
 FROM transaction_clock AS clock, benchmark_version
 JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
 WHERE benchmark.slug = $1
@@ -179,6 +181,61 @@ FROM walk
 """
 
 
+# The same entries from leaderboard_best (migration 0008), for a leaderboard that asks
+# nothing the table does not hold: one range scan of its index, in the walk's order. The
+# countries filter is a model's own (its lab's), so it filters entries, not scores.
+_BEST_ROWS = """
+    FROM leaderboard_best AS best
+    JOIN model AS m ON m.id = best.model_id
+    JOIN lab AS l ON l.id = m.lab_id
+    WHERE best.benchmark_version_id = {bv}
+      AND best.valid_from <= {as_of}
+      AND (best.valid_until IS NULL OR {as_of} < best.valid_until)
+      AND ({countries}::text[] IS NULL OR l.country_code = ANY({countries}))
+"""
+# The columns of an entry, as both the walk and the table give them.
+ENTRY_COLUMNS = (
+    "id, value, measured_on, version_id, model_id, lab_id, country_code, position, rank, "
+    "known_change"
+)
+
+
+def best_sql(ph: dict[str, str]) -> str:
+    """walk_sql's first `limit` entries of a leaderboard, read from leaderboard_best."""
+    picked = f"""
+        SELECT best.score_id AS id, best.rank_value, best.measured_on, best.model_id,
+               l.id AS lab_id, l.country_code
+        {_BEST_ROWS.format(**ph)}
+        ORDER BY best.rank_value DESC, best.measured_on, best.score_id
+        LIMIT {ph["limit"]}"""
+    return f"""
+SELECT s.id, s.value, s.measured_on, s.version_id, s.model_id, picked.lab_id,
+       picked.country_code,
+       row_number() OVER (ORDER BY picked.rank_value DESC, picked.measured_on, picked.id)
+           AS position,
+       rank() OVER (ORDER BY picked.rank_value DESC) AS rank,
+       {known_change_sql("picked", ph["known_at"])} AS known_change
+FROM ({picked}) AS picked
+JOIN score AS s ON s.id = picked.id
+"""
+
+
+def best_position_sql(ph: dict[str, str], key: str, *, inclusive: bool, descending: bool) -> str:
+    """position_sql from the table: entries whose best score lies before the key."""
+    # The table's columns under the names of the walk's order (value, measured_on, id).
+    value = "best.rank_value" if descending else "-best.rank_value"
+    entries = (
+        f"SELECT {value} AS value, best.measured_on, best.score_id AS id {_BEST_ROWS.format(**ph)}"
+    )
+    placed = beyond(ordering(descending=descending), key, later=inclusive, row="entry")
+    condition = f"NOT {placed}" if inclusive else placed
+    return f"SELECT count(*) FROM ({entries}) AS entry WHERE {condition}"
+
+
+def best_total_sql(ph: dict[str, str]) -> str:
+    return f"SELECT count(*) {_BEST_ROWS.format(**ph)}"
+
+
 def ordering(*, descending: bool = True, by_country: bool = False) -> Ordering:
     """The walk's order as a cursor's key: an entry is its best score's (value, date, id)."""
     return Ordering(
@@ -245,13 +302,13 @@ JOIN model_version AS version ON version.id = walk.version_id
 JOIN model ON model.id = walk.model_id
 JOIN lab ON lab.id = walk.lab_id
 LEFT JOIN country ON country.code = walk.country_code
-WHERE walk.position > $9
+WHERE walk.position > {offset}
 ORDER BY walk.position
 """
 # (descending, by country) -> the page statement
 RANKED = {
     (descending, by_country): _PAGE.format(
-        walk=walk_sql(_PLACEHOLDERS, descending=descending, by_country=by_country)
+        walk=walk_sql(_PLACEHOLDERS, descending=descending, by_country=by_country), offset="$9"
     )
     for descending in (True, False)
     for by_country in (False, True)
@@ -279,6 +336,24 @@ SELECT CASE WHEN $8::text[] IS NULL THEN 0 ELSE ({
 TOTAL = {
     by_country: total_sql(_PLACEHOLDERS, by_country=by_country) for by_country in (False, True)
 }
+# The leaderboard's page, cursor bounds and total from leaderboard_best: $1 benchmark
+# version, $2 as-of date, $3 countries, then as RANKED, BOUNDS and TOTAL without the filters
+# the table does not answer.
+_BEST_PLACEHOLDERS = {"bv": "$1", "as_of": "$2", "countries": "$3", "known_at": "$4"}
+BEST_RANKED = _PAGE.format(walk=best_sql({**_BEST_PLACEHOLDERS, "limit": "$5"}), offset="$6")
+BEST_BOUNDS = {
+    descending: f"""
+SELECT CASE WHEN $4::text[] IS NULL THEN 0 ELSE ({
+        best_position_sql(_BEST_PLACEHOLDERS, "$4", inclusive=True, descending=descending)
+    }) END AS low,
+       CASE WHEN $5::text[] IS NULL THEN NULL ELSE ({
+        best_position_sql(_BEST_PLACEHOLDERS, "$5", inclusive=False, descending=descending)
+    }) END AS high,
+       CASE WHEN $6 THEN ({best_total_sql(_BEST_PLACEHOLDERS)}) END AS total
+"""
+    for descending in (True, False)
+}
+BEST_TOTAL = best_total_sql(_BEST_PLACEHOLDERS)
 LEFT_OUT = left_out_sql(_PLACEHOLDERS)
 
 
@@ -366,6 +441,23 @@ class RankingFilter:
     verifications: list[str] | None = None
     stages: list[str] | None = None
     countries: list[str] | None = None
+    # Whether known_at is the registry's clock because no time was asked (the latest write).
+    latest: bool = False
+
+
+def from_best(version: asyncpg.Record, where: RankingFilter, *, per: str) -> bool:
+    """Whether leaderboard_best answers this leaderboard exactly: the latest write, a date
+    it covers (migration 0008), and no filter on scores (countries are the model's own)."""
+    since: dt.date | None = version["best_since"]
+    return (
+        per == "model"
+        and where.latest
+        and where.provenances is None
+        and where.verifications is None
+        and where.stages is None
+        and since is not None
+        and since <= where.as_of
+    )
 
 
 async def benchmark_version(
@@ -403,6 +495,9 @@ async def ranked(
     offset: int,
 ) -> list[asyncpg.Record]:
     """Entries at positions offset+1 .. offset+limit, best first, with their cursor keys."""
+    if from_best(version, where, per=per):
+        args = [version["id"], where.as_of, where.countries, where.known_at]
+        return await conn.fetch(BEST_RANKED, *args, offset + limit, offset)
     sql = RANKED[(version["higher_is_better"], per == "country")]
     return await conn.fetch(sql, *_ranking_args(version, where), offset + limit, offset)
 
@@ -419,10 +514,15 @@ async def bounds(
 ) -> asyncpg.Record:
     """`low`: entries at or before `after` (0 without); `high`: entries before `before` (NULL
     without); `total` when asked for."""
-    sql = BOUNDS[(version["higher_is_better"], per == "country")]
+    if from_best(version, where, per=per):
+        sql = BEST_BOUNDS[version["higher_is_better"]]
+        args = [version["id"], where.as_of, where.countries]
+    else:
+        sql = BOUNDS[(version["higher_is_better"], per == "country")]
+        args = _ranking_args(version, where)
     found = await conn.fetchrow(
         sql,
-        *_ranking_args(version, where),
+        *args,
         None if after is None else list(after),
         None if before is None else list(before),
         with_total,
@@ -432,7 +532,11 @@ async def bounds(
 
 
 async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, per: str) -> int:
-    found: int = await conn.fetchval(TOTAL[per == "country"], *_ranking_args(version, where))
+    if from_best(version, where, per=per):
+        best_args: list[object] = [version["id"], where.as_of, where.countries]
+        found: int = await conn.fetchval(BEST_TOTAL, *best_args)
+        return found
+    found = await conn.fetchval(TOTAL[per == "country"], *_ranking_args(version, where))
     return found
 
 

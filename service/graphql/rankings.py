@@ -188,7 +188,8 @@ async def _ranked(
 def _settled(where: rankings.RankingFilter, version: asyncpg.Record) -> rankings.RankingFilter:
     """The filter for the transaction time the answer is final for (service.clock.known_at)."""
     asked = None if where.known_at == rankings.NOW else where.known_at
-    return replace(where, known_at=clock.known_at(asked, version["known_until"]))
+    settled = clock.known_at(asked, version["known_until"])
+    return replace(where, known_at=settled, latest=asked is None)
 
 
 def _page(

@@ -95,10 +95,27 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         "countries": countries,
         "known_at": "(SELECT at FROM known)",
     }
+    # As rankings.from_best decides it: the table answers the latest write on a date it
+    # covers, with no filter on scores; otherwise the walk. A one-time test on parameters,
+    # so the branch not taken is never run.
+    from_best = (
+        f"({asked} IS NULL AND {provenance} IS NULL AND {verification} IS NULL "
+        f"AND {stages} IS NULL AND (SELECT best_since FROM bv) <= {as_of})"
+    )
     # Where the after-cursor stands in the ranking now, counted once.
-    low = rankings.position_sql(placeholders, after, inclusive=True)
+    low = (
+        f"CASE WHEN {from_best} "
+        f"THEN ({rankings.best_position_sql(placeholders, after, inclusive=True, descending=True)})"
+        f" ELSE ({rankings.position_sql(placeholders, after, inclusive=True)}) END"
+    )
     offset = "(SELECT low FROM bounds)"
-    walk = rankings.walk_sql({**placeholders, "limit": f"{offset} + {first} + 1"})
+    limited = {**placeholders, "limit": f"{offset} + {first} + 1"}
+    columns = rankings.ENTRY_COLUMNS
+    walk = (
+        f"SELECT {columns} FROM ({rankings.best_sql(limited)}) AS best WHERE {from_best}\n"
+        f"UNION ALL\n"
+        f"SELECT {columns} FROM ({rankings.walk_sql(limited)}) AS walk WHERE NOT {from_best}"
+    )
     entry_alias, version_alias = builder.alias(), builder.alias()
     parts = []
     keyed = builder.keyed(node.selection_set, "Leaderboard")
@@ -114,7 +131,11 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         elif name == "knownAt":
             parts.append(f"'{key}', {TIMESTAMP.format(column='(SELECT at FROM known)')}")
         elif name == "totalCount":
-            parts.append(f"'{key}', ({rankings.total_sql(placeholders)})")
+            total = (
+                f"CASE WHEN {from_best} THEN ({rankings.best_total_sql(placeholders)}) "
+                f"ELSE ({rankings.total_sql(placeholders)}) END"
+            )
+            parts.append(f"'{key}', ({total})")
         elif name == "benchmarkVersion":
             inner = builder.object(child.selection_set, "BenchmarkVersion", version_alias)
             parts.append(
