@@ -1,0 +1,376 @@
+"""Today's leaderboard from leaderboard_best (migration 0008) answers as the walk does.
+
+The table answers a leaderboard for the latest write (knownAt left out) on a date it covers;
+the same question with the `knownAt` that answer carries is the walk's (service/db/rankings.py).
+Both are asked on both paths (the compiled statement and the resolvers), after scripted and
+random write histories through the commands, with facts dated before and after today (a score
+measured tomorrow, a retraction next week), so that the days the table holds ahead are
+checked against the walk too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service import clock, commands, ids, inputs
+from service.db import Conn
+from service.db.pool import connect, create_pool
+from service.errors import RegistryError
+from service.graphql.schema import RegistrySchema, build_schema
+from tests.test_compiled import _context
+from tests.test_known_at import SOURCE, _parse
+
+INDEX = "aa-intelligence-index"
+Paths = tuple[RegistrySchema, RegistrySchema, Any]
+
+BOARD = """
+query Board($asOf: Date, $knownAt: DateTime, $first: Int, $after: String,
+            $provenance: [Provenance!], $verification: [Verification!],
+            $stages: [VersionStage!], $countries: [String!]) {
+  leaderboard(benchmark: "aa-intelligence-index", asOf: $asOf, knownAt: $knownAt,
+              first: $first, after: $after, provenance: $provenance,
+              verification: $verification, stages: $stages, countries: $countries) {
+    asOf knownAt totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { rank model { slug } version { label stage } lab { slug }
+                          country { code }
+                          score { id value measuredOn verification verificationChangedOn } } }
+  }
+}
+"""
+
+# Two labs of their own (one in a country the demo has, one not), two models each, each
+# with a preview and a final.
+LABS = {"best-lab-de": "DE", "best-lab-kr": "KR"}
+MODELS = {"best-a": "best-lab-de", "best-b": "best-lab-de", "best-c": "best-lab-kr"}
+
+
+def _day(offset: int) -> str:
+    return (clock.today() + dt.timedelta(days=offset)).isoformat()
+
+
+async def _write(database_url: str, write: Callable[[Conn], Awaitable[Any]]) -> None:
+    """A write through the commands, recorded now (the registry's own clock)."""
+    conn = await connect(database_url)
+    try:
+        await write(conn)
+    except RegistryError:
+        pass  # refused (a correction dated before its score ...): nothing written
+    finally:
+        await conn.close()
+
+
+async def _setup(conn: Conn) -> None:
+    for slug, country in LABS.items():
+        data = {"slug": slug, "name": slug, "country": country}
+        await commands.create_lab(conn, "editor", _parse(inputs.LabInput, data))
+    for slug, lab in MODELS.items():
+        model = {"slug": slug, "name": slug, "lab": lab}
+        await commands.create_model(conn, "editor", _parse(inputs.ModelInput, model))
+        for label, stage in (("preview", "PREVIEW"), ("final", "FINAL")):
+            version = {"model": slug, "label": label, "stage": stage}
+            await commands.create_version(conn, "editor", _parse(inputs.VersionInput, version))
+
+
+def _record(model: str, label: str, value: float, day: int, provenance: str) -> Any:
+    async def write(conn: Conn) -> None:
+        data = {
+            "model": model,
+            "version": label,
+            "benchmark": INDEX,
+            "value": value,
+            "measuredOn": _day(day),
+            "provenance": provenance,
+            "source": SOURCE,
+        }
+        await commands.record_score(conn, "editor", _parse(inputs.ScoreInput, data))
+
+    return write
+
+
+async def _our_scores(conn: Conn) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT score.id FROM score JOIN model ON model.id = score.model_id "
+        "WHERE model.slug LIKE 'best-%' ORDER BY score.id"
+    )
+    return [row["id"] for row in rows]
+
+
+def _verify(pick: int, verification: str, day: int) -> Any:
+    async def write(conn: Conn) -> None:
+        scores = await _our_scores(conn)
+        if not scores:
+            return
+        data = {
+            "score": ids.encode("Score", scores[pick % len(scores)]),
+            "verification": verification,
+            "changedOn": _day(day),
+        }
+        await commands.set_score_verification(
+            conn, "editor", _parse(inputs.ScoreVerificationInput, data)
+        )
+
+    return write
+
+
+def _correct(pick: int, value: float, day: int) -> Any:
+    async def write(conn: Conn) -> None:
+        scores = await _our_scores(conn)
+        if not scores:
+            return
+        data = {
+            "score": ids.encode("Score", scores[pick % len(scores)]),
+            "value": value,
+            "measuredOn": _day(day),
+            "source": SOURCE,
+        }
+        await commands.supersede_score(conn, "editor", _parse(inputs.SupersedeScoreInput, data))
+
+    return write
+
+
+def _archival(kind: str, slug: str) -> Any:
+    async def write(conn: Conn) -> None:
+        lab = slug in LABS
+        command = {
+            ("archive", True): commands.archive_lab,
+            ("restore", True): commands.restore_lab,
+            ("archive", False): commands.archive_model,
+            ("restore", False): commands.restore_model,
+        }[(kind, lab)]
+        await command(conn, "editor", _parse(inputs.ArchiveInput, {"slug": slug}))
+
+    return write
+
+
+async def _execute(schema: RegistrySchema, pool: Any, variables: dict[str, Any]) -> Any:
+    result = await schema.execute(BOARD, variables, _context(pool))
+    assert result.errors is None, result.errors
+    return result.data
+
+
+async def _same_on_both(paths: Paths, variables: dict[str, Any]) -> dict[str, Any]:
+    """The question for the latest write (the table where it answers) and with the knownAt
+    its answer carries (the walk), each on the compiled path and the resolvers: one answer."""
+    compiled, plain, pool = paths
+    latest = await _execute(compiled, pool, variables)
+    known_at = latest["leaderboard"]["knownAt"]
+    for schema in (compiled, plain):
+        for asked in (None, known_at):
+            found = await _execute(schema, pool, {**variables, "knownAt": asked})
+            assert found == latest, (schema is compiled, asked, variables)
+    answer: dict[str, Any] = latest["leaderboard"]
+    return answer
+
+
+async def _paged_alike(paths: Paths, variables: dict[str, Any]) -> None:
+    """The whole board, and the same board two entries a page, follow one ranking."""
+    whole = await _same_on_both(paths, {**variables, "first": 100})
+    after = None
+    walked: list[Any] = []
+    while True:
+        page = await _same_on_both(paths, {**variables, "first": 2, "after": after})
+        walked += page["edges"]
+        assert page["totalCount"] == whole["totalCount"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert [e["node"] for e in walked] == [e["node"] for e in whole["edges"]]
+
+
+async def _table_answers_today(database_url: str) -> None:
+    """The table covers today for the benchmark's version in effect: the question for the
+    latest write is the table's, not the walk's again."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        since = await conn.fetchval(
+            "SELECT best.since FROM leaderboard_best_since AS best "
+            "JOIN benchmark_version AS bv ON bv.id = best.benchmark_version_id "
+            "JOIN benchmark ON benchmark.id = bv.benchmark_id "
+            "WHERE benchmark.slug = $1 AND bv.effective_on <= $2 "
+            "ORDER BY bv.effective_on DESC LIMIT 1",
+            INDEX,
+            clock.today(),
+        )
+    finally:
+        await conn.close()
+    assert since is not None and since <= clock.today()
+
+
+# The filters the table answers (countries), each day it holds ahead of today.
+COUNTRIES = [None, ["DE"], ["kr", "de"], ["US"]]
+DAYS = [0, 1, 3, 8]
+
+
+async def _parity(paths: Paths, database_url: str) -> None:
+    await _table_answers_today(database_url)
+    for countries in COUNTRIES:
+        await _paged_alike(paths, {"countries": countries})
+    for offset in DAYS[1:]:
+        await _same_on_both(paths, {"asOf": _day(offset), "first": 100})
+
+
+@pytest.fixture
+async def paths(database_url: str) -> AsyncIterator[Paths]:
+    """The compiled path's schema, the resolvers' and a pool: tests/test_compiled.py's pair."""
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    try:
+        yield build_schema(compiled=True), build_schema(compiled=False), pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def board(database_url: str) -> AsyncIterator[str]:
+    await _write(database_url, _setup)
+    yield database_url
+
+
+async def test_facts_dated_ahead_of_today_take_effect_on_their_day(
+    paths: Paths, board: str
+) -> None:
+    script = [
+        _record("best-a", "final", 63, 0, "INDEPENDENT"),  # first place today
+        _record("best-b", "final", 64, 2, "INDEPENDENT"),  # measured the day after tomorrow
+        _record("best-c", "preview", 45, -3, "LAB_CLAIM"),
+        _verify(0, "RETRACTED", 5),  # best-a's 63, retracted from in five days
+        _correct(2, 47, 1),  # best-c's claim corrected from tomorrow
+        _record("best-c", "final", 62.5, 7, "THIRD_PARTY"),
+    ]
+    for write in script:
+        await _write(board, write)
+        await _parity(paths, board)
+    compiled, _, pool = paths
+
+    async def top(offset: int) -> list[tuple[str, float]]:
+        data = await _execute(compiled, pool, {"asOf": _day(offset), "first": 3})
+        return [
+            (e["node"]["model"]["slug"], e["node"]["score"]["value"])
+            for e in data["leaderboard"]["edges"]
+        ]
+
+    assert (await top(0))[0] == ("best-a", 63.0)
+    assert (await top(2))[:2] == [("best-b", 64.0), ("best-a", 63.0)]
+    assert (await top(5))[:2] == [("best-b", 64.0), ("claude-opus-4.8", 61.4)]
+    assert (await top(7))[:2] == [("best-b", 64.0), ("best-c", 62.5)]
+
+
+async def test_archiving_a_model_or_its_lab_takes_it_off_at_once(paths: Paths, board: str) -> None:
+    await _write(board, _record("best-a", "final", 66, 0, "INDEPENDENT"))
+    await _write(board, _record("best-c", "final", 65, -1, "INDEPENDENT"))
+    for write in (
+        _archival("archive", "best-a"),
+        _archival("archive", "best-lab-kr"),
+        _archival("restore", "best-lab-kr"),
+        _archival("restore", "best-a"),
+    ):
+        await _write(board, write)
+        await _parity(paths, board)
+    compiled, _, pool = paths
+    data = await _execute(compiled, pool, {"first": 2})
+    assert [e["node"]["model"]["slug"] for e in data["leaderboard"]["edges"]] == [
+        "best-a",
+        "best-c",
+    ]
+
+
+async def test_the_latest_write_on_a_covered_day_is_read_from_the_table(
+    paths: Paths, board: str
+) -> None:
+    """Emptied by hand, the table answers nothing: the walk is not asked. A past date, an
+    explicit knownAt or a filter on scores still walk, and a rebuild restores every row."""
+    await _write(board, _record("best-a", "final", 58, 0, "INDEPENDENT"))
+    await _write(board, _record("best-b", "final", 44, 4, "LAB_CLAIM"))
+    compiled, plain, pool = paths
+    before = await _execute(compiled, pool, {"first": 5})
+    known_at = before["leaderboard"]["knownAt"]
+    conn = await asyncpg.connect(board)
+    try:
+        # From today on: the rows written earlier (the demo's) start on their own day.
+        rows = (
+            "SELECT benchmark_version_id, model_id, greatest(valid_from, $1) AS valid_from, "
+            "valid_until, score_id, rank_value, measured_on FROM leaderboard_best "
+            "WHERE valid_until IS NULL OR valid_until > $1 ORDER BY 1, 2, 3"
+        )
+        kept = await conn.fetch(rows, clock.today())
+        await conn.execute("DELETE FROM leaderboard_best")
+        for schema in (compiled, plain):
+            emptied = await _execute(schema, pool, {"first": 5})
+            assert emptied["leaderboard"]["edges"] == []
+            assert emptied["leaderboard"]["totalCount"] == 0
+            walked = await _execute(schema, pool, {"first": 5, "knownAt": known_at})
+            assert walked == before
+            for walking in (
+                {"asOf": "2026-05-30"},  # before the day the table starts
+                {"provenance": ["INDEPENDENT"]},
+                {"verification": ["UNVERIFIED"]},
+                {"stages": ["FINAL"]},
+            ):
+                assert (await _execute(schema, pool, walking))["leaderboard"]["edges"]
+        await conn.execute("SELECT leaderboard_best_rebuild()")
+        assert await conn.fetch(rows, clock.today()) == kept
+    finally:
+        await conn.close()
+    assert await _execute(compiled, pool, {"first": 5}) == before
+
+
+DAY = st.integers(min_value=-4, max_value=6)
+ACTIONS = st.lists(
+    st.one_of(
+        st.builds(
+            _record,
+            st.sampled_from(sorted(MODELS)),
+            st.sampled_from(["preview", "final"]),
+            st.integers(min_value=30, max_value=70),
+            DAY,
+            st.sampled_from(["LAB_CLAIM", "INDEPENDENT", "THIRD_PARTY"]),
+        ),
+        st.builds(
+            _verify,
+            st.integers(min_value=0, max_value=30),
+            st.sampled_from(["VERIFIED", "DISPUTED", "RETRACTED", "UNVERIFIED"]),
+            DAY,
+        ),
+        st.builds(_correct, st.integers(min_value=0, max_value=30), st.integers(30, 70), DAY),
+        st.builds(
+            _archival,
+            st.sampled_from(["archive", "restore"]),
+            st.sampled_from([*MODELS, *LABS]),
+        ),
+    ),
+    min_size=1,
+    max_size=5,
+)
+FILTERS = st.fixed_dictionaries(
+    {
+        "provenance": st.none() | st.just(["INDEPENDENT"]) | st.just(["LAB_CLAIM", "THIRD_PARTY"]),
+        "verification": st.none() | st.just(["VERIFIED"]) | st.just(["UNVERIFIED", "DISPUTED"]),
+        "stages": st.none() | st.just(["PREVIEW"]) | st.just(["FINAL"]),
+        "countries": st.sampled_from(COUNTRIES),
+        "asOf": st.sampled_from(DAYS).map(_day),
+    }
+)
+
+
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=ACTIONS, filters=FILTERS)
+async def test_random_histories_rank_alike_from_the_table_and_the_walk(
+    paths: Paths, board: str, actions: list[Any], filters: dict[str, Any]
+) -> None:
+    for write in actions:
+        await _write(board, write)
+    await _parity(paths, board)
+    # Any filter combination: the table where it answers, the walk elsewhere, one answer.
+    await _same_on_both(paths, {**filters, "first": 100})
