@@ -304,6 +304,9 @@ async def load(dsn: str, scale: Scale) -> Dataset:
                 await conn.execute(statement)
             for definition in indexes:
                 await conn.execute(definition)
+            # Bulk mode skipped the triggers that keep each model's current best (migration
+            # 0008): written once, for the whole load.
+            await conn.execute("SELECT leaderboard_best_rebuild()")
         await conn.execute("VACUUM (ANALYZE)")
         counts: dict[str, int] = {}
         for table in ("lab", "model", "model_version", "score", "lineage_link", "source"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -10,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.config import AS_OF, BENCH_DIR, CONNECTIONS, THREADS
+from bench.config import BENCH_DIR, CONNECTIONS, THREADS
 from bench.stats import Spread
 
 WRK_SCRIPT = BENCH_DIR / "wrk.lua"
@@ -135,22 +136,34 @@ def run_wrk(
 # --- the ceiling: pgbench of the leaderboard's SQL ------------------------------------------
 
 
-def leaderboard_sql(version_id: int, first: int = 20) -> str:
-    """The registry's ranking statement with the leaderboard query's parameters as literals."""
-    from service.db.rankings import RANKED_DESC
+def leaderboard_sql(document: str) -> str:
+    """The statement the registry runs for a leaderboard document (the compiled path's, as
+    service.graphql.fastpath sends it), with its parameters written in as literals."""
+    from graphql import OperationDefinitionNode, parse
 
-    literals = {
-        1: f"{version_id}::bigint",
-        2: f"'{AS_OF.isoformat()}'::date",
-        3: "NULL::score_provenance[]",
-        4: "NULL::score_verification[]",
-        5: "NULL::version_stage[]",
-        6: "NULL::text[]",
-        7: "(SELECT last_at FROM transaction_clock)",  # knownAt left out: the latest write
-        8: str(first + 1),  # the service asks one row more, to know if a next page exists
-        9: "0",  # offset
-    }
-    return re.sub(r"\$(\d+)", lambda m: f"({literals[int(m.group(1))]})", RANKED_DESC).strip()
+    from service.graphql.compiler import compile_operation
+    from service.graphql.schema import build_schema
+
+    schema = build_schema(compiled=True)._schema
+    operation = parse(document).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode), "one operation"
+    plan = compile_operation(schema, operation, {})
+    # Every parameter is cast where it is used ($3::date), so a quoted text literal of the
+    # value (NULL for none) reads as the statement's own parameter would.
+    literals = [_literal(value) for value in plan.bind({})]
+    return re.sub(r"\$(\d+)", lambda m: literals[int(m.group(1)) - 1], plan.sql).strip()
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        text = "{" + ",".join('"' + str(item) + '"' for item in value) + "}"
+    elif isinstance(value, dt.date | dt.datetime):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bench.dataset import Dataset
 from bench.load import PgbenchOutput, Result
 from bench.peers import V5, V5S, Server
-from bench.queries import EASY, FAIR, LEADERBOARD, PEER, Row
+from bench.queries import EASY, FAIR, LEADERBOARDS, PEER, Row
 from bench.stats import Spread, fmt, ratios
 
 
@@ -44,7 +44,7 @@ def _strongest(results: list[tuple[Row, Result]], keep: Callable[[Row], bool]) -
 
 
 def references(name: str, results: list[tuple[Row, Result]]) -> list[Reference]:
-    if name == LEADERBOARD:
+    if name in LEADERBOARDS:
         fair = _strongest(results, lambda row: row.kind == FAIR)
         easy = _strongest(results, lambda row: row.kind == EASY and row.server == V5)
         return [
