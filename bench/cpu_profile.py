@@ -146,7 +146,7 @@ def _load(dsn: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_profile", description=__doc__)
-    parser.add_argument("--query", action="append", choices=NAMES, help="default: all three")
+    parser.add_argument("--query", action="append", choices=NAMES, help="default: all of them")
     parser.add_argument("--requests", type=int, default=200, help="per query (default 200)")
     parser.add_argument("--out-dir", type=Path, help="keep the callgrind dumps here")
     parser.add_argument("--load", action="store_true", help="load the smoke dataset first")
