@@ -128,8 +128,10 @@ BEGIN
     -- seen by the statements below, or it refreshes after this transaction commits.
     PERFORM pg_advisory_xact_lock(hashtext('audit_event_position'));
     DELETE FROM leaderboard_best WHERE benchmark_version_id = bv AND model_id = m;
+    -- Moved on at most once a day: a row version per write would bloat the table that
+    -- every leaderboard reads (and slow each upsert down its chain of dead versions).
     INSERT INTO leaderboard_best_since AS kept (benchmark_version_id, since) VALUES (bv, today)
-    ON CONFLICT (benchmark_version_id) DO UPDATE SET since = greatest(kept.since, today);
+    ON CONFLICT (benchmark_version_id) DO UPDATE SET since = today WHERE kept.since < today;
     SELECT benchmark.higher_is_better INTO higher
     FROM benchmark_version JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
     WHERE benchmark_version.id = bv;
@@ -197,16 +199,43 @@ $$
 """
 
 # Everything again: after the migration, and after a bulk load that skipped the triggers.
+# Set-based for the pairs whose best cannot change after today (nearly all): one probe each;
+# the few with a fact dated later go through the refresh, which writes their stretches.
 REBUILD = """
 CREATE FUNCTION leaderboard_best_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    today date := registry_today();
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('audit_event_position'));
     TRUNCATE leaderboard_best, leaderboard_best_since;
-    PERFORM leaderboard_best_refresh(pair.benchmark_version_id, pair.model_id)
-    FROM (SELECT DISTINCT benchmark_version_id, model_id FROM score) AS pair;
     INSERT INTO leaderboard_best_since (benchmark_version_id, since)
-    SELECT id, registry_today() FROM benchmark_version
-    ON CONFLICT (benchmark_version_id) DO NOTHING;
+    SELECT id, today FROM benchmark_version;
+    DROP TABLE IF EXISTS leaderboard_best_ahead;
+    CREATE TEMP TABLE leaderboard_best_ahead ON COMMIT DROP AS
+    SELECT s.benchmark_version_id, s.model_id FROM score AS s WHERE s.measured_on > today
+    UNION
+    SELECT s.benchmark_version_id, s.model_id
+    FROM score AS correction JOIN score AS s ON s.id = correction.supersedes_id
+    WHERE correction.measured_on > today
+    UNION
+    SELECT s.benchmark_version_id, s.model_id
+    FROM verification_change AS change JOIN score AS s ON s.id = change.score_id
+    WHERE change.changed_on > today;
+    INSERT INTO leaderboard_best
+    SELECT pair.benchmark_version_id, pair.model_id, today, NULL, found.score_id,
+           found.rank_value, found.measured_on
+    FROM (SELECT DISTINCT benchmark_version_id, model_id FROM score
+          EXCEPT SELECT benchmark_version_id, model_id FROM leaderboard_best_ahead) AS pair
+    JOIN benchmark_version AS version ON version.id = pair.benchmark_version_id
+    JOIN benchmark ON benchmark.id = version.benchmark_id
+    JOIN model ON model.id = pair.model_id
+    JOIN lab ON lab.id = model.lab_id,
+    LATERAL leaderboard_best_on(pair.benchmark_version_id, pair.model_id, today,
+                                benchmark.higher_is_better) AS found
+    WHERE NOT registry_archived('Model', model.id, model.archived_at)
+      AND NOT registry_archived('Lab', lab.id, lab.archived_at);
+    PERFORM leaderboard_best_refresh(ahead.benchmark_version_id, ahead.model_id)
+    FROM leaderboard_best_ahead AS ahead;
 END
 $$
 """
