@@ -305,7 +305,7 @@ async def load(dsn: str, scale: Scale) -> Dataset:
             for definition in indexes:
                 await conn.execute(definition)
             # Bulk mode skipped the triggers that keep each model's current best (migration
-            # 0008): written once, for the whole load, on statistics of the loaded tables
+            # 0009): written once, for the whole load, on statistics of the loaded tables
             # (without them each model's probe may plan as a scan of every score).
             await conn.execute("ANALYZE score, model_version, model, lab, verification_change")
             await conn.execute("SELECT leaderboard_best_rebuild()")

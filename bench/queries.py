@@ -19,7 +19,7 @@ from service import clock
 
 LEADERBOARD = "leaderboard"
 # The common frontend request: today's board for the latest write (no asOf, no knownAt),
-# which the registry reads from leaderboard_best (migration 0008) instead of walking.
+# which the registry reads from leaderboard_best (migration 0009) instead of walking.
 LEADERBOARD_TODAY = "leaderboard today"
 LEADERBOARDS = (LEADERBOARD, LEADERBOARD_TODAY)
 MODEL_PAGE = "model page"

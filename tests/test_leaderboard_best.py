@@ -1,4 +1,4 @@
-"""Today's leaderboard from leaderboard_best (migration 0008) answers as the walk does.
+"""Today's leaderboard from leaderboard_best (migration 0009) answers as the walk does.
 
 The table answers a leaderboard for the latest write (knownAt left out) on a date it covers;
 the same question with the `knownAt` that answer carries is the walk's (service/db/rankings.py).

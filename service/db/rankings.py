@@ -181,7 +181,7 @@ FROM walk
 """
 
 
-# The same entries from leaderboard_best (migration 0008), for a leaderboard that asks
+# The same entries from leaderboard_best (migration 0009), for a leaderboard that asks
 # nothing the table does not hold: one range scan of its index, in the walk's order. The
 # countries filter is a model's own (its lab's), so it filters entries, not scores.
 _BEST_ROWS = """
@@ -453,7 +453,7 @@ class RankingFilter:
 
 def from_best(version: asyncpg.Record, where: RankingFilter, *, per: str) -> bool:
     """Whether leaderboard_best answers this leaderboard exactly: the latest write, a date
-    it covers (migration 0008), and no filter on scores (countries are the model's own)."""
+    it covers (migration 0009), and no filter on scores (countries are the model's own)."""
     since: dt.date | None = version["best_since"]
     return (
         per == "model"

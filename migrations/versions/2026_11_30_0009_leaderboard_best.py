@@ -26,8 +26,8 @@ The counted rule below is service.db.rankings.counts_sql for one model, with not
 and every row known (T = infinity): the writer's own transaction, and after commit, the
 latest write. tests/test_leaderboard_best.py holds the two to one answer.
 
-Revision ID: 0008_leaderboard_best
-Revises: 0007_known_at
+Revision ID: 0009_leaderboard_best
+Revises: 0008_change_keys
 Create Date: 2026-11-30
 """
 
@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0008_leaderboard_best"
-down_revision = "0007_known_at"
+revision = "0009_leaderboard_best"
+down_revision = "0008_change_keys"
 branch_labels = None
 depends_on = None
 
