@@ -51,19 +51,15 @@ NOTIFYING = frozenset(
         "transaction_clock",
     }
 )
-# Bookkeeping that never notifies: an answer reading it is never narrowed. Also the current
-# best scores (migration 0009), rewritten by triggers from the other tables' writes: until
-# their dependence is mapped key by key, an answer reading them meets every write.
-SILENT = frozenset(
-    {
-        "api_token",
-        "idempotency_key",
-        "persisted_document",
-        "alembic_version",
-        "leaderboard_best",
-        "leaderboard_best_since",
-    }
-)
+# Bookkeeping that never notifies: an answer reading it is never narrowed.
+SILENT = frozenset({"api_token", "idempotency_key", "persisted_document", "alembic_version"})
+# Tables written only by triggers, in the transaction of a write to the tables they derive
+# from (each model's current best, migration 0009): reading one reads those, and a root that
+# claims them (the compiled leaderboard) narrows them as it does for the walk.
+DERIVED: Mapping[str, frozenset[str]] = {
+    table: frozenset({"score", "verification_change", "audit_event", "model", "lab"})
+    for table in ("leaderboard_best", "leaderboard_best_since")
+}
 # SQL functions that read tables (the trigger functions are never called by a query).
 FUNCTIONS: Mapping[str, frozenset[str]] = {
     "transaction_time": frozenset({"transaction_clock"}),
@@ -81,6 +77,8 @@ def tables_of(sql: str) -> Scope | None:
     if words & SILENT:
         return EVERYTHING
     found = words & NOTIFYING
+    for table in words & DERIVED.keys():
+        found |= DERIVED[table]
     for function in words & FUNCTIONS.keys():
         found |= FUNCTIONS[function]
     return dict.fromkeys(found)
