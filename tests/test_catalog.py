@@ -134,7 +134,9 @@ async def test_models_filters(api: Api) -> None:
       small: models(filter: {maxParameters: 8000000000}) { nodes { slug } }
       gpu: models(filter: {hardware: "gpu"}) { nodes { slug } }
       fits24: models(filter: {fitsMemoryGb: 24}) { nodes { slug } }
-      fits16: models(filter: {fitsMemoryGb: 16}) { nodes { slug } } }
+      fits16: models(filter: {fitsMemoryGb: 16}) { nodes { slug } }
+      exactly: models(filter: {minParameters: 10700000000, maxParameters: 10700000000}) {
+        nodes { slug } } }
     """
     data = await api.data(query)
     # Parameter counts are known for two open models; the third has none and sorts last.
@@ -148,6 +150,8 @@ async def test_models_filters(api: Api) -> None:
     # bf16 weights: 10.7B x 2 bytes = 21.4 GB, 7.3B x 2 = 14.6 GB.
     assert _slugs(data["fits24"]) == ["mistral-7b", "solar-10.7b"]
     assert _slugs(data["fits16"]) == ["mistral-7b"]
+    # The bounds are inclusive: a count equal to both is within them.
+    assert _slugs(data["exactly"]) == ["solar-10.7b"]
 
 
 async def test_memory_fit_says_whether_it_is_stated_or_derived(api: Api) -> None:
