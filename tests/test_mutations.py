@@ -102,6 +102,93 @@ async def test_create_update_archive_and_restore_a_model(editor: Writer) -> None
     await editor.ok("restoreModel", "ArchiveInput", "revision", {"slug": "solar-mini"})
 
 
+# Every listed model with what a write could touch, lab by lab (the per-field path: `labs`
+# is not compiled, so each lab's models come from its loader).
+EVERY_MODEL = """
+{ labs(first: 20) { nodes { slug models(first: 20) {
+    slug name license openWeights revision archivedAt
+    versions(first: 5) { label revision planned { date } hardwareTargets { accelerator } } } } } }
+"""
+
+
+def _models_of(data: dict[str, Any], lab: str) -> list[str]:
+    [found] = [node for node in data["labs"]["nodes"] if node["slug"] == lab]
+    return [model["slug"] for model in found["models"]]
+
+
+def _others(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        model
+        for lab in data["labs"]["nodes"]
+        for model in lab["models"]
+        if model["slug"] not in ("solar-mini", "solar-micro")
+    ]
+
+
+async def test_writes_to_one_model_touch_no_other_and_archiving_hides_it(
+    editor: Writer,
+) -> None:
+    for slug, name in (("solar-mini", "Solar Mini"), ("solar-micro", "Solar Micro")):
+        await editor.ok(
+            "createModel",
+            "CreateModelInput",
+            "model { slug }",
+            {"slug": slug, "name": name, "lab": "upstage"},
+        )
+    await editor.ok(
+        "createVersion",
+        "CreateVersionInput",
+        "version { label }",
+        {"model": "solar-mini", "label": "v1", "stage": "FINAL"},
+    )
+    before = await editor.api.data(EVERY_MODEL)
+    assert {"solar-mini", "solar-micro"} <= set(_models_of(before, "upstage"))
+    # Each write is at revision 1, as most other models are, and moves it by one; the
+    # other models keep their revisions and fields.
+    updated = await editor.ok(
+        "updateModel",
+        "UpdateModelInput",
+        "revision",
+        {"slug": "solar-mini", "expectedRevision": 1, "license": "MIT", "openWeights": True},
+    )
+    assert updated["revision"] == 2
+    version = await editor.ok(
+        "updateVersion",
+        "UpdateVersionInput",
+        "revision",
+        {
+            "model": "solar-mini",
+            "label": "v1",
+            "expectedRevision": 1,
+            "plannedOn": "2026-09-01",
+            "plannedPrecision": "MONTH",
+        },
+    )
+    assert version["revision"] == 2
+    hardware = await editor.ok(
+        "setHardwareTargets",
+        "SetHardwareTargetsInput",
+        "revision",
+        {
+            "model": "solar-mini",
+            "version": "v1",
+            "expectedRevision": 2,
+            "targets": [{"accelerator": "TPU", "acceleratorCount": 1}],
+        },
+    )
+    assert hardware["revision"] == 3
+    archived = await editor.ok("archiveModel", "ArchiveInput", "revision", {"slug": "solar-micro"})
+    assert archived["revision"] == 2
+    hidden = await editor.api.data(EVERY_MODEL)
+    assert "solar-micro" not in _models_of(hidden, "upstage")
+    assert _others(hidden) == _others(before)
+    restored = await editor.ok("restoreModel", "ArchiveInput", "revision", {"slug": "solar-micro"})
+    assert restored["revision"] == 3
+    after = await editor.api.data(EVERY_MODEL)
+    assert "solar-micro" in _models_of(after, "upstage")
+    assert _others(after) == _others(before)
+
+
 async def test_versions_promotion_and_hardware(editor: Writer, database_url: str) -> None:
     await editor.ok(
         "createModel",
