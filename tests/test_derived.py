@@ -210,3 +210,51 @@ async def test_after_a_failed_batch_writes_tell_their_own_events(database_url: s
         assert [row["actor"] for row in derived_events] == ["single", "single"]
     finally:
         await conn.close()
+
+
+async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
+    api: Api, database_url: str
+) -> None:
+    # Crossings are per index (and version): the US past 40 on the demo index says nothing
+    # about a new index, where its first score of 45 crosses 40 for the US and for OpenAI.
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug }",
+        {
+            "slug": "mini-index",
+            "name": "Mini index",
+            "scaleMin": 0,
+            "scaleMax": 100,
+            "isIndependent": True,
+            "isIndex": True,
+        },
+    )
+    await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label }",
+        {"benchmark": "mini-index", "label": "v1", "effectiveOn": "2026-01-01"},
+    )
+    _, cursor = await follow(api)
+    await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": "gpt-5.5",
+            "version": "release",
+            "benchmark": "mini-index",
+            "value": 45,
+            "measuredOn": "2026-06-01",
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+        },
+    )
+    edges, _ = await follow(api, cursor, kinds=["THRESHOLD_CROSSED"])
+    crossed = {(n["state"]["threshold"], n["state"]["by"]) for n in _nodes(edges)}
+    assert (40, "COUNTRY") in crossed
+    assert (40, "LAB") in crossed
+    us = [n["state"] for n in _nodes(edges) if n["state"]["by"] == "COUNTRY"]
+    assert {state["countryCode"] for state in us} == {"US"}
