@@ -7,6 +7,7 @@ same way; a cursor of another connection or order is a clear INVALID.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import asyncpg
@@ -243,6 +244,25 @@ async def _cursor(api: Api, query: str, field: str, **variables: Any) -> str:
     data = await api.data(query, first=2, **variables)
     cursor: str = data[field]["pageInfo"]["endCursor"]
     return cursor
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "variables", "name"),
+    [
+        (LABS, "labs", {}, "Labs.SLUG.ASC"),
+        (MODELS, "models", {}, "Models.SLUG.ASC"),
+        (MODELS, "models", {"order": {"field": "PARAMETERS", "direction": "DESC"}},
+         "Models.PARAMETERS.DESC"),
+    ],
+)  # fmt: skip
+async def test_a_cursor_names_its_list_and_order_as_stored_cursors_do(
+    api: Api, query: str, field: str, variables: dict[str, Any], name: str
+) -> None:
+    # Clients keep cursors (a sync job resumes from the one it stored): one written before an
+    # upgrade must still name the same list and order after it, or it would be refused.
+    cursor = await _cursor(api, query, field, **variables)
+    text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    assert text.partition(":")[0] == name
 
 
 @pytest.mark.parametrize(
