@@ -154,6 +154,36 @@ async def test_models_filters(api: Api) -> None:
     assert _slugs(data["exactly"]) == ["solar-10.7b"]
 
 
+async def test_a_model_needing_exactly_the_memory_given_fits(api: Api, database_url: str) -> None:
+    # Solar Pro states a single GPU and no parameter count: made 2 x 40 GB, only its stated
+    # target can fit; Solar Pro 2 made 40B parameters: 80 GB of bf16 weights, derived.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """
+            UPDATE hardware_target SET memory_gb = 40, accelerator_count = 2
+            WHERE version_id IN (SELECT v.id FROM model_version AS v
+                                 JOIN model ON model.id = v.model_id
+                                 WHERE model.slug = 'solar-pro')
+            """
+        )
+        await conn.execute(
+            """
+            UPDATE model_version SET total_parameters = 40000000000
+            WHERE model_id = (SELECT id FROM model WHERE slug = 'solar-pro-2')
+            """
+        )
+    finally:
+        await conn.close()
+    query = """
+    { at: models(filter: {fitsMemoryGb: 80}) { nodes { slug } }
+      under: models(filter: {fitsMemoryGb: 79}) { nodes { slug } } }
+    """
+    data = await api.data(query)
+    assert {"solar-pro", "solar-pro-2"} <= set(_slugs(data["at"]))
+    assert {"solar-pro", "solar-pro-2"}.isdisjoint(_slugs(data["under"]))
+
+
 async def test_memory_fit_says_whether_it_is_stated_or_derived(api: Api) -> None:
     query = """
     { version(model: "solar-10.7b", label: "release") {
