@@ -135,12 +135,13 @@ async def test_writes_to_one_model_touch_no_other_and_archiving_hides_it(
             "model { slug }",
             {"slug": slug, "name": name, "lab": "upstage"},
         )
-    await editor.ok(
-        "createVersion",
-        "CreateVersionInput",
-        "version { label }",
-        {"model": "solar-mini", "label": "v1", "stage": "FINAL"},
-    )
+    for label in ("v1", "v2"):
+        await editor.ok(
+            "createVersion",
+            "CreateVersionInput",
+            "version { label }",
+            {"model": "solar-mini", "label": label, "stage": "FINAL"},
+        )
     before = await editor.api.data(EVERY_MODEL)
     assert {"solar-mini", "solar-micro"} <= set(_models_of(before, "upstage"))
     # Each write is at revision 1, as most other models are, and moves it by one; the
@@ -171,12 +172,12 @@ async def test_writes_to_one_model_touch_no_other_and_archiving_hides_it(
         "revision",
         {
             "model": "solar-mini",
-            "version": "v1",
-            "expectedRevision": 2,
+            "version": "v2",
+            "expectedRevision": 1,
             "targets": [{"accelerator": "TPU", "acceleratorCount": 1}],
         },
     )
-    assert hardware["revision"] == 3
+    assert hardware["revision"] == 2
     archived = await editor.ok("archiveModel", "ArchiveInput", "revision", {"slug": "solar-micro"})
     assert archived["revision"] == 2
     hidden = await editor.api.data(EVERY_MODEL)
