@@ -219,9 +219,11 @@ async def test_benchmarks_and_programmes(api: Api) -> None:
         versions { label effectiveOn benchmark { slug } } } }
       program(slug: "korea-sovereign-ai") {
         sponsor country { code name }
-        participants { lab { slug } status before: status(asOf: "2026-01-01") } } }
+        participants { lab { slug } status before: status(asOf: "2026-01-01") } }
+      benchmark(slug: "aa-intelligence-index") { slug isIndex } }
     """
     data = await api.data(query)
+    assert data["benchmark"] == {"slug": "aa-intelligence-index", "isIndex": True}
     [index] = data["benchmarks"]["nodes"]
     assert (index["slug"], index["isIndex"], index["isIndependent"]) == (
         "aa-intelligence-index",
