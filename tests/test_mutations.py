@@ -313,7 +313,8 @@ async def test_benchmarks_scores_corrections_and_verification(editor: Writer) ->
     assert version["benchmarkVersion"] == {"label": "v1", "effectiveOn": "2026-01-01"}
     # An index's components are listed heaviest first.
     read = await editor.api.data(
-        '{ benchmark(slug: "mini-index") { versions { components { weight benchmark { slug } } } } }'
+        '{ benchmark(slug: "mini-index") {'
+        " versions { components { weight benchmark { slug } } } } }"
     )
     assert read["benchmark"]["versions"][0]["components"] == [
         {"weight": 0.7, "benchmark": {"slug": "gpqa"}},
