@@ -248,6 +248,7 @@ async def test_a_data_dir_that_lost_its_cluster_is_not_initialised_again(
         data_dir.rename(tmp_path / "moved")  # e.g. a volume unmounted under the server
         os.kill(killed, signal.SIGKILL)
         await _await_fatal(fatal)
+        await asyncio.sleep(10 * supervisor.POLL_SECONDS)  # it gave up once, and stopped watching
         health = await api.http.get("/healthz")
     # Better no registry than a blank one: nothing was created where the cluster was.
     assert not data_dir.exists()
