@@ -52,7 +52,7 @@ def _texts(key: Hashable) -> list[str | bytes]:
 
 @dataclass(frozen=True)
 class Entry:
-    data: Any
+    data: str | bytes  # the answer's `data` as JSON text
     size: int
     scope: Scope | None
     included: int | None  # the primary's WAL position the answer includes; None: not known
@@ -83,9 +83,9 @@ class ResponseCache:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         return (query, operation, encoded, role, clock.today())
 
-    def get(self, key: Hashable, lsn: int | None = None) -> Any | None:
-        """The answer kept for `key`, if it includes the WAL position `lsn` (a client's own
-        write; None: no such demand)."""
+    def get(self, key: Hashable, lsn: int | None = None) -> str | bytes | None:
+        """The answer's `data` kept for `key` as JSON text, if it includes the WAL position
+        `lsn` (a client's own write; None: no such demand)."""
         if not self.enabled:
             return None
         found = self._entries.get(key)
@@ -100,15 +100,16 @@ class ResponseCache:
         self,
         generation: int,
         key: Hashable,
-        data: Any,
+        data: str | bytes,
         scope: Scope | None = EVERYTHING,
         included: int | None = None,
     ) -> None:
-        """Keep an answer computed from `generation` on, which read `scope`."""
+        """Keep an answer computed from `generation` on, which read `scope`; `data` is the
+        answer's `data` as JSON text, which a hit's response copies in."""
         if not self.enabled or not self._unchanged(generation, scope):
             return
         # The key holds the document text: it counts as much as the answer does.
-        size = len(orjson.dumps(data)) + sum(len(part) for part in _texts(key))
+        size = len(data) + sum(len(part) for part in _texts(key))
         if size > MAX_ENTRY_BYTES:
             return
         self._drop(key)

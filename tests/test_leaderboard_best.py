@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -153,7 +154,9 @@ def _archival(kind: str, slug: str) -> Any:
 async def _execute(schema: RegistrySchema, pool: Any, variables: dict[str, Any]) -> Any:
     result = await schema.execute(BOARD, variables, _context(pool))
     assert result.errors is None, result.errors
-    return result.data
+    # A compiled answer's data is its JSON text (an orjson.Fragment): read as the response
+    # carries it.
+    return orjson.loads(orjson.dumps(result.data))
 
 
 async def _same_on_both(paths: Paths, variables: dict[str, Any]) -> dict[str, Any]:

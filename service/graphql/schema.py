@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
+import orjson
 import strawberry
 from graphql import GraphQLError, located_error
 from graphql import OperationType as DocumentOperation
@@ -250,10 +252,10 @@ class RegistrySchema(strawberry.Schema):
         generation = cache.generation
         hit = cache.get(key)
         if hit is not None:
-            return ExecutionResult(data=hit, errors=None)
+            return _raw(hit)
         result, scope = await _reading(context, answer)
         if not result.errors and result.data is not None:
-            cache.put(generation, key, result.data, scope)
+            cache.put(generation, key, _text(result), scope)
         return result
 
     async def _routed(
@@ -271,12 +273,12 @@ class RegistrySchema(strawberry.Schema):
         # An entry that may not include the client's own write is not served to it.
         hit = cache.get(key, context.lsn)
         if hit is not None:
-            return ExecutionResult(data=hit, errors=None)
+            return _raw(hit)
         read = await router.read(context.lsn, settled)
         context.use(read.pool)
         result, scope = await _reading(context, answer)
         if not result.errors and result.data is not None and cache.includes(settled, read.replayed):
-            cache.put(generation, key, result.data, scope, settled)
+            cache.put(generation, key, _text(result), scope, settled)
         return result
 
     async def _answer(
@@ -293,7 +295,7 @@ class RegistrySchema(strawberry.Schema):
         if self.fast_path is not None and query and pool is not None:
             data = await self.fast_path.data(pool, query, variable_values, operation_name)
             if data is not None:
-                return ExecutionResult(data=data, errors=None)
+                return _raw(data)
         return await super().execute(
             query,
             variable_values,
@@ -344,6 +346,24 @@ async def _heard_own_writes(cache: ResponseCache, context: Context | None) -> No
         cache.invalidate()
     finally:
         cache.forget(token)
+
+
+@dataclasses.dataclass
+class RawResult(ExecutionResult):
+    """An answer whose `data` is JSON text (compiled or cached), as an orjson.Fragment: the
+    response copies it in as it is, so it is neither parsed nor encoded again on its way out.
+    `text` is that text, for the cache to keep."""
+
+    text: str | bytes = b"null"
+
+
+def _raw(text: str | bytes) -> RawResult:
+    return RawResult(data=cast(dict[str, Any], orjson.Fragment(text)), errors=None, text=text)
+
+
+def _text(result: ExecutionResult) -> str | bytes:
+    # A compiled answer is text already; a resolved one is encoded once, when it is cached.
+    return result.text if isinstance(result, RawResult) else orjson.dumps(result.data)
 
 
 async def _once(result: ExecutionResult) -> AsyncGenerator[ExecutionResult, None]:

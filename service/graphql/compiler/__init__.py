@@ -3,14 +3,15 @@
 graphql-core spends a few microseconds on every field of every row; for the documents
 frontends send on every view (a leaderboard, a model page, a lab) that per-field work, not
 the database, dominates. For those documents the selection is turned into nested
-json_build_object / json_agg expressions once, cached by document, and PostgreSQL returns
-the finished `{"data": ...}` bytes. Anything the compiler does not cover (a field it has no
-rule for, an argument on a nested field, a directive, an abstract type) raises
-NotCompilable and the request takes the normal execution path; so does any request whose
-root field would fail (an unknown benchmark), so errors are always produced by one path.
+JSON-text expressions once, cached by document, and PostgreSQL returns the finished `data`
+as compact JSON text, which the response carries without parsing it. Anything the compiler
+does not cover (a field it has no rule for, an argument on a nested field, a directive, an
+abstract type) raises NotCompilable and the request takes the normal execution path; so
+does any request whose root field would fail (an unknown benchmark), so errors are always
+produced by one path.
 
 By concern: rules.py says what each object type's fields are in SQL; builder.py turns a
-selection set over one row into json_build_object; roots.py compiles each covered root field
+selection set over one row into its JSON text; roots.py compiles each covered root field
 (leaderboard.py the leaderboard and its keyset page); this module compiles the operation into
 a Plan. Every value, ordering and null matches the resolvers; a test runs a corpus of documents
 through both paths and requires identical data.
@@ -36,7 +37,15 @@ from graphql import (
 )
 
 from service.dependencies import EVERYTHING, Scope, tables_of
-from service.graphql.compiler.builder import Builder, Claim, NotCompilable, check_unguarded
+from service.graphql.compiler.builder import (
+    Builder,
+    Claim,
+    NotCompilable,
+    check_unguarded,
+    json_literal,
+    json_nullable,
+    json_object,
+)
 from service.graphql.compiler.roots import ROOTS
 
 # Per table: read whole (None), or only for the keys of these claims.
@@ -54,6 +63,8 @@ class Plan:
     params: list[Callable[[Mapping[str, Any]], Any]]
     template: Template | None = EVERYTHING
     anchors: tuple[Claim, ...] = ()
+    # The statement's JSON text is not compact (it holds jsonb): re-encode it before sending.
+    reencode: bool = False
 
     def bind(self, variables: Mapping[str, Any]) -> list[Any]:
         return [param(variables) for param in self.params]
@@ -115,12 +126,12 @@ def compile_operation(
     query_type = schema.query_type
     assert query_type is not None
     builder = Builder(schema=schema, fragments=fragments)
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     roots: list[tuple[str, str]] = []
     for key, node in builder.keyed(operation.selection_set, "Query"):
         name = node.name.value
         if name == "__typename":
-            parts.append(f"'{key}', 'Query'")
+            parts.append((key, json_literal("Query")))
             continue
         compile_root = ROOTS.get(name)
         if compile_root is None:
@@ -130,8 +141,8 @@ def compile_operation(
         with builder.below((key,)):
             sql = compile_root(builder, node, query_type.fields[name])
         roots.append((key, " ".join([sql, *builder.preconditions[checked:]])))
-        parts.append(f"'{key}', {sql}")
-    data = f"json_build_object('data', json_build_object({', '.join(parts)}))::text"
+        parts.append((key, json_nullable(sql)))
+    data = json_object(parts)
     # NULL when a root field would fail: the caller then runs the normal path for its error.
     checks = " AND ".join(builder.preconditions) or "true"
     template = _template(builder, roots)
@@ -145,4 +156,5 @@ def compile_operation(
         params=builder.params,
         template=template,
         anchors=anchors,
+        reencode=builder.reencode,
     )

@@ -1,8 +1,14 @@
-"""The SQL builder: a selection set over one row becomes a json_build_object expression."""
+"""The SQL builder: a selection set over one row becomes an expression of its JSON text.
+
+The text is compact, as orjson writes it (`{"a":1,"b":[1,2]}`): the response carries it as
+PostgreSQL wrote it, unparsed (service.graphql.fastpath). json_build_object and json_agg would
+write `{"a" : 1, "b" : [1, 2]}`, so objects and lists are concatenated here instead; every
+value is to_json's text, which escapes strings as orjson does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +74,8 @@ class Builder:
     path: Path = ()
     touches: list[tuple[Path, str]] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
+    # Set when a value's JSON text is not compact (jsonb): the answer is then re-encoded.
+    reencode: bool = False
 
     def claim(
         self,
@@ -147,14 +155,14 @@ class Builder:
         table: str,
         overrides: Mapping[str, str] | None = None,
     ) -> str:
-        """json_build_object(...) of the selection over the row aliased `table`."""
+        """The JSON text of the selection over the row aliased `table` (never NULL)."""
         rules = RULES.get(type_name)
         if rules is None:
             raise NotCompilable(f"no rules for {type_name}")
-        parts: list[str] = []
-        for key, node in self.keyed(selection_set, type_name):
-            parts.append(f"'{key}', {self.value(node, type_name, rules, table, overrides)}")
-        return f"json_build_object({', '.join(parts)})"
+        return json_object(
+            (key, self.value(node, type_name, rules, table, overrides))
+            for key, node in self.keyed(selection_set, type_name)
+        )
 
     def value(
         self,
@@ -164,9 +172,10 @@ class Builder:
         table: str,
         overrides: Mapping[str, str] | None,
     ) -> str:
+        """The JSON text of one field's value (never NULL: `null` instead)."""
         name = node.name.value
         if name == "__typename":
-            return f"'{type_name}'"
+            return json_literal(type_name)
         here = (*self.path, f"{type_name}.{name}")
         with self.below(here):
             return self._value(node, name, type_name, rules, table, overrides)
@@ -189,16 +198,17 @@ class Builder:
         fields = getattr(graphql_type, "fields", {})
         check_unguarded(fields.get(name), f"{type_name}.{name}")
         if overrides and name in overrides:
-            return self.touch(self.path, overrides[name].format(t=table))
+            return json_value(self.touch(self.path, overrides[name].format(t=table)))
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
-            return self.touch(self.path, rule.sql.format(t=table))
+            self.reencode = self.reencode or rule.jsonb
+            return json_value(self.touch(self.path, rule.sql.format(t=table)))
         child = self.alias()
         source = self.touch(self.path, rule.source.format(t=table, c=child))
         if isinstance(rule, ToOne):
             inner = self.object(node.selection_set, rule.type_name, child, rule.overrides)
-            return f"(SELECT {inner} FROM {source})"
+            return json_nullable(f"(SELECT {inner} FROM {source})")
         inner = self.object(node.selection_set, rule.type_name, child)
         order = self.touch(self.path, rule.order.format(c=child))
         definition = getattr(self.schema.get_type(type_name), "fields", {})[name]
@@ -206,7 +216,7 @@ class Builder:
             get_first = self.argument(node, "first", definition.args["first"])
             first = self.param(lambda v: _nested_first(get_first(v)), "int")
             source = f"(SELECT {child}.* FROM {source} ORDER BY {order} LIMIT {first}) AS {child}"
-        return f"(SELECT COALESCE(json_agg({inner} ORDER BY {order}), '[]'::json) FROM {source})"
+        return json_array(inner, order, source)
 
     def argument(self, node: FieldNode, name: str, definition: Any) -> Callable[..., Any]:
         """A getter of an argument's coerced value from the request's coerced variables."""
@@ -227,6 +237,50 @@ class Builder:
             return value
 
         return get
+
+
+def json_object(members: Iterable[tuple[str, str]]) -> str:
+    """SQL for an object's JSON text; each member's value is SQL for JSON text, never NULL.
+
+    Response keys are GraphQL names (letters, digits, `_`): safe in SQL and JSON literals.
+    """
+    args: list[str] = []
+    for key, value in members:
+        opener = "," if args else "{"
+        args += [f"'{opener}\"{key}\":'", value]
+    args.append("'}'" if args else "'{}'")
+    return _concat(args)
+
+
+def _concat(args: list[str]) -> str:
+    # concat() takes at most 100 arguments; a longer object nests them.
+    if len(args) <= _MAX_ARGS:
+        return f"concat({', '.join(args)})"
+    return _concat([_concat(args[:_MAX_ARGS]), *args[_MAX_ARGS:]])
+
+
+_MAX_ARGS = 100
+
+
+def json_array(item: str, order: str, source: str) -> str:
+    """SQL for the JSON text of a list: `item` (JSON text) per row of `source`, in `order`."""
+    items = f"string_agg({item}, ',' ORDER BY {order})"
+    return f"(SELECT '[' || COALESCE({items}, '') || ']' FROM {source})"
+
+
+def json_value(sql: str) -> str:
+    """SQL for the JSON text of a value of any type (json included); `null` for NULL."""
+    return f"COALESCE(to_json({sql})::text, 'null')"
+
+
+def json_nullable(sql: str) -> str:
+    """JSON text that may be NULL (a subquery that found no row) as `null`."""
+    return f"COALESCE({sql}, 'null')"
+
+
+def json_literal(text: str) -> str:
+    """A constant string (a type name) as JSON text."""
+    return f"'\"{text}\"'"
 
 
 def enum_values(values: Any) -> list[str] | None:

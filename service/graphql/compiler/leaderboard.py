@@ -12,7 +12,16 @@ from service import clock
 from service.db import rankings
 from service.db.pages import Page
 from service.graphql import pagination
-from service.graphql.compiler.builder import Builder, NotCompilable, enum_values
+from service.graphql.compiler.builder import (
+    Builder,
+    NotCompilable,
+    enum_values,
+    json_array,
+    json_literal,
+    json_nullable,
+    json_object,
+    json_value,
+)
 from service.graphql.compiler.rules import TIMESTAMP
 from service.graphql.errors import ClientError
 
@@ -117,7 +126,7 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         f"SELECT {columns} FROM ({rankings.walk_sql(limited)}) AS walk WHERE NOT {from_best}"
     )
     entry_alias, version_alias = builder.alias(), builder.alias()
-    parts = []
+    parts: list[tuple[str, str]] = []
     keyed = builder.keyed(node.selection_set, "Leaderboard")
     _claims(builder, version_sql, shows_clock=any(c.name.value == "knownAt" for _, c in keyed))
     for key, child in keyed:
@@ -125,30 +134,28 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         if child.arguments:
             raise NotCompilable("arguments inside a leaderboard")
         if name == "__typename":
-            parts.append(f"'{key}', 'Leaderboard'")
+            parts.append((key, json_literal("Leaderboard")))
         elif name == "asOf":
-            parts.append(f"'{key}', {as_of}")
+            parts.append((key, json_value(as_of)))
         elif name == "knownAt":
-            parts.append(f"'{key}', {TIMESTAMP.format(column='(SELECT at FROM known)')}")
+            parts.append((key, json_value(TIMESTAMP.format(column="(SELECT at FROM known)"))))
         elif name == "totalCount":
             total = (
                 f"CASE WHEN {from_best} THEN ({rankings.best_total_sql(placeholders)}) "
                 f"ELSE ({rankings.total_sql(placeholders)}) END"
             )
-            parts.append(f"'{key}', ({total})")
+            parts.append((key, json_value(f"({total})")))
         elif name == "benchmarkVersion":
             inner = builder.object(child.selection_set, "BenchmarkVersion", version_alias)
-            parts.append(
-                f"'{key}', (SELECT {inner} FROM benchmark_version AS {version_alias} "
-                f"WHERE {version_alias}.id = bv.id)"
-            )
+            found = f"(SELECT {inner} FROM benchmark_version AS {version_alias} "
+            parts.append((key, json_nullable(f"{found}WHERE {version_alias}.id = bv.id)")))
         elif name == "edges":
-            parts.append(f"'{key}', {_edges(builder, child, entry_alias, f'{offset} + {first}')}")
+            parts.append((key, _edges(builder, child, entry_alias, f"{offset} + {first}")))
         elif name == "nodes":
             node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry_alias)
-            parts.append(f"'{key}', {_shown(node_sql, entry_alias, f'{offset} + {first}')}")
+            parts.append((key, _shown(node_sql, entry_alias, f"{offset} + {first}")))
         elif name == "pageInfo":
-            parts.append(f"'{key}', {_page_info(builder, child, first, offset)}")
+            parts.append((key, _page_info(builder, child, first, offset)))
         else:
             raise NotCompilable(f"Leaderboard.{name}")
     return f"""(
@@ -156,7 +163,7 @@ WITH known AS (SELECT {known_at} AS at),
 bv AS ({version_sql}),
 bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
 page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
-SELECT json_build_object({", ".join(parts)}) FROM bv)"""
+SELECT {json_object(parts)} FROM bv)"""
 
 
 def _claims(builder: Builder, version_sql: str, *, shows_clock: bool) -> None:
@@ -177,28 +184,27 @@ def _claims(builder: Builder, version_sql: str, *, shows_clock: bool) -> None:
 
 
 def _edges(builder: Builder, node: FieldNode, entry: str, shown: str) -> str:
-    parts = []
+    parts: list[tuple[str, str]] = []
     for key, child in builder.keyed(node.selection_set, "LeaderboardEdge"):
         name = child.name.value
         if child.arguments:
             raise NotCompilable("arguments inside an edge")
         if name == "__typename":
-            parts.append(f"'{key}', 'LeaderboardEdge'")
+            parts.append((key, json_literal("LeaderboardEdge")))
         elif name == "cursor":
-            parts.append(f"'{key}', {pagination.cursor_sql(rankings.ordering(), entry)}")
+            parts.append((key, json_value(pagination.cursor_sql(rankings.ordering(), entry))))
         elif name == "node":
             node_sql = builder.object(child.selection_set, "LeaderboardEntry", entry)
-            parts.append(f"'{key}', {node_sql}")
+            parts.append((key, node_sql))
         else:
             raise NotCompilable(f"LeaderboardEdge.{name}")
-    return _shown(f"json_build_object({', '.join(parts)})", entry, shown)
+    return _shown(json_object(parts), entry, shown)
 
 
 def _shown(item: str, entry: str, shown: str) -> str:
     """The page's entries (positions up to `shown`), each as `item`, in rank order."""
-    return (
-        f"(SELECT COALESCE(json_agg({item} ORDER BY {entry}.position), '[]'::json) "
-        f"FROM page AS {entry} WHERE {entry}.position <= {shown})"
+    return json_array(
+        item, f"{entry}.position", f"page AS {entry} WHERE {entry}.position <= {shown}"
     )
 
 
@@ -212,11 +218,11 @@ def _page_info(builder: Builder, node: FieldNode, first: str, offset: str) -> st
         "ORDER BY page.position LIMIT 1)",
         "endCursor": f"(SELECT {edge_cursor} FROM page WHERE {shown} "
         "ORDER BY page.position DESC LIMIT 1)",
-        "__typename": "'PageInfo'",
+        "__typename": "'PageInfo'::text",
     }
-    parts = []
+    parts: list[tuple[str, str]] = []
     for key, child in builder.keyed(node.selection_set, "PageInfo"):
         if child.name.value not in values:
             raise NotCompilable(f"PageInfo.{child.name.value}")
-        parts.append(f"'{key}', {values[child.name.value]}")
-    return f"json_build_object({', '.join(parts)})"
+        parts.append((key, json_value(values[child.name.value])))
+    return json_object(parts)

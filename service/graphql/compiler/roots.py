@@ -9,9 +9,18 @@ from graphql import FieldNode
 
 from service.db import graph
 from service.graphql import lineage
-from service.graphql.compiler.builder import Builder, NotCompilable, enum_values
+from service.graphql.compiler.builder import (
+    Builder,
+    NotCompilable,
+    enum_values,
+    json_array,
+    json_literal,
+    json_nullable,
+    json_object,
+)
 from service.graphql.compiler.leaderboard import leaderboard
 
+# SQL for the root field's JSON text, or NULL (json_nullable'd by compile_operation).
 RootCompiler = Callable[[Builder, FieldNode, Any], str]
 
 
@@ -73,36 +82,33 @@ def _lineage(builder: Builder, node: FieldNode, field_def: Any) -> str:
             "relations": relations,
         }
     )
-    parts = []
+    parts: list[tuple[str, str]] = []
     for key, child in builder.keyed(node.selection_set, "LineageGraph"):
         name = child.name.value
         if child.arguments:
             raise NotCompilable("arguments inside a lineage")
         row = builder.alias()
         if name == "__typename":
-            parts.append(f"'{key}', 'LineageGraph'")
+            parts.append((key, json_literal("LineageGraph")))
         elif name == "root":
             inner = builder.object(child.selection_set, "Model", row)
-            parts.append(
-                f"'{key}', (SELECT {inner} FROM model AS {row} "
-                f"WHERE {row}.id = (SELECT id FROM graph_root))"
+            found = (
+                f"(SELECT {inner} FROM model AS {row} WHERE {row}.id = (SELECT id FROM graph_root))"
             )
+            parts.append((key, json_nullable(found)))
         elif name == "nodes":
             ends = builder.alias()
             inner = builder.object(child.selection_set, "Model", row)
             # One primary-key lookup per node (OFFSET 0 keeps the planner from turning the
             # handful of nodes into a hash join over every model).
-            parts.append(
-                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {ends}.position), "
-                f"'[]'::json) FROM graph_nodes AS {ends} CROSS JOIN LATERAL "
-                f"(SELECT * FROM model WHERE model.id = {ends}.model_id OFFSET 0) AS {row})"
+            source = (
+                f"graph_nodes AS {ends} CROSS JOIN LATERAL "
+                f"(SELECT * FROM model WHERE model.id = {ends}.model_id OFFSET 0) AS {row}"
             )
+            parts.append((key, json_array(inner, f"{ends}.position", source)))
         elif name == "edges":
             inner = builder.object(child.selection_set, "LineageLink", row)
-            parts.append(
-                f"'{key}', (SELECT COALESCE(json_agg({inner} ORDER BY {row}.position), "
-                f"'[]'::json) FROM graph_links AS {row})"
-            )
+            parts.append((key, json_array(inner, f"{row}.position", f"graph_links AS {row}")))
         else:
             raise NotCompilable(f"LineageGraph.{name}")
     return f"""(
@@ -119,7 +125,7 @@ graph_nodes AS (
     ) AS ends
     GROUP BY model_id
 )
-SELECT json_build_object({", ".join(parts)}) FROM graph_root)"""
+SELECT {json_object(parts)} FROM graph_root)"""
 
 
 ROOTS: dict[str, RootCompiler] = {

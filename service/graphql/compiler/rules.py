@@ -3,7 +3,7 @@
 Rules map each object type's fields to SQL:
   Scalar   an expression over the row
   ToOne    a correlated subquery returning one object (NULL when absent)
-  ToMany   a correlated json_agg subquery (never NULL)
+  ToMany   a correlated list subquery (never NULL)
 Every value, ordering and null matches what the resolvers in graphql/types/ return; a test runs a
 corpus of documents through both paths and requires identical data. Orders and shared
 expressions come from service/db (the loaders use the same ones).
@@ -25,6 +25,8 @@ def _global_id(type_name: str, column: str) -> str:
 @dataclass(frozen=True)
 class Scalar:
     sql: str
+    # jsonb's text is not compact (`{"a": 1}`): answers holding it are re-encoded.
+    jsonb: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "value": _float("{t}.value::float8"),
         "qualifier": Scalar("{t}.qualifier"),
         "uncertainty": _float("{t}.uncertainty::float8"),
-        "runConfiguration": Scalar("{t}.run_configuration"),
+        "runConfiguration": Scalar("{t}.run_configuration", jsonb=True),
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
         "verification": Scalar("{t}.verification"),
