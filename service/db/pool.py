@@ -83,6 +83,50 @@ class BoundedPool(asyncpg.Pool):
     def acquire(self, *, timeout: float | None = None) -> Any:
         return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
 
+    # The bound costs a timer and a Task per acquire (asyncpg's wait_for) and a timer per
+    # release: paid only when the acquire or the release may have to wait. A free connection
+    # that is open and current is handed over without suspending (no `setup`, no connect), so
+    # a timeout could never fire there; an exhausted pool waits with the bound as before.
+    async def _acquire(self, timeout: float | None) -> Any:
+        if timeout is not None and self._free_at_once():
+            return await super()._acquire(None)  # type: ignore[misc]
+        return await super()._acquire(timeout)  # type: ignore[misc]
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        if timeout is None and _release_waits(connection):
+            # A rollback, a cancellation or a close to wait for: bounded as the acquire was.
+            timeout = self._acquire_timeout
+        await super().release(connection, timeout=timeout)
+
+    def _free_at_once(self) -> bool:
+        free = self._queue._queue  # type: ignore[attr-defined]
+        if not free or self._setup is not None:  # type: ignore[attr-defined]
+            return False
+        holder = free[-1]  # asyncpg's queue is LIFO: the next get() takes the last one
+        connection = holder._con
+        return (
+            connection is not None
+            and not connection.is_closed()
+            and holder._generation == self._generation  # type: ignore[attr-defined]
+        )
+
+
+def _release_waits(proxy: Any) -> bool:
+    """Whether releasing this pooled connection awaits anything (asyncpg's release: a
+    ROLLBACK of an unfinished transaction, a pending cancellation, a close when the connection
+    is spent or expired); an idle one's release completes without waiting."""
+    holder, connection = getattr(proxy, "_holder", None), getattr(proxy, "_con", None)
+    if holder is None or connection is None or connection.is_closed():
+        return True
+    protocol = connection._protocol
+    return bool(
+        protocol.is_in_transaction()
+        or connection._top_xact is not None
+        or protocol._is_cancelling()
+        or protocol.queries_count >= holder._max_queries
+        or holder._generation != holder._pool._generation
+    )
+
 
 async def create_pool(
     dsn: str,
