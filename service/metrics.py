@@ -2,7 +2,8 @@
 
 One registry per app (tests build several apps in one process). Requests are counted and timed
 by operation name and kind, errors by their `extensions.code`; the response cache and the
-connection pool are read when scraped; statement times come from the pool's query logger.
+connection pool are read when scraped; statement times are taken by the pool's connections
+(service.db.pool.PoolConnection), around each statement.
 
 Label values a client chooses are bounded: an operation name becomes a label only when it looks
 like a GraphQL name of reasonable length, and only the first MAX_OPERATIONS distinct names do;

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
 
-from service.db.reads import RecordingConnection
+from service.db import reads
 
 
 def _encode_json(value: Any) -> str:
@@ -57,6 +58,58 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     # release. Pooled connections never change session state here: no LISTEN, no SET, only
     # transaction-scoped advisory locks; asyncpg still rolls back an unfinished transaction.
     return None
+
+
+class PoolConnection(asyncpg.Connection):
+    """Every pool connection's class: it tells the running request's reads (service.db.reads)
+    the text of each statement it sends, and reports each one's duration to `on_statement`
+    (metrics), once each.
+
+    Both hook the calls every query method ends in. A statement with parameters, prepared or
+    run through a cursor passes through `_get_statement` (recorded there); one that is run
+    passes through `_execute` or `_executemany` (timed there, asyncpg's own logging points).
+    `execute` without arguments takes the simple protocol instead: recorded and timed there.
+    Timed here rather than by a query logger: asyncpg builds a LoggedQuery and schedules a
+    loop callback per statement for every logger, which cost ~30 k instructions per request.
+    A duration is the client's wait for the statement's result (prepare, bind, execute, rows
+    decoded), as the logger's `elapsed` was.
+    """
+
+    on_statement: StatementHook | None = None
+
+    async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
+        if args:  # recorded in _get_statement, timed in _execute
+            return await super().execute(query, *args, timeout=timeout)
+        reads.record(query)
+        if self.on_statement is None:
+            return await super().execute(query, timeout=timeout)
+        start = perf_counter()
+        try:
+            return await super().execute(query, timeout=timeout)
+        finally:
+            self.on_statement(perf_counter() - start)
+
+    async def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        reads.record(query)
+        return await super()._get_statement(query, *args, **kwargs)  # type: ignore[misc]
+
+    async def _execute(self, *args: Any, **kwargs: Any) -> Any:
+        if self.on_statement is None:
+            return await super()._execute(*args, **kwargs)  # type: ignore[misc]
+        start = perf_counter()
+        try:
+            return await super()._execute(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self.on_statement(perf_counter() - start)
+
+    async def _executemany(self, *args: Any, **kwargs: Any) -> Any:
+        if self.on_statement is None:
+            return await super()._executemany(*args, **kwargs)  # type: ignore[misc]
+        start = perf_counter()
+        try:
+            return await super()._executemany(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self.on_statement(perf_counter() - start)
 
 
 class BoundedPool(asyncpg.Pool):
@@ -151,8 +204,8 @@ async def create_pool(
         await _init_connection(connection)
         if on_query is not None:
             connection.add_query_logger(lambda logged: on_query(logged.query))
-        if on_statement is not None:
-            connection.add_query_logger(lambda logged: on_statement(logged.elapsed))
+        if on_statement is not None and isinstance(connection, PoolConnection):
+            connection.on_statement = on_statement
         if on_record is not None:
             connection.add_query_logger(on_record)
 
@@ -168,8 +221,8 @@ async def create_pool(
         init=init,
         reset=_keep_session,
         loop=None,
-        # Tells the response cache which tables each request read (service.db.reads).
-        connection_class=RecordingConnection,
+        # Tells the response cache what each request read, and times statements for metrics.
+        connection_class=PoolConnection,
         record_class=asyncpg.Record,
     )
     await pool
