@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
 from service.graphql.errors import HTTP_STATUS, Code, code_of
@@ -106,3 +107,13 @@ def status(result: ExecutionResult, media: str) -> int:
         codes = [code_of(error) for error in result.errors or ()]
         return next((REQUEST_ERROR_STATUS[c] for c in codes if c in REQUEST_ERROR_STATUS), 400)
     return 200
+
+
+def media_type(content_type: str) -> str:
+    """A Content-Type's `type/subtype` as strawberry reads it (email.message's parameter
+    parser: the first `;`-separated part, stripped, case kept), without building an
+    email.Message per request: a quote or an `=` in that part goes to strawberry's parser."""
+    first = content_type.split(";", 1)[0]
+    if '"' in content_type or "=" in first:
+        return parse_content_type(content_type)[0]
+    return first.strip()
