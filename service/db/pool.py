@@ -155,13 +155,9 @@ class BoundedPool(asyncpg.Pool):
         free = self._queue._queue  # type: ignore[attr-defined]
         if not free or self._setup is not None:  # type: ignore[attr-defined]
             return False
-        holder = free[-1]  # asyncpg's queue is LIFO: the next get() takes the last one
-        connection = holder._con
-        return (
-            connection is not None
-            and not connection.is_closed()
-            and holder._generation == self._generation  # type: ignore[attr-defined]
-        )
+        # The holder the next get() takes: asyncpg's queue hands out the last connected one.
+        holder = next((found for found in reversed(free) if found.is_connected()), None)
+        return holder is not None and holder._generation == self._generation  # type: ignore[attr-defined]
 
 
 def _release_waits(proxy: Any) -> bool:
