@@ -136,7 +136,7 @@ class BoundedPool(asyncpg.Pool):
     def acquire(self, *, timeout: float | None = None) -> Any:
         return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
 
-    # The bound costs a timer and a Task per acquire (asyncpg's wait_for) and a timer per
+    # The bound costs a timeout scope and a timer per acquire (asyncpg's wait_for) and one per
     # release: paid only when the acquire or the release may have to wait. A free connection
     # that is open and current is handed over without suspending (no `setup`, no connect), so
     # a timeout could never fire there; an exhausted pool waits with the bound as before.
