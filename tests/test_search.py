@@ -36,3 +36,10 @@ async def test_nothing_alike_finds_nothing_and_first_caps_results(api: Api) -> N
     assert body["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
     body = await api.graphql(SEARCH, text="   ")
     assert body["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+async def test_a_match_exactly_at_the_threshold_is_found(api: Api) -> None:
+    # "alyszq" shares 3 of 10 trigrams with a word of the index's name: a rank of exactly 0.3,
+    # the lowest that is shown; every other name ranks below it.
+    hits = (await api.data(SEARCH, text="alyszq"))["search"]
+    assert hits == [{"__typename": "Benchmark", "slug": "aa-intelligence-index"}]

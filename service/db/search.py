@@ -9,6 +9,8 @@ from service.db import Conn
 # word_similarity lets "solr pro" match inside "Solar Pro 3" (0.58); the default operator
 # threshold (0.6) would miss it, and changing it is session state a pooled connection must
 # not keep, so the threshold is explicit. Ties rank by kind then name so results are stable.
+# The similarities are `real`; compared as `real`, a rank of exactly the threshold (3 trigrams
+# shared of 10) is at it, not a rounding error above or below it.
 MIN_RANK = 0.3
 SEARCH = f"""
 WITH hits AS (
@@ -23,7 +25,7 @@ WITH hits AS (
     FROM benchmark
 )
 SELECT kind, id, rank FROM hits
-WHERE rank >= {MIN_RANK}
+WHERE rank >= {MIN_RANK}::real
 ORDER BY rank DESC, kind, name, id
 LIMIT $2
 """
