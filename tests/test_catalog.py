@@ -105,7 +105,8 @@ async def test_labs_filter_by_country_and_name_and_order(api: Api) -> None:
     query = """
     { korean: labs(filter: {country: "kr"}, orderBy: {field: NAME, direction: DESC}) {
         nodes { slug } }
-      named: labs(filter: {search: "cohere"}) { nodes { slug } } }
+      named: labs(filter: {search: "cohere"}) { nodes { slug } }
+      atThreshold: labs(filter: {search: "opik"}) { nodes { slug } } }
     """
     data = await api.data(query)
     assert _slugs(data["korean"]) == [
@@ -116,6 +117,8 @@ async def test_labs_filter_by_country_and_name_and_order(api: Api) -> None:
         "lg-ai-research",
     ]
     assert _slugs(data["named"]) == ["cohere"]
+    # "opik" shares 2 of 5 trigrams with "OpenAI": a similarity of exactly 0.4, the lowest kept.
+    assert _slugs(data["atThreshold"]) == ["openai"]
 
 
 async def test_an_unknown_country_code_is_invalid(api: Api) -> None:

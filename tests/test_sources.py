@@ -88,11 +88,13 @@ async def test_the_announcement_is_the_ceos_post_without_a_url(api: Api) -> None
 
 async def test_sources_are_found_by_title_and_by_publisher(api: Api) -> None:
     by_title = (await api.data(SOURCES, search="us-china top tier"))["sources"]
-    assert [s["title"] for s in by_title["nodes"]] == [
-        "South Korea Breaks Into US-China AI Top Tier"
-    ]
+    by_title_titles = [s["title"] for s in by_title["nodes"]]
+    assert by_title_titles == ["South Korea Breaks Into US-China AI Top Tier"]
     by_typo = (await api.data(SOURCES, search="Depth Up-Scalling"))["sources"]
     assert [s["publisher"] for s in by_typo["nodes"]] == ["arXiv"]
+    # 2 of 5 trigrams shared with a word of the title: a similarity of exactly 0.4, still kept.
+    at_threshold = (await api.data(SOURCES, search="h korezzz"))["sources"]
+    assert [s["title"] for s in at_threshold["nodes"]] == by_title_titles
     yonhap = (await api.data(SOURCES, publisher="yonhap", kind="NEWS"))["sources"]
     assert yonhap["totalCount"] == 2
     assert all(s["url"] is None for s in yonhap["nodes"])

@@ -32,13 +32,16 @@ def _orderings(list_name: str, columns: dict[str, Key | None]) -> dict[tuple[str
     return found
 
 
+# word_similarity is real: compared as real, a match of exactly 0.4 (2 trigrams of 5) is at the
+# threshold and kept, as it always was (against the numeric 0.4, resolved to float8, the real
+# 0.4 widened to 0.4000000059 and passed `> 0.4`); the boundary is now exact and tested.
 _LAB_FILTER = """
 SELECT lab.*, country.name AS country_name
 FROM lab LEFT JOIN country ON country.code = lab.country_code
 WHERE lab.archived_at IS NULL
   AND ($country::text IS NULL OR lab.country_code = $country)
   AND ($search::text IS NULL OR lab.name ILIKE '%' || $search || '%'
-       OR word_similarity($search, lab.name) > 0.4)
+       OR word_similarity($search, lab.name) >= 0.4::real)
 """
 LAB_ORDERINGS = _orderings(
     "Labs",
@@ -121,7 +124,7 @@ PROGRAMS = statements("SELECT * FROM program", PROGRAM_ORDERING, ())
 _SOURCE_FILTER = """
 SELECT * FROM source
 WHERE ($search::text IS NULL OR title ILIKE '%' || $search || '%'
-       OR word_similarity($search, title) > 0.4)
+       OR word_similarity($search, title) >= 0.4::real)
   AND ($publisher::text IS NULL OR publisher ILIKE '%' || $publisher || '%')
   AND ($kind::source_kind IS NULL OR kind = $kind)
   AND ($url::text IS NULL OR url = $url)
