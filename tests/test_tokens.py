@@ -73,7 +73,8 @@ async def test_a_duplicate_name_is_a_clear_error(
     code = await asyncio.to_thread(main, ["token", "create", "--name", "twice", "--role", "admin"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "already exists" in captured.err
+    # The field and the name, as every user error of the CLI says them.
+    assert "name: a token named 'twice' already exists" in captured.err
     assert "Traceback" not in captured.err
     assert "mrr_" not in captured.out
 
