@@ -10,7 +10,6 @@ from service.errors import AlreadyExists
 INSERT = """
 INSERT INTO api_token (name, role, token_prefix, token_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at
 """
 LIST = """
 SELECT id, name, role, token_prefix, created_at, last_used_at, revoked_at
@@ -37,16 +36,12 @@ RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at
 """
 
 
-async def insert(
-    conn: Conn, *, name: str, role: str, token_prefix: str, token_hash: bytes
-) -> asyncpg.Record:
+async def insert(conn: Conn, *, name: str, role: str, token_prefix: str, token_hash: bytes) -> None:
     try:
-        row = await conn.fetchrow(INSERT, name, role, token_prefix, token_hash)
+        await conn.execute(INSERT, name, role, token_prefix, token_hash)
     except asyncpg.UniqueViolationError as exc:
         # A digest collision of two fresh 256-bit secrets is not a real case; the name is.
         raise AlreadyExists("name", f"a token named {name!r} already exists") from exc
-    assert row is not None
-    return row
 
 
 async def list_all(conn: Conn) -> list[asyncpg.Record]:
