@@ -70,6 +70,7 @@ async def test_a_valid_token_reads_and_records_its_use_once_a_minute(
     api: Api, database_url: str
 ) -> None:
     token = await _issue(database_url, "reader", Role.READER)
+    await _issue(database_url, "idle", Role.READER)
     api.queries.clear()
     assert "errors" not in await _post(api, f"Bearer {token}")
     assert "errors" not in await _post(api, f"bearer {token}")
@@ -78,9 +79,14 @@ async def test_a_valid_token_reads_and_records_its_use_once_a_minute(
     assert len(touches) == 1
     conn = await asyncpg.connect(database_url)
     try:
-        assert await conn.fetchval("SELECT last_used_at FROM api_token") is not None
+        used = await conn.fetch("SELECT name, last_used_at FROM api_token ORDER BY name")
     finally:
         await conn.close()
+    # Only the token that was used is stamped; the idle one was never used.
+    assert [(row["name"], row["last_used_at"] is not None) for row in used] == [
+        ("idle", False),
+        ("reader", True),
+    ]
 
 
 MALFORMED = "the Authorization header must be 'Bearer <token>'"
