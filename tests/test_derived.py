@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Any
 
 import asyncpg
+import pytest
 
-from service import commands, derived, inputs, validation
+from service import clock, commands, derived, inputs, validation
 from service.db.pool import connect
 from service.enums import Role
 from tests.conftest import Api
@@ -258,3 +260,49 @@ async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
     assert (40, "LAB") in crossed
     us = [n["state"] for n in _nodes(edges) if n["state"]["by"] == "COUNTRY"]
     assert {state["countryCode"] for state in us} == {"US"}
+
+
+async def test_a_batch_tells_no_crossing_of_a_country_it_did_not_write_to(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """France reaches 40 without a write (a score measured tomorrow counts from tomorrow on).
+    A batch (registry import's) that writes only a Korean score tells no crossing of France's:
+    only the labs and countries of its own writes can cross. The next write concerning France
+    tells France's crossings, with the score that reached 40."""
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    french = await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { id }",
+        {
+            "model": "mistral-medium-3.5",
+            "version": "release",
+            "benchmark": INDEX,
+            "value": 45,
+            "measuredOn": tomorrow.isoformat(),
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+        },
+    )
+    monkeypatch.setattr(clock, "today", lambda: tomorrow)
+    by_country = (await api.data(CROSSED_40))["thresholdCrossings"]["crossings"]
+    assert [c["entry"]["country"]["code"] for c in by_country] == ["US", "CN", "KR", "FR"]
+    _, cursor = await follow(api)
+    conn = await connect(database_url)
+    try:
+        async with conn.transaction(), derived.batched(conn, actor="batch"):
+            await commands.record_score(
+                conn, "batch", score_input("solar-pro-3", "release", 20, "2026-06-01")
+            )
+    finally:
+        await conn.close()
+    edges, cursor = await follow(api, cursor)
+    assert _nodes(edges, "THRESHOLD_CROSSED") == []
+
+    await _record(editor, "mistral-medium-3.5", 30)
+    edges, _ = await follow(api, cursor, kinds=["THRESHOLD_CROSSED"])
+    crossings = [_crossing(n) for n in _nodes(edges)]
+    assert [c[:3] for c in crossings] == [(40, "COUNTRY", "FR"), (40, "LAB", "FR")]
+    assert crossings[0][3] == 4
+    assert {c[4] for c in crossings} == {french["score"]["id"]}
