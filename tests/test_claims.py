@@ -233,3 +233,54 @@ async def test_claims_page_back_from_the_end_of_the_list(editor: Writer) -> None
         )
     )["claims"]
     assert [c["score"]["id"] for c in earlier["nodes"]] == whole[-4:-2]
+
+
+async def test_each_date_counts_from_its_own_day_on(editor: Writer) -> None:
+    """A claim, its evidence, a correction of either and a retraction each count from the day
+    they carry: asked for that very day, the claim stands as it does from then on."""
+    api = editor.api
+
+    async def judged(day: str) -> list[tuple[str, str, str | None]]:
+        return [
+            (c["score"]["id"], c["status"], c["evidence"] and c["evidence"]["id"])
+            for c in await _claims(api, lab="upstage", asOf=day)
+        ]
+
+    claim = (await _claims(api, lab="upstage"))[0]["score"]["id"]
+    assert await judged("2026-05-29") == []
+    assert await judged("2026-05-30") == [(claim, "PENDING", None)]
+    measured = await _score(
+        editor, model="solar-next", version="final", value=41, measuredOn="2026-07-02"
+    )
+    await _link(editor, claim, measured, "2026-07-02")
+    assert await judged("2026-07-01") == [(claim, "PENDING", None)]
+    assert await judged("2026-07-02") == [(claim, "CONFIRMED", measured)]
+
+    corrected = await editor.ok(
+        "supersedeScore",
+        "SupersedeScoreInput",
+        "score { id }",
+        {"score": measured, "value": 38, "measuredOn": "2026-07-10", "source": LEADERBOARD},
+    )
+    correction = corrected["score"]["id"]
+    assert await judged("2026-07-09") == [(claim, "CONFIRMED", measured)]
+    assert await judged("2026-07-10") == [(claim, "REFUTED", correction)]
+
+    await editor.ok(
+        "setScoreVerification",
+        "SetScoreVerificationInput",
+        "score { id }",
+        {"score": correction, "verification": "RETRACTED", "changedOn": "2026-07-12"},
+    )
+    assert await judged("2026-07-11") == [(claim, "REFUTED", correction)]
+    # Retracted evidence is no evidence: the claim waits again.
+    assert await judged("2026-07-12") == [(claim, "PENDING", None)]
+
+    restated = await editor.ok(
+        "supersedeScore",
+        "SupersedeScoreInput",
+        "score { id }",
+        {"score": claim, "value": 42, "measuredOn": "2026-07-20", "source": LEADERBOARD},
+    )
+    assert [row[0] for row in await judged("2026-07-19")] == [claim]
+    assert [row[0] for row in await judged("2026-07-20")] == [restated["score"]["id"]]
