@@ -6,7 +6,9 @@ from typing import Any
 
 import asyncpg
 
+from service.enums import Role
 from tests.conftest import Api
+from tests.writing import Writer, demo_source, issue_token
 
 TARGETS = """
 query ($asOf: Date, $provenance: [Provenance!]) {
@@ -226,3 +228,50 @@ async def test_rankings_never_mix_method_versions(api: Api, database_url: str) -
     assert old["leaderboard"]["totalCount"] == 8
     missing = await api.graphql(query, asOf="2026-07-15", version="v99")
     assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "benchmarkVersion"}
+
+
+HISTORY = """
+query ($model: String!, $version: String, $benchmark: String) {
+  scoreHistory(model: $model, version: $version, benchmark: $benchmark) { value measuredOn }
+}
+"""
+
+
+async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_named(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+
+    async def record(value: float, measured_on: str) -> None:
+        await editor.ok(
+            "recordScore",
+            "RecordScoreInput",
+            "score { id }",
+            {
+                "model": "solar-next",
+                "version": "final",
+                "benchmark": "aa-intelligence-index",
+                "value": value,
+                "measuredOn": measured_on,
+                "provenance": "INDEPENDENT",
+                "source": demo_source("aa-leaderboard"),
+            },
+        )
+
+    # Exactly 50, on the day the first target is due (2026-08-31).
+    await record(50, "2026-08-31")
+    autumn = await api.data(TARGETS, asOf="2026-10-01")
+    assert _statuses(autumn) == [(50, "MET"), (60, "OPEN")]
+    assert autumn["targets"][0]["metBy"] == {"value": 50, "measuredOn": "2026-08-31"}
+    # Met twice: the first score that met it is named.
+    await record(55, "2026-08-01")
+    autumn = await api.data(TARGETS, asOf="2026-10-01")
+    assert autumn["targets"][0]["metBy"] == {"value": 55, "measuredOn": "2026-08-01"}
+
+    final = await api.data(HISTORY, model="solar-next", version="final")
+    assert [s["value"] for s in final["scoreHistory"]] == [55, 50]
+    everything = await api.data(HISTORY, model="solar-next", benchmark="aa-intelligence-index")
+    assert len(everything["scoreHistory"]) == 3  # and the preview's claim
+    assert (await api.data(HISTORY, model="solar-next", benchmark="no-such-benchmark")) == {
+        "scoreHistory": []
+    }
