@@ -242,8 +242,8 @@ async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_
 ) -> None:
     editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
 
-    async def record(value: float, measured_on: str) -> None:
-        await editor.ok(
+    async def record(value: float, measured_on: str) -> str:
+        written = await editor.ok(
             "recordScore",
             "RecordScoreInput",
             "score { id }",
@@ -257,6 +257,8 @@ async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_
                 "source": demo_source("aa-leaderboard"),
             },
         )
+        score_id: str = written["score"]["id"]
+        return score_id
 
     # Exactly 50, on the day the first target is due (2026-08-31).
     await record(50, "2026-08-31")
@@ -264,7 +266,7 @@ async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_
     assert _statuses(autumn) == [(50, "MET"), (60, "OPEN")]
     assert autumn["targets"][0]["metBy"] == {"value": 50, "measuredOn": "2026-08-31"}
     # Met twice: the first score that met it is named.
-    await record(55, "2026-08-01")
+    early = await record(55, "2026-08-01")
     autumn = await api.data(TARGETS, asOf="2026-10-01")
     assert autumn["targets"][0]["metBy"] == {"value": 55, "measuredOn": "2026-08-01"}
 
@@ -275,3 +277,20 @@ async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_
     assert (await api.data(HISTORY, model="solar-next", benchmark="no-such-benchmark")) == {
         "scoreHistory": []
     }
+
+    # Corrected to 45 on 2026-08-10: from that day on, only the 50 of 2026-08-31 meets it.
+    await editor.ok(
+        "supersedeScore",
+        "SupersedeScoreInput",
+        "score { id }",
+        {
+            "score": early,
+            "value": 45,
+            "measuredOn": "2026-08-10",
+            "source": demo_source("aa-leaderboard"),
+        },
+    )
+    assert _statuses(await api.data(TARGETS, asOf="2026-08-09"))[0] == (50, "MET")
+    assert _statuses(await api.data(TARGETS, asOf="2026-08-10"))[0] == (50, "OPEN")
+    autumn = await api.data(TARGETS, asOf="2026-10-01")
+    assert autumn["targets"][0]["metBy"] == {"value": 50, "measuredOn": "2026-08-31"}
