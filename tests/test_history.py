@@ -294,3 +294,80 @@ async def test_the_target_value_on_the_due_date_meets_it_and_the_first_score_is_
     assert _statuses(await api.data(TARGETS, asOf="2026-08-10"))[0] == (50, "OPEN")
     autumn = await api.data(TARGETS, asOf="2026-10-01")
     assert autumn["targets"][0]["metBy"] == {"value": 50, "measuredOn": "2026-08-31"}
+
+
+LAB_TARGETS = """
+query ($benchmark: String!, $asOf: Date) {
+  targets(lab: "upstage", benchmark: $benchmark) {
+    value status(asOf: $asOf) metBy(asOf: $asOf) { value qualifier }
+  }
+}
+"""
+
+
+async def test_a_target_on_a_lower_is_better_benchmark_is_met_from_below(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "editor-bot", Role.EDITOR))
+    source = demo_source("aa-leaderboard")
+    await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug }",
+        {
+            "slug": "error-rate",
+            "name": "Error rate",
+            "scaleMin": 0,
+            "scaleMax": 100,
+            "higherIsBetter": False,
+            "isIndependent": True,
+        },
+    )
+    await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label }",
+        {"benchmark": "error-rate", "label": "v1", "effectiveOn": "2026-01-01"},
+    )
+    await editor.ok(
+        "stateTarget",
+        "StateTargetInput",
+        "target { id }",
+        {
+            "lab": "upstage",
+            "benchmark": "error-rate",
+            "value": 20,
+            "dueOn": "2027-12-31",
+            "duePrecision": "YEAR",
+            "statedOn": "2026-06-01",
+            "source": source,
+        },
+    )
+
+    async def record(value: float, qualifier: str, measured_on: str) -> None:
+        await editor.ok(
+            "recordScore",
+            "RecordScoreInput",
+            "score { id }",
+            {
+                "model": "solar-next",
+                "version": "final",
+                "benchmark": "error-rate",
+                "value": value,
+                "qualifier": qualifier,
+                "measuredOn": measured_on,
+                "provenance": "INDEPENDENT",
+                "source": source,
+            },
+        )
+
+    async def outcome(as_of: str) -> tuple[str, dict[str, Any] | None]:
+        target = (await api.data(LAB_TARGETS, benchmark="error-rate", asOf=as_of))["targets"][0]
+        return target["status"], target["metBy"]
+
+    # Above the target, and "at least 15" (which could be above it too): neither meets it.
+    await record(25, "EXACT", "2026-07-01")
+    await record(15, "AT_LEAST", "2026-07-05")
+    assert await outcome("2026-07-09") == ("OPEN", None)
+    await record(18, "EXACT", "2026-07-10")
+    assert await outcome("2026-07-10") == ("MET", {"value": 18, "qualifier": "EXACT"})
