@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from service.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
+from service.errors import AlreadyExists, NotFound, ValidationFailed
 
 
 @contextmanager
@@ -26,5 +26,3 @@ def translated(field: str) -> Iterator[None]:
         raise NotFound(field, "refers to a row that does not exist") from exc
     except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError) as exc:
         raise ValidationFailed(field, f"breaks the rule {exc.constraint_name}") from exc
-    except asyncpg.SerializationError as exc:
-        raise Conflict(field, "changed concurrently; retry") from exc
