@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import importlib
+import inspect
+import pkgutil
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import asyncpg
 import pytest
 
+import service.commands
 from service import ids
+from service.db.pool import connect
 from service.enums import Role
 from tests.conftest import Api
-from tests.writing import Writer, checksum, demo_source, issue_token
+from tests.writing import Writer, checksum, demo_source, fetchval, issue_token
 
 SOURCE = demo_source("aa-leaderboard")
 INDEX = "aa-intelligence-index"
@@ -205,14 +210,33 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_ba
 """
 
 
-async def _held(database_url: str, score_id: str) -> asyncpg.Connection:
-    """A connection holding KEY SHARE on a score, in an open transaction."""
-    decoded = ids.decode(score_id)
-    assert decoded is not None
+async def _holding(database_url: str, statement: str, *args: Any) -> asyncpg.Connection:
+    """A connection in an open transaction that ran `statement` (and holds its locks)."""
     conn = await asyncpg.connect(database_url)
     await conn.execute("BEGIN")
-    await conn.execute(KEY_SHARE, decoded[1])
+    await conn.execute(statement, *args)
     return conn
+
+
+async def _waited(
+    holder: asyncpg.Connection, write: Coroutine[Any, Any, dict[str, Any]], end: str
+) -> dict[str, Any]:
+    """The payload of `write`, which must wait for `holder`'s locks until `end` releases them."""
+    task = asyncio.create_task(write)
+    try:
+        while not await holder.fetchval(WAITING):
+            assert not task.done(), "the write did not wait for the lock"
+            await asyncio.sleep(0.05)
+        await holder.execute(end)
+    finally:
+        await holder.close()
+    return await task
+
+
+def _row_id(global_id: str) -> int:
+    decoded = ids.decode(global_id)
+    assert decoded is not None
+    return decoded[1]
 
 
 @pytest.mark.parametrize(
@@ -236,18 +260,9 @@ async def test_a_correction_or_verification_waits_for_a_write_referring_to_its_s
     # Both lock the score they change, so that two of them on one score run one after the
     # other: they wait even for a lock that their own writes would not conflict with.
     claim = (await _scores(editor.api, "solar-next"))["LAB_CLAIM"]
-    holder = await _held(database_url, claim)
-    try:
-        write = asyncio.create_task(
-            editor.ok(name, input_type, "score { id }", {"score": claim, **data})
-        )
-        while not await holder.fetchval(WAITING):
-            assert not write.done(), "the write did not wait for the score's lock"
-            await asyncio.sleep(0.05)
-    finally:
-        await holder.execute("ROLLBACK")
-        await holder.close()
-    await write
+    holder = await _holding(database_url, KEY_SHARE, _row_id(claim))
+    write = editor.ok(name, input_type, "score { id }", {"score": claim, **data})
+    assert (await _waited(holder, write, "ROLLBACK"))["score"]
 
 
 async def test_linking_evidence_does_not_lock_the_evidence(
@@ -257,7 +272,7 @@ async def test_linking_evidence_does_not_lock_the_evidence(
     final = (
         await editor.ok("recordScore", "RecordScoreInput", SCORE, _measured(41, "2026-07-02"))
     )["score"]["id"]
-    holder = await _held(database_url, final)
+    holder = await _holding(database_url, KEY_SHARE, _row_id(final))
     try:
         linked = await editor.ok(
             "setScoreVerification",
@@ -274,3 +289,426 @@ async def test_linking_evidence_does_not_lock_the_evidence(
         await holder.execute("ROLLBACK")
         await holder.close()
     assert linked["score"]["evidence"] == {"id": final}
+
+
+def _new_source(title: str) -> dict[str, Any]:
+    return {"new": {"title": title, "kind": "NEWS", "publisher": "Example Daily"}}
+
+
+NO_SUCH_SOURCE = {"id": ids.encode("Source", 10**9)}
+TARGET = {
+    "lab": "upstage",
+    "benchmark": INDEX,
+    "value": 60,
+    "dueOn": "2027-12-31",
+    "duePrecision": "YEAR",
+    "statedOn": "2026-06-01",
+    "source": SOURCE,
+}
+LINK = {"parent": "solar-pro", "child": "solar-next", "relation": "SUCCESSOR"}
+STATUS = {"program": "korea-sovereign-ai", "lab": "upstage", "status": "ACTIVE"}
+VERSION = {"benchmark": INDEX, "label": "v9", "effectiveOn": "2026-08-01"}
+PROGRAM = {"slug": "p", "name": "P", "sponsor": "S", "country": "KR"}
+
+
+def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**base, **changes}
+
+
+# (mutation, input type, input, the user errors as (field, code, message))
+REFUSALS: list[tuple[str, str, dict[str, Any], list[tuple[str, str, str]]]] = [
+    (
+        "linkModels",
+        "LinkModelsInput",
+        _with(LINK, parent="nope"),
+        [("parent", "NOT_FOUND", "no model with this key")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        _with(LINK, child="nope"),
+        [("child", "NOT_FOUND", "no model with this key")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        _with(LINK, child="command-a-plus"),
+        [("child", "ARCHIVED", "model 'command-a-plus' or its lab is archived; restore it first")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        _with(LINK, child="solar-pro"),
+        [("child", "CYCLE", "a model cannot be its own parent")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        {"parent": "solar-10.7b", "child": "mistral-7b", "relation": "SUCCESSOR"},
+        [("child", "CYCLE", "mistral-7b is already an ancestor of solar-10.7b")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        {"parent": "solar-pro-2", "child": "solar-pro-3", "relation": "SUCCESSOR"},
+        [("relation", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "linkModels",
+        "LinkModelsInput",
+        _with(LINK, source=NO_SUCH_SOURCE),
+        [("source.id", "NOT_FOUND", "no source with this key")],
+    ),
+    (
+        "unlinkModels",
+        "UnlinkModelsInput",
+        _with(LINK, parent="nope"),
+        [("parent", "NOT_FOUND", "no model with this key")],
+    ),
+    (
+        "unlinkModels",
+        "UnlinkModelsInput",
+        _with(LINK, child="nope"),
+        [("child", "NOT_FOUND", "no model with this key")],
+    ),
+    (
+        "unlinkModels",
+        "UnlinkModelsInput",
+        LINK,
+        [("relation", "NOT_FOUND", "these models are not linked by this relation")],
+    ),
+    (
+        "stateTarget",
+        "StateTargetInput",
+        _with(TARGET, lab="nope"),
+        [("lab", "NOT_FOUND", "no lab with this key")],
+    ),
+    (
+        "stateTarget",
+        "StateTargetInput",
+        _with(TARGET, benchmark="nope"),
+        [("benchmark", "NOT_FOUND", "no benchmark with this key")],
+    ),
+    (
+        "stateTarget",
+        "StateTargetInput",
+        _with(TARGET, model="command-a-plus"),
+        [("model", "ARCHIVED", "model 'command-a-plus' or its lab is archived; restore it first")],
+    ),
+    (
+        "stateTarget",
+        "StateTargetInput",
+        _with(TARGET, source=NO_SUCH_SOURCE),
+        [("source.id", "NOT_FOUND", "no source with this key")],
+    ),
+    ("stateTarget", "StateTargetInput", TARGET, [("dueOn", "ALREADY_EXISTS", "already exists")]),
+    (
+        "setExternalId",
+        "SetExternalIdInput",
+        {"system": "LMARENA", "externalKey": "x", "subject": {"lab": "nope"}},
+        [("subject.lab", "NOT_FOUND", "no lab with this key")],
+    ),
+    (
+        "setExternalId",
+        "SetExternalIdInput",
+        {"system": "LMARENA", "externalKey": "x", "subject": {"model": "command-a-plus"}},
+        [
+            (
+                "subject.model",
+                "ARCHIVED",
+                "model 'command-a-plus' or its lab is archived; restore it first",
+            )
+        ],
+    ),
+    (
+        "setExternalId",
+        "SetExternalIdInput",
+        {
+            "system": "HUGGING_FACE",
+            "externalKey": "upstage/SOLAR-10.7B-v1.0",
+            "subject": {"model": "solar-pro"},
+        },
+        [("externalKey", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "createProgram",
+        "CreateProgramInput",
+        _with(PROGRAM, slug="korea-sovereign-ai"),
+        [("slug", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "createProgram",
+        "CreateProgramInput",
+        _with(PROGRAM, source=NO_SUCH_SOURCE),
+        [("source.id", "NOT_FOUND", "no source with this key")],
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        _with(STATUS, program="nope", effectiveOn="2026-07-01"),
+        [("program", "NOT_FOUND", "no program with this key")],
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        _with(STATUS, lab="nope", effectiveOn="2026-07-01"),
+        [("lab", "NOT_FOUND", "no lab with this key")],
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        _with(STATUS, lab="cohere", effectiveOn="2026-07-01"),
+        [("lab", "ARCHIVED", "lab 'cohere' is archived; restore it first")],
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        _with(STATUS, effectiveOn="2026-07-01", source=NO_SUCH_SOURCE),
+        [("source.id", "NOT_FOUND", "no source with this key")],
+    ),
+    (
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        _with(STATUS, effectiveOn="2026-07-02"),
+        [("effectiveOn", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        {"slug": INDEX, "name": "X", "scaleMin": 0, "scaleMax": 1, "isIndependent": True},
+        [("slug", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        _with(VERSION, benchmark="nope"),
+        [("benchmark", "NOT_FOUND", "no benchmark with this key")],
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        _with(VERSION, components=[{"benchmark": "nope", "weight": 1}]),
+        [("components.0.benchmark", "NOT_FOUND", "no benchmark with this key")],
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        _with(VERSION, components=[{"benchmark": INDEX, "weight": 1}]),
+        [("components.0.benchmark", "INVALID", "an index cannot be its own component")],
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        _with(VERSION, label="as reported 2026-05-30"),
+        [("label", "ALREADY_EXISTS", "already exists")],
+    ),
+    (
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        _with(VERSION, source=NO_SUCH_SOURCE),
+        [("source.id", "NOT_FOUND", "no source with this key")],
+    ),
+    (
+        "addSource",
+        "AddSourceInput",
+        {"url": "https://artificialanalysis.ai/", "title": "Again", "kind": "NEWS"},
+        [("url", "ALREADY_EXISTS", "a source with this URL is already recorded")],
+    ),
+    (
+        "addSource",
+        "AddSourceInput",
+        {"title": "South Korea Breaks Into US-China AI Top Tier", "kind": "NEWS"},
+        [
+            (
+                "title",
+                "ALREADY_EXISTS",
+                "a source with this kind, title, publisher and date is already recorded",
+            )
+        ],
+    ),
+]
+
+
+# The command module each mutation is written in: a mutation run takes that module's rows.
+MODULES = {
+    "linkModels": "lineage",
+    "unlinkModels": "lineage",
+    "stateTarget": "targets",
+    "setExternalId": "external_ids",
+    "createProgram": "programs",
+    "setParticipantStatus": "programs",
+    "createBenchmark": "benchmarks",
+    "createBenchmarkVersion": "benchmarks",
+    "addSource": "sources",
+}
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES.values())))
+async def test_each_refusal_names_its_field_and_writes_nothing(
+    editor: Writer, database_url: str, module: str
+) -> None:
+    # An archived model and lab, a stated target and a participant's status to collide with.
+    await editor.ok("archiveLab", "ArchiveInput", "revision", {"slug": "cohere"})
+    await editor.ok("stateTarget", "StateTargetInput", "target { value }", TARGET)
+    await editor.ok(
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        "statusChange { status }",
+        _with(STATUS, effectiveOn="2026-07-02"),
+    )
+    cases = [case for case in REFUSALS if MODULES[case[0]] == module]
+    found = []
+    for name, input_type, data, _ in cases:
+        errors = await _refused(editor, database_url, name, input_type, data)
+        found.append((name, [(e["field"], e["code"], e["message"]) for e in errors]))
+    assert found == [(name, errors) for name, _, _, errors in cases]
+
+
+async def _audit(database_url: str) -> list[tuple[str, str, Any, Any]]:
+    conn = await connect(database_url)  # with the jsonb codec
+    try:
+        rows = await conn.fetch(
+            "SELECT operation, entity_type, before, after FROM audit_event"
+            " WHERE actor = 'editor-bot' ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    return [(row["operation"], row["entity_type"], row["before"], row["after"]) for row in rows]
+
+
+async def test_each_write_and_each_source_it_records_has_its_own_audit_row(
+    editor: Writer, database_url: str
+) -> None:
+    await editor.ok(
+        "addSource",
+        "AddSourceInput",
+        "source { id }",
+        {"url": "https://example.org/gpqa", "title": "GPQA", "kind": "PAPER"},
+    )
+    benchmark = {
+        "slug": "gpqa",
+        "name": "GPQA",
+        "scaleMin": 0,
+        "scaleMax": 1,
+        "isIndependent": True,
+    }
+    await editor.ok("createBenchmark", "CreateBenchmarkInput", "benchmark { slug }", benchmark)
+    version = await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label components { weight benchmark { slug } } }",
+        _with(VERSION, components=[{"benchmark": "gpqa", "weight": 1}], source=_new_source("v9")),
+    )
+    assert version["benchmarkVersion"] == {
+        "label": "v9",
+        "components": [{"weight": 1.0, "benchmark": {"slug": "gpqa"}}],
+    }
+    linked = await editor.ok(
+        "linkModels",
+        "LinkModelsInput",
+        "link { note source { title } }",
+        _with(LINK, note="the next one", source=_new_source("link")),
+    )
+    assert linked["link"] == {"note": "the next one", "source": {"title": "link"}}
+    await editor.ok("unlinkModels", "UnlinkModelsInput", "link { relation }", LINK)
+    await editor.ok(
+        "createProgram",
+        "CreateProgramInput",
+        "program { slug country { code } }",
+        _with(PROGRAM, source=_new_source("programme")),
+    )
+    status = await editor.ok(
+        "setParticipantStatus",
+        "SetParticipantStatusInput",
+        "statusChange { status source { title } }",
+        _with(STATUS, program="p", effectiveOn="2026-07-01", source=_new_source("status")),
+    )
+    assert status["statusChange"] == {"status": "ACTIVE", "source": {"title": "status"}}
+    await editor.ok(
+        "stateTarget",
+        "StateTargetInput",
+        "target { value }",
+        _with(TARGET, model="solar-next", source=_new_source("target")),
+    )
+    for subject in ({"lab": "upstage"}, {"model": "solar-next"}):
+        await editor.ok(
+            "setExternalId",
+            "SetExternalIdInput",
+            "externalId { externalKey }",
+            {"system": "LMARENA", "externalKey": str(subject), "subject": subject},
+        )
+    solar_next = await fetchval(database_url, "SELECT id FROM model WHERE slug = 'solar-next'")
+    upstage = await fetchval(database_url, "SELECT id FROM lab WHERE slug = 'upstage'")
+    audit = await _audit(database_url)
+    assert [(operation, entity) for operation, entity, _, _ in audit] == [
+        ("addSource", "Source"),
+        ("createBenchmark", "Benchmark"),
+        ("createBenchmarkVersion", "Source"),
+        ("createBenchmarkVersion", "BenchmarkVersion"),
+        ("linkModels", "Source"),
+        ("linkModels", "LineageLink"),
+        ("unlinkModels", "LineageLink"),
+        ("createProgram", "Source"),
+        ("createProgram", "Program"),
+        ("setParticipantStatus", "Source"),
+        ("setParticipantStatus", "ParticipantStatus"),
+        ("stateTarget", "Source"),
+        ("stateTarget", "Target"),
+        ("setExternalId", "ExternalId"),
+        ("setExternalId", "ExternalId"),
+    ]
+    unlinked = audit[6]
+    assert unlinked[2]["note"] == "the next one" and unlinked[3] is None
+    target = audit[12][3]
+    assert (target["lab_id"], target["model_id"]) == (upstage, solar_next)
+    assert [(after["lab_id"], after["model_id"]) for _, _, _, after in audit[13:]] == [
+        (upstage, None),
+        (None, solar_next),
+    ]
+
+
+async def test_two_links_wait_for_each_other(editor: Writer, database_url: str) -> None:
+    # Every writer of the graph takes one lock, so two links cannot close a cycle that
+    # neither saw.
+    holder = await _holding(database_url, "SELECT pg_advisory_xact_lock(hashtext('lineage_link'))")
+    write = editor.ok("linkModels", "LinkModelsInput", "link { relation }", LINK)
+    assert await _waited(holder, write, "ROLLBACK") == {
+        "link": {"relation": "SUCCESSOR"},
+        "userErrors": [],
+    }
+
+
+@pytest.mark.parametrize(("url", "field"), [("https://example.org/race", "url"), (None, "title")])
+async def test_a_source_added_twice_at_once_is_recorded_once(
+    editor: Writer, database_url: str, url: str | None, field: str
+) -> None:
+    # The other request's row is not visible yet when this one looks for the source; the
+    # unique index refuses it, under the field that identifies the source.
+    holder = await _holding(
+        database_url,
+        "INSERT INTO source (url, title, kind) VALUES ($1, 'Race', 'NEWS')",
+        url,
+    )
+    data = {"url": url, "title": "Race", "kind": "NEWS"}
+    write = editor.write("addSource", "AddSourceInput", "source { id }", data)
+    assert await _waited(holder, write, "COMMIT") == {
+        "source": None,
+        "userErrors": [{"field": field, "code": "ALREADY_EXISTS", "message": "already exists"}],
+    }
+
+
+def test_the_commands_package_exports_every_command() -> None:
+    # The mutations, the importer and the demo-data loader call `commands.<name>`: every
+    # public coroutine of a command module is one of the package's names, and nothing else.
+    defined = {
+        name
+        for module in pkgutil.iter_modules(service.commands.__path__)
+        if module.name != "transaction"
+        for name, value in vars(importlib.import_module(f"service.commands.{module.name}")).items()
+        if inspect.iscoroutinefunction(value)
+        and value.__module__ == f"service.commands.{module.name}"
+        and not name.startswith("_")
+    }
+    exported: dict[str, Any] = {}
+    exec("from service.commands import *", exported)
+    assert {name for name in exported if name != "__builtins__"} == defined
