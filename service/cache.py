@@ -32,8 +32,7 @@ import asyncio
 import itertools
 from collections import OrderedDict, deque
 from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -50,8 +49,7 @@ def _texts(key: Hashable) -> list[str | bytes]:
     return [part for part in parts if isinstance(part, str | bytes)]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     data: str | bytes  # the answer's `data` as JSON text
     size: int
     scope: Scope | None
@@ -69,7 +67,6 @@ class ResponseCache:
         self._writes: deque[Scope | None] = deque(maxlen=WRITES_KEPT)
         self.hits = 0
         self.misses = 0
-        self.dropped = 0  # entries dropped by writes
         self.settled: int | None = None
         # Set on every invalidation, for service.db.routing to settle the new generation.
         self.changed = asyncio.Event()
@@ -138,14 +135,12 @@ class ResponseCache:
         self.settled = None
         self._writes.append(written)
         if written is EVERYTHING:
-            self.dropped += len(self._entries)
             self._entries.clear()
             self._bytes = 0
         else:
             stale = [key for key, entry in self._entries.items() if meets(entry.scope, written)]
             for key in stale:
                 self._drop(key)
-            self.dropped += len(stale)
         self.changed.set()
 
     def settle(self, generation: int, lsn: int) -> None:

@@ -41,26 +41,20 @@ class ChangeListener:
         self._lost = asyncio.Event()
 
     def _on_change(self, connection: Any, pid: int, channel: str, payload: object) -> None:
-        payload = str(payload)
-        if payload.startswith(SYNC):
+        text = str(payload)
+        if text.startswith(SYNC):
             if self._cache is not None:
-                self._cache.heard(payload[len(SYNC) :])
+                self._cache.heard(text[len(SYNC) :])
             return
         if self._cache is not None:
-            self._cache.invalidate(parse_payload(payload))
+            self._cache.invalidate(parse_payload(text))
         self._fanout.advance()
-
-    def _on_lost(self, *_: Any) -> None:
-        if self._cache is not None:
-            self._cache.enabled = False
-            self._cache.invalidate()
-        self._lost.set()
 
     async def _listen_once(self) -> None:
         conn = await asyncpg.connect(self._dsn())
         try:
             self._lost.clear()
-            conn.add_termination_listener(self._on_lost)
+            conn.add_termination_listener(lambda _: self._lost.set())
             await conn.add_listener(CHANNEL, self._on_change)
             # Anything written before LISTEN took effect is unknown: start afresh, and let
             # subscribers read what they may have missed from the feed.
@@ -70,6 +64,8 @@ class ChangeListener:
             self._fanout.advance()
             await self._lost.wait()
         finally:
+            # Lost (or stopped): writes from now on go unheard, so nothing kept may be served;
+            # what was kept is dropped above once it listens again.
             if self._cache is not None:
                 self._cache.enabled = False
             with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ statement naming a table whose writes do not notify, or an unknown one, reads EV
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -74,14 +75,12 @@ def tables_of(sql: str) -> Scope | None:
     """The whole tables a statement may read, from its text; EVERYTHING if it names one that
     does not notify. Statements are module constants and compiled plans: few distinct texts."""
     words = set(_WORD.findall(sql.lower()))
-    if words & SILENT:
-        return EVERYTHING
     found = words & NOTIFYING
     for table in words & DERIVED.keys():
         found |= DERIVED[table]
     for function in words & FUNCTIONS.keys():
         found |= FUNCTIONS[function]
-    return dict.fromkeys(found)
+    return EVERYTHING if words & SILENT else dict.fromkeys(found)
 
 
 def union(scopes: Iterable[Scope | None]) -> Scope | None:
@@ -102,13 +101,12 @@ def meets(read: Scope | None, written: Scope | None) -> bool:
     """Whether a write of `written` may change an answer that read `read`."""
     if read is EVERYTHING or written is EVERYTHING:
         return True
-    for table, keys in written.items():
-        if table not in read:
-            continue
-        mine = read[table]
-        if keys is None or mine is None or not keys.isdisjoint(mine):
-            return True
-    return False
+    return any(table in read and _overlap(keys, read[table]) for table, keys in written.items())
+
+
+def _overlap(written: Keys, read: Keys) -> bool:
+    """Whether the keys of one table's rows, written and read, may share a row (None: all)."""
+    return written is None or read is None or not written.isdisjoint(read)
 
 
 def parse_payload(payload: str) -> Scope | None:
@@ -116,15 +114,9 @@ def parse_payload(payload: str) -> Scope | None:
     0008's when the keys would not fit), or `{"t": table, "k": [keys]}`; else EVERYTHING."""
     if payload in NOTIFYING:
         return {payload: None}
-    try:
+    with contextlib.suppress(orjson.JSONDecodeError):
         found = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return EVERYTHING
-    if not isinstance(found, dict):
-        return EVERYTHING
-    table, keys = found.get("t"), found.get("k")
-    if table not in NOTIFYING or not isinstance(keys, list):
-        return EVERYTHING
-    if not all(isinstance(key, str) for key in keys):
-        return EVERYTHING
-    return {str(table): frozenset(keys)}
+        table, keys = (found.get("t"), found.get("k")) if isinstance(found, dict) else (None, None)
+        if table in NOTIFYING and isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+            return {str(table): frozenset(keys)}
+    return EVERYTHING

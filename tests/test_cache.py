@@ -483,6 +483,20 @@ async def test_an_oversize_payload_drops_every_answer_that_read_the_table(
     assert await cached_api.data(LINEAGE, model="solar-pro-3") == lineage
 
 
+async def test_a_notification_the_registry_cannot_read_drops_every_answer(
+    cached_api: Api, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        for payload in ("not json", '{"t": "nope", "k": []}', '{"t": "score", "k": [1]}'):
+            await cached_api.data(PAGE, slug=KEPT)
+            await conn.execute("SELECT pg_notify('registry_changes', $1)", payload)
+            await _heard(cached_api, conn)
+            assert not await _from_memory(cached_api, PAGE, slug=KEPT), payload
+    finally:
+        await conn.close()
+
+
 # Never stale: after any of these writes, each answer the cache serves equals a fresh one.
 
 SHOWN = [
@@ -606,3 +620,101 @@ async def test_every_table_is_known_to_notify_or_to_read_everything(database_url
         "registry_notify_keys",
         *best,
     }
+
+
+# The cache's bookkeeping, on the class itself: what an answer's `put` keeps.
+
+ANSWER = b'{"n":"' + b"x" * 40 + b'"}'  # 48 bytes; with its key ("q", n), 49
+
+
+def _listening_cache(max_bytes: int) -> ResponseCache:
+    """A cache as its change listener leaves it on start: invalidated, then switched on."""
+    cache = ResponseCache(max_bytes=max_bytes)
+    cache.invalidate()
+    cache.enabled = True
+    return cache
+
+
+def test_a_new_cache_holds_its_whole_budget() -> None:
+    cache = ResponseCache(max_bytes=4 * 49)
+    cache.enabled = True
+    for n in range(4):
+        cache.put(cache.generation, ("q", n), ANSWER)
+    assert cache.get(("q", 0)) == ANSWER  # exactly full: nothing evicted
+
+
+@pytest.mark.parametrize(("writes", "kept"), [(256, True), (257, False)])
+def test_an_answer_that_outlived_the_writes_remembered_is_not_kept(writes: int, kept: bool) -> None:
+    cache = _listening_cache(1024)
+    started = cache.generation
+    for _ in range(writes):  # none of them met what the answer read
+        cache.invalidate({"lab": frozenset({"lab:1"})})
+    cache.put(started, "q", ANSWER, {"score": None})
+    assert (cache.get("q") == ANSWER) is kept
+
+
+def test_a_write_that_drops_some_answers_frees_their_bytes() -> None:
+    cache = _listening_cache(3 * 49)
+    cache.put(cache.generation, ("q", 0), ANSWER, {"score": None})
+    cache.put(cache.generation, ("q", 1), ANSWER, {"lab": None})
+    cache.put(cache.generation, ("q", 2), ANSWER, {"lab": None})
+    cache.invalidate({"score": frozenset({"version:7"})})
+    assert cache.get(("q", 0)) is None
+    cache.put(cache.generation, ("q", 3), ANSWER, {"lab": None})
+    assert [cache.get(("q", n)) for n in (1, 2, 3)] == [ANSWER] * 3
+
+
+def test_replica_answers_are_kept_only_past_the_settled_position() -> None:
+    cache = ResponseCache(max_bytes=1024)
+    assert not cache.includes(cache.settled, None)  # nothing is settled before it listens
+    cache.invalidate()
+    generation = cache.generation
+    cache.settle(generation - 1, 50)  # taken for a generation since gone: ignored
+    assert cache.settled is None
+    cache.settle(generation, 100)
+    assert cache.settled == 100
+    assert cache.includes(100, None)  # the primary's answer
+    assert cache.includes(100, 100) and cache.includes(100, 101)
+    assert not cache.includes(100, 99)  # the replica had not replayed that far
+    assert not cache.includes(None, None)
+    cache.invalidate({})
+    assert cache.settled is None  # each generation is settled anew
+
+
+async def test_the_listener_wakes_subscribers_on_each_change_and_closes_when_stopped(
+    database_url: str,
+) -> None:
+    for cache in (ResponseCache(max_bytes=1024), None):  # also with the cache switched off
+        fanout = Fanout()
+        conn = await asyncpg.connect(database_url)
+        listening = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        try:
+            with fanout.subscribed() as woken:
+                async with changes.listening(lambda: database_url, cache, fanout):
+                    # Listening wakes them (to read what was written before), then each
+                    # change does, and a mutation's own sync does not.
+                    await asyncio.wait_for(woken.wait(), 5)
+                    woken.clear()
+                    if cache is not None:
+                        generation, heard = cache.generation, cache.expect("t")
+                        await conn.execute("SELECT pg_notify('registry_changes', 'sync:t')")
+                        await asyncio.wait_for(heard, 5)
+                        assert not woken.is_set()
+                        assert cache.generation == generation
+                    await conn.execute("SELECT pg_notify('registry_changes', 'lab')")
+                    await asyncio.wait_for(woken.wait(), 5)
+                    await _until_async(conn, listening, 1)
+            await _until_async(conn, listening, 0)  # its connection is closed, not left open
+        finally:
+            await conn.close()
+
+
+async def _until_async(conn: asyncpg.Connection, query: str, value: int) -> None:
+    for _ in range(500):
+        if await conn.fetchval(query) == value:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{query} never gave {value}")

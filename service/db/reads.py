@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from service.dependencies import EVERYTHING, Scope, tables_of, union
+from service.dependencies import Scope, tables_of, union
 
 
 @dataclass
@@ -45,6 +45,3 @@ def record(query: str) -> None:
     reads = READS.get()
     if reads is not None:
         reads.statements.add(query)
-
-
-__all__ = ["EVERYTHING", "READS", "Reads", "record"]
