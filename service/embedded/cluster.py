@@ -10,8 +10,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from service.embedded.ownership import _ensure_owned, _make_private_dir, _relocated
 from service.embedded.processes import _binary, _run_tool, _RunAs
@@ -89,8 +89,7 @@ def _check_major_version(data_dir: Path) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _PostmasterInfo:
+class _PostmasterInfo(NamedTuple):
     """The fields of `postmaster.pid` we use (lines 1, 4 and 8)."""
 
     pid: int
@@ -109,9 +108,9 @@ def _read_postmaster_pid(data_dir: Path) -> _PostmasterInfo | None:
 
 
 class _PidState(enum.Enum):
-    POSTMASTER = "postmaster"  # a live postgres serving this data dir (or one we cannot inspect)
-    GONE = "gone"  # no such process: postgres itself copes with the stale pid file
-    STALE = "stale"  # a zombie, or a pid reused by an unrelated process (e.g. after a reboot)
+    POSTMASTER = enum.auto()  # a live postgres serving this data dir (or one we cannot inspect)
+    GONE = enum.auto()  # no such process: postgres itself copes with the stale pid file
+    STALE = enum.auto()  # a zombie, or a pid reused by an unrelated process (e.g. after a reboot)
 
 
 def _pid_state(pid: int, data_dir: Path) -> _PidState:

@@ -14,9 +14,8 @@ import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeAlias, TypeVar
+from typing import IO, Any, NamedTuple, TypeAlias
 
 from service.errors import EmbeddedPostgresError
 
@@ -40,13 +39,10 @@ _PR_SET_PDEATHSIG = 1
 _SETUP_FAILED = 100
 
 
-_T = TypeVar("_T")
-
-
 _Stream: TypeAlias = int | IO[Any]
 
 
-_Popen: TypeAlias = "subprocess.Popen[bytes]"
+_Popen: TypeAlias = subprocess.Popen[bytes]
 
 
 @functools.cache
@@ -79,9 +75,8 @@ def _child_setup(parent_pid: int, unshare: bool) -> Callable[[], None]:
 
     def setup() -> None:
         # unshare first: credential changes clear the death signal, so prctl comes after.
-        if unshare and unshare_fn(_CLONE_NEWUSER) != 0:
-            os._exit(_SETUP_FAILED + min(ctypes.get_errno(), 155))
-        if prctl_fn(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        unshared = not unshare or unshare_fn(_CLONE_NEWUSER) == 0
+        if not unshared or prctl_fn(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
             os._exit(_SETUP_FAILED + min(ctypes.get_errno(), 155))
         if os.getppid() != parent_pid:  # we died before prctl: nobody would kill this child
             os._exit(_SETUP_FAILED)
@@ -100,12 +95,12 @@ class _Spawner:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._owner_pid = 0  # after os.fork the thread is gone: start another one
+        self._owner_pid: int | None = None  # after os.fork the thread is gone: start another one
 
-    def run(self, fn: Callable[[], _T]) -> _T:
+    def run(self, fn: Callable[[], _Popen]) -> _Popen:
         if threading.current_thread() is threading.main_thread():
             return fn()
-        result: Future[_T] = Future()
+        result: Future[_Popen] = Future()
 
         def job() -> None:
             try:
@@ -141,8 +136,7 @@ class _Mode(enum.Enum):
     SYSTEM_USER = "system user"  # root without user namespaces: drop to FALLBACK_USER
 
 
-@dataclass(frozen=True)
-class _RunAs:
+class _RunAs(NamedTuple):
     """How PostgreSQL tools are launched, and who must own the data dir."""
 
     mode: _Mode
