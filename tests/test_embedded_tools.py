@@ -151,7 +151,7 @@ async def test_the_cluster_takes_its_time_zone_from_the_environment(
 
 
 _AS_NOBODY = """
-import os, sys
+import os, sys, threading
 from pathlib import Path
 from service.embedded import EmbeddedPostgres
 os.setgroups([])
@@ -159,7 +159,7 @@ os.setgid(int(sys.argv[2]))
 os.setuid(int(sys.argv[2]))
 pg = EmbeddedPostgres(Path(sys.argv[1]), fast_unsafe=True)
 try:
-    print(pg.start(), pg.started_by_us)
+    print(pg.start(), pg.started_by_us, threading.active_count())
 finally:
     pg.stop()
 """
@@ -173,9 +173,11 @@ def test_a_user_other_than_root_runs_the_server_as_itself() -> None:
         os.chown(parent, NOBODY, NOBODY)
         data_dir = parent / "pgdata"
 
-        dsn, by_us = _python("-c", _AS_NOBODY, str(data_dir), str(NOBODY)).split()
+        dsn, by_us, threads = _python("-c", _AS_NOBODY, str(data_dir), str(NOBODY)).split()
 
         assert dsn.startswith("postgresql://postgres@127.0.0.1:") and by_us == "True"
+        # Started from the main thread, the server is forked from it: no thread is started.
+        assert threads == "1"
         assert (data_dir / "PG_VERSION").stat().st_uid == NOBODY
     finally:
         subprocess.run(["rm", "-rf", str(parent)], check=True)
