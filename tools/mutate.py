@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import contextlib
 import json
 import os
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -325,6 +327,11 @@ def _pytest(copy: Path, tests: list[str], timeout: float) -> tuple[str, float, s
                 import pytest
 
                 code = int(pytest.main(args))
+                # What the interpreter's own exit does and os._exit skips: join the threads
+                # left running (a session that leaves a non-daemon thread hangs, as it would
+                # in a process of its own) and run the atexit handlers.
+                getattr(threading, "_shutdown")()  # noqa: B009 - private, no typed stub
+                atexit._run_exitfuncs()
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
