@@ -278,3 +278,17 @@ async def test_the_compiled_path_answers_alike_for_a_lab_without_a_country(
         None,
         None,
     )
+
+
+async def test_of_two_similar_labs_the_more_alike_is_warned_of_first(editor: Writer) -> None:
+    # deepseek-x resembles "deepseek" by its name (likeness 1), deepseek-ai by its slug only
+    # (0.75): the closer one first, though its slug sorts after.
+    for slug, name in (("deepseek-x", "DeepSeek AI"), ("deepseek-ai", "DS")):
+        await editor.ok("createLab", "CreateLabInput", "lab { id }", {"slug": slug, "name": name})
+    created = await editor.ok(
+        "createLab", "CreateLabInput", LAB_WARNINGS, {"slug": "deepseek", "name": "DeepSeek"}
+    )
+    assert _found(created) == [
+        ("SIMILAR_NAME", "name", "deepseek-x"),
+        ("SIMILAR_NAME", "slug", "deepseek-ai"),
+    ]

@@ -417,6 +417,13 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
         "externalIds": [{"system": "HUGGING_FACE", "key": "Qwen"}],
     }
     labs.write_bytes(b"\n".join([*lines, orjson.dumps(qwen)]) + b"\n")
+    # A model under another slug, but the Hugging Face repo a demo model maps to.
+    models = tmp_path / "models.ndjson"
+    lines = models.read_bytes().splitlines()
+    acme_one = orjson.loads(next(line for line in lines if b'"acme-one"' in line))
+    repo = {"system": "HUGGING_FACE", "key": "upstage/SOLAR-10.7B-v1.0"}
+    base = {**acme_one, "id": "TW9kZWw6OTk5", "slug": "solar-base", "externalIds": [repo]}
+    models.write_bytes(b"\n".join([*lines, orjson.dumps({**base, "archived": False})]) + b"\n")
     capsys.readouterr()
     assert (
         await _cli(
@@ -429,6 +436,10 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     assert "merged lab qwen into alibaba-qwen (HUGGING_FACE 'Qwen')" in out
     assert "created lab acme" in out
     assert "created model acme-one" in out
+    assert (
+        "merged model solar-base into solar-10.7b (HUGGING_FACE 'upstage/SOLAR-10.7B-v1.0')" in out
+    )
+    assert "lineage: 1 created, 6 merged" in out  # the history's link, and the demo's
     assert "programs: 1 created, 1 merged" in out  # the history's, and the demo's by its slug
     assert "participants: 1 created, 10 merged" in out
     assert "targets: 1 created, 2 merged" in out
@@ -523,3 +534,28 @@ async def test_registry_export_writes_one_table_to_stdout_and_says_its_cursor(
     assert "no table 'labz'" in capsys.readouterr().err
     assert await _cli(monkeypatch, database_url, "export", "labs", "--as-of", "May") == 2
     assert "--as-of: 'May' is not a date" in capsys.readouterr().err
+
+
+async def test_a_registry_holding_only_sources_is_not_empty(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # No lab and no benchmark yet, but the first import's source: the second merges it.
+    sources = tmp_path / "sources.ndjson"
+    head = {"export": "sources", "cursor": "Q2hhbmdlOjE", "asOf": None}
+    row = {
+        "id": "U291cmNlOjE",
+        "url": None,
+        "title": "A source",
+        "publisher": "Acme",
+        "publishedOn": "2026-01-01",
+        "kind": "NEWS",
+    }
+    sources.write_bytes(b"\n".join(orjson.dumps(line) for line in (head, row)) + b"\n")
+    assert await _cli(monkeypatch, empty_database_url, "import", str(sources)) == 0
+    assert "sources: 1 created, 0 merged" in capsys.readouterr().out
+    assert await _cli(monkeypatch, empty_database_url, "import", str(sources)) == 0
+    assert "sources: 0 created, 1 merged" in capsys.readouterr().out
+    assert len(await _fetch(empty_database_url, "SELECT id FROM source")) == 1
