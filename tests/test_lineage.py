@@ -7,7 +7,9 @@ from typing import Any
 import asyncpg
 
 from service.config import Settings
+from service.enums import Role
 from tests.conftest import Api, running_api
+from tests.writing import Writer, issue_token
 
 LINEAGE = """
 query ($model: String!, $direction: LineageDirection!, $depth: Int!,
@@ -153,3 +155,27 @@ async def _check_one_traversal(api: Api, database_url: str) -> None:
     assert len(data["lineage"]["nodes"]) == 11
     # the root's id, the recursive walk, and one batch of models
     assert len(api.queries.statements) == 3
+
+
+async def test_unlinking_removes_that_one_link_and_no_other(api: Api, database_url: str) -> None:
+    editor = Writer(api, await issue_token(database_url, "lineage-editor", Role.EDITOR))
+    link = {"parent": "mistral-7b", "child": "solar-pro", "relation": "DISTILLED"}
+    other = {"parent": "solar-pro-3", "child": "gpt-5.5", "relation": "DISTILLED"}
+    for data in (link, other):
+        await editor.ok("linkModels", "LinkModelsInput", "link { relation }", data)
+    gone = await editor.ok(
+        "unlinkModels", "UnlinkModelsInput", "link { relation parent { slug } child { slug } }", link
+    )
+    assert gone["link"] == {
+        "relation": "DISTILLED",
+        "parent": {"slug": "mistral-7b"},
+        "child": {"slug": "solar-pro"},
+    }
+    # Mistral 7B's other links, and the other DISTILLED link, are still there.
+    down = await api.data(LINEAGE, model="mistral-7b", direction="DESCENDANTS", depth=1)
+    assert sorted(_edges(down["lineage"])) == [
+        ("mistral-7b", "CONTINUED_PRETRAINING", "solar-10.7b"),
+        ("mistral-7b", "DEPTH_UP_SCALED", "solar-10.7b"),
+    ]
+    up = await api.data(LINEAGE, model="gpt-5.5", direction="ANCESTORS", depth=1)
+    assert _edges(up["lineage"]) == [("solar-pro-3", "DISTILLED", "gpt-5.5")]
