@@ -840,3 +840,48 @@ async def test_a_score_id_of_another_type_is_invalid(editor: Writer, database_ur
     )
     assert [(e["field"], e["code"]) for e in missing["userErrors"]] == [("score", "NOT_FOUND")]
     assert await _score_id(database_url, "solar-next", "preview")
+
+
+async def test_a_score_is_of_the_method_version_in_effect_on_its_day_or_the_one_named(
+    editor: Writer,
+) -> None:
+    await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug }",
+        {"slug": "gpqa", "name": "GPQA", "scaleMin": 0, "scaleMax": 100, "isIndependent": True},
+    )
+    for label, effective in (("v1", "2026-01-01"), ("v2", "2026-06-01")):
+        await editor.ok(
+            "createBenchmarkVersion",
+            "CreateBenchmarkVersionInput",
+            "benchmarkVersion { label }",
+            {"benchmark": "gpqa", "label": label, "effectiveOn": effective},
+        )
+
+    async def version_of(benchmark: str, measured: str, named: str | None = None) -> str:
+        score = {
+            "model": "solar-next",
+            "version": "preview",
+            "benchmark": benchmark,
+            "value": 40,
+            "measuredOn": measured,
+            "provenance": "INDEPENDENT",
+            "source": SOURCE,
+            **({} if named is None else {"benchmarkVersion": named}),
+        }
+        selection = "score { benchmarkVersion { label benchmarkSlug } }"
+        recorded = await editor.ok("recordScore", "RecordScoreInput", selection, score)
+        version = recorded["score"]["benchmarkVersion"]
+        assert version["benchmarkSlug"] == benchmark
+        return str(version["label"])
+
+    # The latest in effect on the day, the day it took effect included; another benchmark's
+    # later version is not the index's.
+    assert await version_of("gpqa", "2026-05-31") == "v1"
+    assert await version_of("gpqa", "2026-06-01") == "v2"
+    assert await version_of("gpqa", "2026-07-01") == "v2"
+    assert await version_of(INDEX, "2026-07-01") == "as reported 2026-05-30"
+    # A version named is that one, in effect or not.
+    assert await version_of("gpqa", "2026-07-01", "v1") == "v1"
+    assert await version_of("gpqa", "2026-03-01", "v2") == "v2"
