@@ -240,3 +240,23 @@ async def test_a_key_has_1_to_255_characters(
         assert body["errors"][0]["message"] == "an Idempotency-Key has 1 to 255 characters"
         assert stored == 0
         assert await fetchval(database_url, COUNT, "2.0") == 0
+
+
+async def test_each_key_of_one_actor_keeps_its_own_claim_and_answer(
+    editor: Writer, database_url: str
+) -> None:
+    for key, age in (("died-a", 6), ("died-b", 6), ("running", 1)):
+        await _plant_claim(database_url, key, dt.timedelta(minutes=age))
+    taken = await editor.post(CREATE, {"input": VERSION}, _key("died-a"))
+    assert taken.json()["data"]["createVersion"]["userErrors"] == []
+    # A failure releases its own claim only.
+    await editor.post(CREATE, {"input": {**VERSION, "stage": "SOON"}}, _key("failed"))
+    running = (await editor.post(CREATE, {"input": VERSION}, _key("running"))).json()
+    assert [error["extensions"]["code"] for error in running["errors"]] == ["CONFLICT"]
+    # Taking died-a over left died-b abandoned, and died-a's answer is not died-b's.
+    other = await editor.post(CREATE, {"input": VERSION}, _key("died-b"))
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["data"]["createVersion"]["userErrors"][0]["code"] == "ALREADY_EXISTS"
+    again = await editor.post(CREATE, {"input": VERSION}, _key("died-a"))
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == taken.content
