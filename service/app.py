@@ -25,7 +25,7 @@ from service import changes, database, export, migrate, seed
 from service.cache import ResponseCache
 from service.config import Settings
 from service.database import Database
-from service.db import labs, routing
+from service.db import imports, routing
 from service.db.pool import QueryHook, create_pool, reconnect
 from service.db.routing import Router
 from service.fanout import Fanout
@@ -83,8 +83,9 @@ async def _load_demo_data(settings: Settings, pool: asyncpg.Pool) -> None:
     if not settings.seed_demo:
         return
     async with pool.acquire() as conn:
-        # Demo data goes into an empty registry only; a registry with labs keeps what it has.
-        if await labs.list_visible(conn, 1):
+        # Demo data goes into an empty registry only (README: `registry serve`); one with any
+        # row, archived or not, keeps what it has.
+        if not await imports.is_empty(conn):
             return
         written = await seed.seed(conn)
     logger.info("loaded %d demo entries", written)

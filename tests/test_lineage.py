@@ -163,9 +163,8 @@ async def test_unlinking_removes_that_one_link_and_no_other(api: Api, database_u
     other = {"parent": "solar-pro-3", "child": "gpt-5.5", "relation": "DISTILLED"}
     for data in (link, other):
         await editor.ok("linkModels", "LinkModelsInput", "link { relation }", data)
-    gone = await editor.ok(
-        "unlinkModels", "UnlinkModelsInput", "link { relation parent { slug } child { slug } }", link
-    )
+    selection = "link { relation parent { slug } child { slug } }"
+    gone = await editor.ok("unlinkModels", "UnlinkModelsInput", selection, link)
     assert gone["link"] == {
         "relation": "DISTILLED",
         "parent": {"slug": "mistral-7b"},

@@ -885,3 +885,31 @@ async def test_a_score_is_of_the_method_version_in_effect_on_its_day_or_the_one_
     # A version named is that one, in effect or not.
     assert await version_of("gpqa", "2026-07-01", "v1") == "v1"
     assert await version_of("gpqa", "2026-03-01", "v2") == "v2"
+
+
+EVERY_LAB = "{ labs(first: 20) { nodes { slug name headquarters revision archivedAt } } }"
+
+
+async def test_writes_to_one_lab_touch_no_other(editor: Writer) -> None:
+    def others(data: dict[str, Any]) -> list[dict[str, Any]]:
+        return [lab for lab in data["labs"]["nodes"] if lab["slug"] not in ("upstage", "cohere")]
+
+    before = await editor.api.data(EVERY_LAB)
+    # Each at revision 1, as every other lab is.
+    revisions = {lab["slug"]: lab["revision"] for lab in before["labs"]["nodes"]}
+    assert set(revisions.values()) == {1}
+    updated = await editor.ok(
+        "updateLab",
+        "UpdateLabInput",
+        "lab { slug name headquarters } revision",
+        {"slug": "upstage", "expectedRevision": 1, "headquarters": "Yongin"},
+    )
+    assert updated["lab"] == {"slug": "upstage", "name": "Upstage", "headquarters": "Yongin"}
+    assert updated["revision"] == 2
+    archived = await editor.ok(
+        "archiveLab", "ArchiveInput", "lab { slug } revision", {"slug": "cohere"}
+    )
+    assert archived == {"lab": {"slug": "cohere"}, "revision": 2, "userErrors": []}
+    after = await editor.api.data(EVERY_LAB)
+    assert "cohere" not in {lab["slug"] for lab in after["labs"]["nodes"]}
+    assert others(after) == others(before)

@@ -16,14 +16,7 @@ INSERT INTO model_family (slug, name, lab_id, description)
 VALUES ($1, $2, $3, $4)
 RETURNING *
 """
-# Reads list the visible (not archived) labs, slug order, with their country joined in.
-LIST = """
-SELECT lab.*, country.name AS country_name
-FROM lab LEFT JOIN country ON country.code = lab.country_code
-WHERE lab.archived_at IS NULL
-ORDER BY lab.slug
-LIMIT $1
-"""
+# Reads join in the country's name.
 BY_SLUG = """
 SELECT lab.*, country.name AS country_name
 FROM lab LEFT JOIN country ON country.code = lab.country_code
@@ -77,10 +70,6 @@ async def insert_family(
     row = await conn.fetchrow(INSERT_FAMILY, slug, name, lab_id, description)
     assert row is not None
     return row
-
-
-async def list_visible(conn: Conn, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(LIST, limit)
 
 
 async def by_slug(conn: Conn, slug: str) -> asyncpg.Record | None:
