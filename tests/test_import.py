@@ -424,6 +424,11 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     repo = {"system": "HUGGING_FACE", "key": "upstage/SOLAR-10.7B-v1.0"}
     base = {**acme_one, "id": "TW9kZWw6OTk5", "slug": "solar-base", "externalIds": [repo]}
     models.write_bytes(b"\n".join([*lines, orjson.dumps({**base, "archived": False})]) + b"\n")
+    # A new link of a relation the registry already holds (its SUCCESSOR chain).
+    links = tmp_path / "lineage.ndjson"
+    lines = links.read_bytes().splitlines()
+    link = {**orjson.loads(lines[-1]), "id": "TGluZWFnZUxpbms6OTk5", "parent": "gpt-5.5"}
+    links.write_bytes(b"\n".join([*lines, orjson.dumps({**link, "relation": "SUCCESSOR"})]) + b"\n")
     capsys.readouterr()
     assert (
         await _cli(
@@ -439,7 +444,7 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     assert (
         "merged model solar-base into solar-10.7b (HUGGING_FACE 'upstage/SOLAR-10.7B-v1.0')" in out
     )
-    assert "lineage: 1 created, 6 merged" in out  # the history's link, and the demo's
+    assert "lineage: 2 created, 6 merged" in out  # the history's and gpt-5.5's; the demo's
     assert "programs: 1 created, 1 merged" in out  # the history's, and the demo's by its slug
     assert "participants: 1 created, 10 merged" in out
     assert "targets: 1 created, 2 merged" in out

@@ -913,3 +913,24 @@ async def test_writes_to_one_lab_touch_no_other(editor: Writer) -> None:
     after = await editor.api.data(EVERY_LAB)
     assert "cohere" not in {lab["slug"] for lab in after["labs"]["nodes"]}
     assert others(after) == others(before)
+
+
+async def test_a_version_under_an_archived_lab_is_refused_and_one_under_another_lab_is_not(
+    editor: Writer,
+) -> None:
+    await editor.ok("archiveLab", "ArchiveInput", "revision", {"slug": "cohere"})
+    version = {"label": "next", "stage": "PREVIEW"}
+    refused = await editor.write(
+        "createVersion",
+        "CreateVersionInput",
+        "version { label }",
+        {**version, "model": "command-a-plus"},
+    )
+    assert [error["code"] for error in refused["userErrors"]] == ["ARCHIVED"]
+    accepted = await editor.ok(
+        "createVersion",
+        "CreateVersionInput",
+        "version { label }",
+        {**version, "model": "solar-next"},
+    )
+    assert accepted["version"] == {"label": "next"}
