@@ -429,6 +429,17 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     lines = links.read_bytes().splitlines()
     link = {**orjson.loads(lines[-1]), "id": "TGluZWFnZUxpbms6OTk5", "parent": "gpt-5.5"}
     links.write_bytes(b"\n".join([*lines, orjson.dumps({**link, "relation": "SUCCESSOR"})]) + b"\n")
+    # A new score sharing its day, provenance and source with a demo score of another model.
+    scores = tmp_path / "scores.ndjson"
+    lines = scores.read_bytes().splitlines()
+    demo = next(
+        row
+        for row in map(orjson.loads, lines[1:])
+        if row["model"] != "acme-one" and row["supersedesId"] is None
+        and row["verificationChangedOn"] is None and row["evidenceScoreId"] is None
+    )  # fmt: skip
+    twin = {**demo, "id": "U2NvcmU6OTk5", "model": "acme-one", "version": "final"}
+    scores.write_bytes(b"\n".join([*lines, orjson.dumps(twin)]) + b"\n")
     capsys.readouterr()
     assert (
         await _cli(
@@ -450,8 +461,8 @@ async def test_an_import_into_a_registry_with_data_merges_what_it_holds(
     assert "targets: 1 created, 2 merged" in out
     created = {line.split(":")[0]: line for line in out if ": " in line and "created," in line}
     assert created["scores"].startswith(
-        "scores: 3 created, 8 merged"
-    )  # the history's, not the demo's
+        "scores: 4 created, 8 merged"
+    )  # the history's and the twin, not the demo's
     rows = await _fetch(seeded_copy, "SELECT slug FROM lab WHERE slug IN ('qwen', 'acme')")
     assert [row["slug"] for row in rows] == ["acme"]
     # A second import finds everything there.
