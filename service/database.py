@@ -167,8 +167,7 @@ async def opened(
     from service.supervisor import Supervisor
 
     server = await asyncio.to_thread(embedded_server, settings.data_dir)
-    supervisor = Supervisor(server, on_fatal=on_fatal)
-    await supervisor.start()
+    supervisor = await Supervisor.start(server, on_fatal=on_fatal)
     try:
         yield Database(describe_embedded(server), supervisor=supervisor)
     finally:

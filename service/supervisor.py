@@ -40,70 +40,65 @@ FatalHook = Callable[[str], None]
 
 
 class Supervisor:
-    def __init__(self, server: EmbeddedPostgres, *, on_fatal: FatalHook | None = None) -> None:
+    """Watches `server`, already answering on `dsn`: built by `start`, which starts it."""
+
+    def __init__(
+        self, server: EmbeddedPostgres, dsn: str, *, on_fatal: FatalHook | None = None
+    ) -> None:
         self._server = server
         self._on_fatal = on_fatal
         self._hooks: list[RestartHook] = []
-        self._task: asyncio.Task[None] | None = None
         self._deaths: deque[float] = deque(maxlen=CRASH_LIMIT)
-        self._dsn = ""
-        self.up = False
+        self.dsn = dsn  # the server's DSN (the last one known while it is down)
+        self.up = True  # False from a death seen until the restart's hooks have run
         self.failure: str | None = None
-        self.restarts = 0
+        self._task = asyncio.create_task(self._watch(), name="embedded-postgres-supervisor")
 
-    @property
-    def dsn(self) -> str:
-        """The server's DSN (the last one known while it is down)."""
-        return self._dsn
-
-    @property
-    def server(self) -> EmbeddedPostgres:
-        return self._server
+    @classmethod
+    async def start(
+        cls, server: EmbeddedPostgres, *, on_fatal: FatalHook | None = None
+    ) -> Supervisor:
+        """Start `server` (or attach to it) and watch it from now on."""
+        dsn = await asyncio.to_thread(server.start)
+        return cls(server, dsn, on_fatal=on_fatal)
 
     def on_restart(self, hook: RestartHook) -> None:
         self._hooks.append(hook)
 
-    async def start(self) -> str:
-        self._dsn = await asyncio.to_thread(self._server.start)
-        self.up = True
-        self._task = asyncio.create_task(self._watch(), name="embedded-postgres-supervisor")
-        return self._dsn
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         # In a thread: a restart still running in one finishes first (the server's lock).
         await asyncio.to_thread(self._server.stop)
-        self.up = False
 
     async def _watch(self) -> None:
-        while True:
+        while self.failure is None:
             await asyncio.sleep(POLL_SECONDS)
             if self._server.is_running():  # also reaps a server of ours that died
                 continue
             self.up = False
-            if not await self._restart():
-                return
+            await self._restart()
 
-    async def _restart(self) -> bool:
+    async def _restart(self) -> None:
         now = time.monotonic()
         self._deaths.append(now)
         if len(self._deaths) == CRASH_LIMIT and now - self._deaths[0] < CRASH_WINDOW_SECONDS:
             self._give_up(f"it died {CRASH_LIMIT} times within {CRASH_WINDOW_SECONDS:.0f} s")
-            return False
+            return
         if not self._server.has_cluster():
             # Starting would initialise a new, empty cluster: better no registry than a blank one.
             self._give_up("its data directory no longer holds a cluster")
-            return False
+            return
         logger.warning("the embedded PostgreSQL has stopped; starting it again")
         error: Exception | None = None
         for attempt in range(ATTEMPTS):
             if attempt:
-                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
+                logger.warning("starting the embedded PostgreSQL again in %.2f s", delay)
+                await asyncio.sleep(delay)
             try:
-                self._dsn = await asyncio.to_thread(self._server.start)
+                self.dsn = await asyncio.to_thread(self._server.start)
             except (EmbeddedPostgresError, OSError) as exc:
                 error = exc
                 logger.warning("starting the embedded PostgreSQL failed: %s", exc)
@@ -111,17 +106,15 @@ class Supervisor:
             break
         else:
             self._give_up(str(error))
-            return False
-        self.restarts += 1
+            return
         for hook in self._hooks:
-            await hook(self._dsn)
+            await hook(self.dsn)
         self.up = True
         logger.warning(
             "the embedded PostgreSQL is back (pid %s, %.2f s after it stopped)",
             self._server.pid,
             time.monotonic() - now,
         )
-        return True
 
     def _give_up(self, reason: str) -> None:
         self.failure = f"the embedded PostgreSQL stopped and could not be started again: {reason}"

@@ -154,22 +154,38 @@ async def test_an_embedded_server_that_cannot_restart_fails_liveness(
 ) -> None:
     data_dir = tmp_path / "pgdata"
     fatal: list[str] = []
-    async with running_api(_settings(data_dir), on_fatal=fatal.append) as api:
-        assert await api.data(QUERY) == ANSWER
-        killed = _postmaster(data_dir)
-        assert killed is not None
-        # A cluster of another major version: every start is refused.
-        (data_dir / "PG_VERSION").write_text("17\n")
+    # No change listener (subscriptions): it would keep trying the server's port.
+    settings = Settings(
+        database_url=None, data_dir=data_dir, response_cache=False, subscriptions=False
+    )
+    squatter = socket.socket()
+    with squatter:
+        async with running_api(settings, on_fatal=fatal.append) as api:
+            assert await api.data(QUERY) == ANSWER
+            killed = _postmaster(data_dir)
+            assert killed is not None
+            old_port = _port(data_dir)
+            # A cluster of another major version: every start is refused.
+            (data_dir / "PG_VERSION").write_text("17\n")
 
-        os.kill(killed, signal.SIGKILL)
-        await _await_fatal(fatal)
-        # Once it gave up it stops watching (the process is asked to exit): ten polls later it
-        # has not tried again. (A slow machine could only hide a retry here, never invent one.)
-        await asyncio.sleep(10 * supervisor.POLL_SECONDS)
+            os.kill(killed, signal.SIGKILL)
+            await _await_fatal(fatal)
+            # Once it gave up it stops watching (the process is asked to exit): ten polls later
+            # it has not tried again. (A slow machine could only hide a retry, never invent one.)
+            await asyncio.sleep(10 * supervisor.POLL_SECONDS)
 
-        health = await api.http.get("/healthz")
-        ready = await api.http.get("/readyz")
-        assert not _exists(killed)
+            # Another program listens where the server was, and never answers.
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", old_port))
+            squatter.listen()
+            squatter.setblocking(False)
+            health = await api.http.get("/healthz")
+            ready = await api.http.get("/readyz")
+            # Readiness knew the server was down: it did not ask the pool, which would have
+            # connected to that port.
+            with pytest.raises(BlockingIOError):
+                squatter.accept()
+            assert not _exists(killed)
     assert health.status_code == 503
     assert health.json() == {"status": "failed"}
     assert ready.status_code == 503
@@ -182,6 +198,11 @@ async def test_an_embedded_server_that_cannot_restart_fails_liveness(
     tries = _lines(caplog, "starting the embedded PostgreSQL failed: ")
     assert len(tries) == supervisor.ATTEMPTS == 3
     assert all("PostgreSQL 17 cluster" in line for line in tries)
+    # Between the tries, a backoff the log states: 0.25 s, then twice that.
+    assert _lines(caplog, "starting the embedded PostgreSQL again in ") == [
+        "starting the embedded PostgreSQL again in 0.25 s",
+        "starting the embedded PostgreSQL again in 0.50 s",
+    ]
     assert _lines(caplog, "the embedded PostgreSQL stopped and could not") == fatal
 
 
@@ -237,7 +258,7 @@ async def test_a_restart_moves_to_a_free_port_when_its_own_is_taken(tmp_path: Pa
 
 
 async def test_a_data_dir_that_lost_its_cluster_is_not_initialised_again(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data_dir = tmp_path / "pgdata"
     fatal: list[str] = []
@@ -252,6 +273,7 @@ async def test_a_data_dir_that_lost_its_cluster_is_not_initialised_again(
         health = await api.http.get("/healthz")
     # Better no registry than a blank one: nothing was created where the cluster was.
     assert not data_dir.exists()
+    assert _lines(caplog, "the embedded PostgreSQL has stopped") == []  # no start was tried
     assert health.status_code == 503
     assert fatal == [
         "the embedded PostgreSQL stopped and could not be started again: "
@@ -259,7 +281,9 @@ async def test_a_data_dir_that_lost_its_cluster_is_not_initialised_again(
     ]
 
 
-async def test_a_crash_loop_fails_liveness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_crash_loop_fails_liveness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     data_dir = tmp_path / "pgdata"
     fatal: list[str] = []
     async with running_api(_settings(data_dir), on_fatal=fatal.append) as api:
@@ -283,3 +307,6 @@ async def test_a_crash_loop_fails_liveness(tmp_path: Path, monkeypatch: pytest.M
         "the embedded PostgreSQL stopped and could not be started again: "
         "it died 10 times within 3600 s"
     ]
+    # Each survived death was started again; the last one was not.
+    restarts = _lines(caplog, "the embedded PostgreSQL has stopped; starting it again")
+    assert len(restarts) == supervisor.CRASH_LIMIT
