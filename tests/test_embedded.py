@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import select
 import shutil
 import signal
@@ -18,8 +19,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.embedded import EmbeddedPostgres, postgres_bin_dir, running_dsn
+from service.embedded import EmbeddedPostgres, ownership, postgres_bin_dir, running_dsn
 from service.embedded.ownership import _run_as
+from service.embedded.processes import _Mode
 from service.errors import EmbeddedPostgresError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,11 +181,13 @@ async def test_restart_reuses_the_data(tmp_path: Path, make_pg: MakePg) -> None:
     finally:
         await conn.close()
     pg.stop()
+    data_dir.chmod(0o755)  # opened up meanwhile: PostgreSQL would refuse it
 
     dsn = pg.start()
 
     assert pg.started_by_us and not pg.created
     assert await _fetchval(dsn, "select x from kept") == 42
+    assert data_dir.stat().st_mode & 0o777 == 0o700
     # The log goes on in the same file until it passes 10 MB; then a start moves it aside.
     log = data_dir / "postgres.log"
     assert not log.with_name("postgres.log.1").exists()
@@ -421,3 +425,149 @@ def test_without_the_wheel_a_start_touches_nothing(
     finally:
         postgres_bin_dir.cache_clear()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def without_user_namespaces(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Root as where unshare is denied; the fallback user is an existing one, `nobody` (no
+    user is created on the host), and its fallback root a fresh dir it can reach."""
+    monkeypatch.setenv(ownership.NO_USERNS_ENV, "1")
+    monkeypatch.setattr(ownership, "FALLBACK_USER", "nobody")
+    # Whatever the code under test does, no useradd can run.
+    path = [entry for entry in os.environ["PATH"].split(os.pathsep) if "sbin" not in entry]
+    monkeypatch.setenv("PATH", os.pathsep.join(path))
+    assert shutil.which("useradd") is None
+    shared = Path(tempfile.mkdtemp(prefix="registry-fallback-", dir="/tmp"))
+    shared.chmod(0o701)  # others (the fallback user) may pass through, not its group
+    monkeypatch.setattr(ownership, "FALLBACK_ROOT", shared / "fallback")
+    _run_as.cache_clear()
+    try:
+        yield shared
+    finally:
+        _run_as.cache_clear()  # the next test probes user namespaces again
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _uid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback is for root")
+async def test_root_without_user_namespaces_runs_postgres_as_the_fallback_user(
+    tmp_path: Path,
+    make_pg: MakePg,
+    without_user_namespaces: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    nobody = pwd.getpwnam("nobody")
+    # A data dir the fallback user can reach is used where it is, made theirs and private.
+    reachable = without_user_namespaces / "pgdata"
+    pg = make_pg(reachable)
+    dsn = pg.start()
+    assert pg.data_dir == reachable
+    assert pg.pid is not None and _uid(pg.pid) == nobody.pw_uid
+    assert await _fetchval(dsn, "select 1") == 1
+    st = reachable.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (nobody.pw_uid, nobody.pw_gid, 0o700)
+    pg.stop()
+
+    # Left root's (as a start in a user namespace leaves it): the next start gives it back,
+    # but not what a link inside points to.
+    outside = tmp_path / "outside"
+    outside.write_text("root's")
+    (reachable / "link").symlink_to(outside)
+    for path in [reachable, *reachable.rglob("*")]:
+        os.chown(path, 0, 0, follow_symlinks=False)
+    pg.start()
+    owners = {path.lstat().st_uid for path in [reachable, *reachable.rglob("*")]}
+    assert owners == {nobody.pw_uid}
+    assert outside.stat().st_uid == 0
+    pg.stop()
+
+    # One it cannot reach (pytest's tmp dirs are root's, 0700) moves to the fallback root,
+    # under a name of its own, each time the same.
+    configured = tmp_path / "pgdata"
+    pg = make_pg(configured)
+    pg.start()
+    relocated = pg.data_dir
+    assert relocated is not None and relocated.parent == ownership.FALLBACK_ROOT
+    assert relocated.name.startswith("pgdata-") and len(relocated.name) == len("pgdata-") + 12
+    assert ownership.FALLBACK_ROOT.stat().st_mode & 0o777 == 0o755
+    assert not configured.exists()
+    pg.stop()
+    assert make_pg(configured).has_cluster()  # found where it was moved to
+    again = make_pg(configured)
+    again.start()
+    assert again.data_dir == relocated and not again.created
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "service.embedded"
+    ]
+    assert "user namespaces unavailable; running PostgreSQL as nobody" in warnings
+    assert f"changing the owner of {reachable} to uid {nobody.pw_uid}" in warnings
+    assert f"nobody cannot reach {configured}; using {relocated}" in warnings
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback is for root")
+def test_a_fallback_root_the_fallback_user_cannot_reach_is_refused(
+    tmp_path: Path, make_pg: MakePg, without_user_namespaces: Path
+) -> None:
+    without_user_namespaces.chmod(0o700)  # the fallback root's parent
+    with pytest.raises(EmbeddedPostgresError) as raised:
+        make_pg(tmp_path / "pgdata").start()
+    assert str(raised.value) == f"nobody cannot reach {ownership.FALLBACK_ROOT}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback is for root")
+def test_a_fallback_user_that_cannot_be_created_is_explained(
+    tmp_path: Path,
+    make_pg: MakePg,
+    without_user_namespaces: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ownership, "FALLBACK_USER", "registry-test-absent")
+    # A useradd that fails as a real one does (the host's is never run here).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    useradd = bin_dir / "useradd"
+    args = tmp_path / "args"
+    useradd.write_text(
+        f'#!/bin/sh\necho "$@" > {args}\n'
+        "echo 'useradd: cannot lock /etc/passwd; try again later.' >&2\nexit 1\n"
+    )
+    useradd.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    start = "cannot run the embedded PostgreSQL as root on this machine (user namespaces "
+    start += f"disabled by {ownership.NO_USERNS_ENV}; "
+
+    with pytest.raises(EmbeddedPostgresError) as raised:
+        make_pg(tmp_path / "pgdata").start()
+    assert str(raised.value).startswith(
+        start + "could not create user registry-test-absent: "
+        "useradd: cannot lock /etc/passwd; try again later.). Either set DATABASE_URL"
+    )
+    assert args.read_text().split() == [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "registry-test-absent",
+    ]
+
+    useradd.unlink()
+    with pytest.raises(EmbeddedPostgresError) as raised:
+        make_pg(tmp_path / "pgdata").start()
+    assert str(raised.value).startswith(
+        start + "no useradd to create the user registry-test-absent)"
+    )
+    assert not (tmp_path / "pgdata").exists()
+
+
+def test_no_userns_set_to_0_keeps_user_namespaces(
+    without_user_namespaces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ownership.NO_USERNS_ENV, "0")
+    assert _run_as().mode is (_Mode.USER_NAMESPACE if os.geteuid() == 0 else _Mode.DIRECT)

@@ -114,17 +114,18 @@ def _relocated(data_dir: Path) -> Path:
 
 
 def _can_traverse(directory: Path, run_as: _RunAs) -> bool:
-    for path in (directory, *directory.parents):
-        st = path.stat()
-        if st.st_uid == run_as.uid:
-            bit = stat.S_IXUSR
-        elif st.st_gid == run_as.gid:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not st.st_mode & bit:
-            return False
-    return True
+    return all(_can_enter(path, run_as) for path in (directory, *directory.parents))
+
+
+def _can_enter(path: Path, run_as: _RunAs) -> bool:
+    st = path.stat()
+    if st.st_uid == run_as.uid:
+        bit = stat.S_IXUSR
+    elif st.st_gid == run_as.gid:
+        bit = stat.S_IXGRP
+    else:
+        bit = stat.S_IXOTH
+    return bool(st.st_mode & bit)
 
 
 def _lock_path(data_dir: Path) -> Path:
