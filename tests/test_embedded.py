@@ -181,7 +181,7 @@ async def test_restart_reuses_the_data(tmp_path: Path, make_pg: MakePg) -> None:
     finally:
         await conn.close()
     pg.stop()
-    data_dir.chmod(0o755)  # opened up meanwhile: PostgreSQL would refuse it
+    data_dir.chmod(0o701)  # opened up meanwhile: PostgreSQL would refuse it
 
     dsn = pg.start()
 
@@ -439,7 +439,7 @@ def without_user_namespaces(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     assert shutil.which("useradd") is None
     shared = Path(tempfile.mkdtemp(prefix="registry-fallback-", dir="/tmp"))
     shared.chmod(0o701)  # others (the fallback user) may pass through, not its group
-    monkeypatch.setattr(ownership, "FALLBACK_ROOT", shared / "fallback")
+    monkeypatch.setattr(ownership, "FALLBACK_ROOT", shared / "var" / "fallback")
     _run_as.cache_clear()
     try:
         yield shared
@@ -461,8 +461,9 @@ async def test_root_without_user_namespaces_runs_postgres_as_the_fallback_user(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     nobody = pwd.getpwnam("nobody")
-    # A data dir the fallback user can reach is used where it is, made theirs and private.
-    reachable = without_user_namespaces / "pgdata"
+    # A data dir the fallback user can reach is used where it is, made theirs and private
+    # (its missing parents made on the way).
+    reachable = without_user_namespaces / "a" / "b" / "pgdata"
     pg = make_pg(reachable)
     dsn = pg.start()
     assert pg.data_dir == reachable
