@@ -127,6 +127,7 @@ async def test_start_serves_registry_database_and_stop_leaves_nothing(
     log = (data_dir / "postgres.log").stat()
     assert log.st_size > 0 and log.st_mode & 0o077 == 0
     assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert data_dir.stat().st_uid == os.geteuid()  # as root: no other user, no chown
     assert pg.pid is not None
     family = [pg.pid, *_children(pg.pid)]
     assert len(family) > 1  # checkpointer, walwriter, ...

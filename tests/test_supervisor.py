@@ -291,8 +291,17 @@ async def test_a_crash_loop_fails_liveness(
         # Deaths further apart than the window are no loop, however many: with a window
         # shorter than any restart, CRASH_LIMIT deaths in a row are all survived.
         monkeypatch.setattr(supervisor, "CRASH_WINDOW_SECONDS", 1e-6)
-        for _ in range(supervisor.CRASH_LIMIT):
+        for death in range(1, supervisor.CRASH_LIMIT + 1):
             await _kill_and_await_answer(api, data_dir)
+            if death == 2:
+                after_the_second = time.monotonic()
+                await asyncio.sleep(3)
+        assert fatal == []
+        # An 11th death, with a window that reaches back to just after the 2nd: the last
+        # CRASH_LIMIT deaths (the 2nd to the 11th) do not all fall in it, so no loop yet.
+        window = time.monotonic() - after_the_second
+        monkeypatch.setattr(supervisor, "CRASH_WINDOW_SECONDS", window)
+        await _kill_and_await_answer(api, data_dir)
         assert fatal == []
         # The last CRASH_LIMIT deaths within the window (a long one here, so that a loaded
         # machine's slow restarts still fit in it): the supervisor gives up.
@@ -309,4 +318,4 @@ async def test_a_crash_loop_fails_liveness(
     ]
     # Each survived death was started again; the last one was not.
     restarts = _lines(caplog, "the embedded PostgreSQL has stopped; starting it again")
-    assert len(restarts) == supervisor.CRASH_LIMIT
+    assert len(restarts) == supervisor.CRASH_LIMIT + 1
