@@ -142,8 +142,9 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _make_private_dir(path: Path, run_as: _RunAs) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)  # mkdir's mode is filtered by the umask; PostgreSQL wants 0700 or 0750
+    # Empty until initdb writes into it, which first makes it 0700 itself ("fixing permissions
+    # on existing directory").
+    path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0 and path.stat().st_uid != run_as.uid:
         os.chown(path, run_as.uid, run_as.gid)
 
