@@ -353,3 +353,23 @@ async def test_what_clients_store_is_bounded_in_memory_and_in_postgres(database_
         response = await api.http.post("/graphql", json={"extensions": by_hash(texts[0])})
         assert codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
     assert await stored(database_url) == {sha256(t): False for t in texts[1:]}
+
+
+async def test_an_id_that_names_another_document_is_refused(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    relay: dict[str, str] = json.loads(RELAY_OUTPUT.read_text())
+    [first, second] = relay.values()
+    output = tmp_path / "persisted.json"
+    # An id of the team's own naming (not a digest, so not checked against the text).
+    output.write_text(json.dumps({"app-lab-v1": first}))
+    assert await register(database_url, monkeypatch, output) == 0
+    capsys.readouterr()
+    output.write_text(json.dumps({"app-lab-v1": second}))
+    assert await register(database_url, monkeypatch, output) == 1
+    err = capsys.readouterr().err
+    assert "document_id: 'app-lab-v1' already names another document" in err
+    assert await stored(database_url) == {sha256(first): True}
