@@ -319,7 +319,6 @@ RANKED = {
     for descending in (True, False)
     for by_country in (False, True)
 }
-RANKED_DESC = RANKED[(True, False)]
 # (descending, by country) -> where the page's cursors ($8 after, $9 before: text[] keys)
 # stand: entries at or before `after`, entries before `before`, and ($10) the whole count.
 BOUNDS = {
