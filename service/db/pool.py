@@ -181,13 +181,13 @@ async def create_pool(
     dsn: str,
     *,
     min_size: int = 1,
-    max_size: int = 10,
+    max_size: int,
     on_query: QueryHook | None = None,
     statement_timeout_ms: int = 0,
     acquire_timeout: float | None = None,
     on_statement: StatementHook | None = None,
     on_record: RecordHook | None = None,
-) -> asyncpg.Pool:
+) -> BoundedPool:
     """A pool whose connections decode jsonb; `on_query` sees every statement (tests count),
     `on_statement` every statement's duration in seconds (metrics), `on_record` asyncpg's
     whole record of it (traces).
@@ -196,11 +196,11 @@ async def create_pool(
     bounds the wait for a connection.
     """
 
-    async def init(connection: asyncpg.Connection) -> None:
+    async def init(connection: PoolConnection) -> None:
         await _init_connection(connection)
         if on_query is not None:
             connection.add_query_logger(lambda logged: on_query(logged.query))
-        if on_statement is not None and isinstance(connection, PoolConnection):
+        if on_statement is not None:
             connection.on_statement = on_statement
         if on_record is not None:
             connection.add_query_logger(on_record)
@@ -225,15 +225,14 @@ async def create_pool(
     return pool
 
 
-async def reconnect(pool: asyncpg.Pool, dsn: str) -> None:
+async def reconnect(pool: BoundedPool, dsn: str) -> None:
     """After the server restarted (maybe on another port): new connections from now on.
 
     A connection the server closed is replaced on its next acquire anyway; expiring them all
     also replaces those whose loss the client has not noticed yet.
     """
     # The same settings (statement_timeout included) as the pool was created with.
-    args = pool.connect_args if isinstance(pool, BoundedPool) else _connect_args(0)
-    pool.set_connect_args(dsn, **args)
+    pool.set_connect_args(dsn, **pool.connect_args)
     await pool.expire_connections()
 
 
