@@ -155,6 +155,15 @@ async def test_only_a_release_that_has_something_to_wait_for_is_bounded(
             async with connection.transaction():
                 assert _release_waits(connection)
             assert not _release_waits(connection)
+            # At its last allowed query a connection is closed on release (asyncpg's
+            # max_queries, 50,000 here): lowered to the count it has reached.
+            holder = connection._holder
+            spent, holder._max_queries = (
+                holder._max_queries,
+                connection._con._protocol.queries_count,
+            )
+            assert _release_waits(connection)
+            holder._max_queries = spent
             await pool.expire_connections()
             assert _release_waits(connection)  # closed on release
         assert _release_waits(connection)  # released already: no holder
