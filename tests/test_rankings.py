@@ -11,7 +11,7 @@ import pytest
 
 from service.enums import Role
 from tests.conftest import Api
-from tests.writing import Writer, issue_token
+from tests.writing import Writer, demo_source, issue_token
 
 LEADERBOARD = """
 query ($asOf: Date, $provenance: [Provenance!], $first: Int! = 20, $after: String) {
@@ -286,3 +286,91 @@ async def test_a_model_archived_without_an_event_stays_off_the_board_beside_one_
     assert "gpt-5.5" not in slugs
     assert "gemini-3.1-pro" not in slugs
     assert slugs[0] == "claude-opus-4.8" and board["totalCount"] == 6
+
+
+LOWER_BOARD = """
+query ($asOf: Date, $first: Int, $after: String, $last: Int, $before: String) {
+  leaderboard(benchmark: "error-rate", asOf: $asOf, first: $first, after: $after,
+              last: $last, before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { rank model { slug } score { value } } }
+  }
+}
+"""
+
+
+async def test_a_lower_is_better_board_ranks_the_lowest_first_page_by_page(
+    api: Api, database_url: str
+) -> None:
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    benchmark = {
+        "slug": "error-rate",
+        "name": "Error rate",
+        "scaleMin": 0,
+        "scaleMax": 100,
+        "higherIsBetter": False,
+        "isIndependent": True,
+    }
+    await editor.ok("createBenchmark", "CreateBenchmarkInput", "benchmark { slug }", benchmark)
+    version = {"benchmark": "error-rate", "label": "v1", "effectiveOn": "2026-01-01"}
+    await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label }",
+        version,
+    )
+    ids: dict[str, str] = {}
+    for model, value in (("gpt-5.5", 3), ("gpt-5.5", 4), ("claude-opus-4.8", 1.5),
+                         ("qwen-flagship", 2), ("kimi-flagship", 2.5)):  # fmt: skip
+        score = {
+            "model": model,
+            "version": "release",
+            "benchmark": "error-rate",
+            "value": value,
+            "measuredOn": "2026-06-01",
+            "provenance": "INDEPENDENT",
+            "source": demo_source("aa-leaderboard"),
+        }
+        written = await editor.ok("recordScore", "RecordScoreInput", "score { id }", score)
+        ids[model] = written["score"]["id"]
+    best_first = ["claude-opus-4.8", "qwen-flagship", "kimi-flagship", "gpt-5.5"]
+    # A past date is walked; today's board is read from leaderboard_best.
+    for as_of in ("2026-06-02", None):
+        whole = (await api.data(LOWER_BOARD, asOf=as_of, first=10))["leaderboard"]
+        assert [
+            (e["node"]["model"]["slug"], e["node"]["score"]["value"]) for e in whole["edges"]
+        ] == [
+            ("claude-opus-4.8", 1.5),
+            ("qwen-flagship", 2),
+            ("kimi-flagship", 2.5),
+            ("gpt-5.5", 3),
+        ]
+        seen: list[str] = []
+        ends: list[str] = []
+        more = True
+        while more:
+            after = ends[-1] if ends else None
+            page = (await api.data(LOWER_BOARD, asOf=as_of, first=1, after=after))["leaderboard"]
+            seen += [e["node"]["model"]["slug"] for e in page["edges"]]
+            ends.append(page["pageInfo"]["endCursor"])
+            more = page["pageInfo"]["hasNextPage"]
+        assert seen == best_first
+        # Back from the last entry: the two before it.
+        back = (await api.data(LOWER_BOARD, asOf=as_of, last=2, before=ends[-1]))["leaderboard"]
+        assert [e["node"]["model"]["slug"] for e in back["edges"]] == best_first[1:3]
+        assert [e["node"]["rank"] for e in back["edges"]] == [2, 3]
+        assert back["totalCount"] == 4
+
+    # The status on a day is the latest change dated by then (the last written, of one day):
+    # verified on 06-02, disputed and then retracted on 06-03.
+    for verification, day in (("VERIFIED", "02"), ("DISPUTED", "03"), ("RETRACTED", "03")):
+        change = {
+            "score": ids["claude-opus-4.8"],
+            "verification": verification,
+            "changedOn": f"2026-06-{day}",
+        }
+        await editor.ok("setScoreVerification", "SetScoreVerificationInput", "score { id }", change)
+    for as_of, leader in (("2026-06-02", "claude-opus-4.8"), ("2026-06-04", "qwen-flagship")):
+        board = (await api.data(LOWER_BOARD, asOf=as_of, first=1))["leaderboard"]
+        assert board["edges"][0]["node"]["model"]["slug"] == leader, as_of
