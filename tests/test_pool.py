@@ -73,9 +73,9 @@ async def test_each_statement_is_recorded_for_the_request_and_timed_once(
     database_url: str, timed: bool
 ) -> None:
     """Every way of sending a statement: the simple protocol (`execute` without arguments),
-    `execute` with them, `executemany` and a fetch. Each one's text lands in the running
-    request's reads (what the response cache keys an answer by) and, with a hook, each one's
-    duration is reported once."""
+    `execute` with them, `executemany`, a fetch and `fetchmany`. Each one's text lands in the
+    running request's reads (what the response cache keys an answer by) and, with a hook, each
+    one's duration is reported once."""
     durations: list[float] = []
     queries: list[str] = []
     records: list[LoggedQuery] = []
@@ -94,14 +94,15 @@ async def test_each_statement_is_recorded_for_the_request_and_timed_once(
             assert await connection.execute(SLEEP_FOR, 0.05) == "SELECT 1"
             assert await connection.executemany(SLEEP_FOR, [(0.05,), (0.05,)]) is None
             assert await connection.fetchval(ECHO, 7) == 7
+            assert [row[0] for row in await connection.fetchmany(ECHO, [(1,), (2,)])] == [1, 2]
         await asyncio.sleep(0.1)  # the query loggers are called from the event loop
     finally:
         READS.reset(token)
         await pool.close()
     assert request.statements == {SLEEP, SLEEP_FOR, ECHO}
     if timed:
-        assert len(durations) == 4
-        slept = [0.05, 0.05, 0.1, 0.0]
+        assert len(durations) == 5
+        slept = [0.05, 0.05, 0.1, 0.0, 0.0]
         assert all(least <= took < least + 5 for took, least in zip(durations, slept, strict=True))
         # The loggers (statement counts in tests, traces) see the statements sent.
         assert set(queries) == {SLEEP, SLEEP_FOR, ECHO}
