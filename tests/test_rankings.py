@@ -350,6 +350,7 @@ async def test_a_lower_is_better_board_ranks_the_lowest_first_page_by_page(
         ends: list[str] = []
         more = True
         while more:
+            assert len(ends) < len(best_first), "a page repeats an entry"
             after = ends[-1] if ends else None
             page = (await api.data(LOWER_BOARD, asOf=as_of, first=1, after=after))["leaderboard"]
             seen += [e["node"]["model"]["slug"] for e in page["edges"]]
