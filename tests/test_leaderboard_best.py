@@ -24,7 +24,7 @@ from service import clock, commands, ids, inputs
 from service.db import Conn
 from service.db.pool import connect, create_pool
 from service.errors import RegistryError
-from service.graphql.schema import RegistrySchema, build_schema
+from service.graphql.schema import RawResult, RegistrySchema, build_schema
 from tests.test_compiled import _context
 from tests.test_known_at import SOURCE, _parse
 
@@ -154,6 +154,9 @@ def _archival(kind: str, slug: str) -> Any:
 async def _execute(schema: RegistrySchema, pool: Any, variables: dict[str, Any]) -> Any:
     result = await schema.execute(BOARD, variables, _context(pool))
     assert result.errors is None, result.errors
+    # The compiled schema must answer on its compiled path: a failing statement would fall
+    # back to the resolvers with their answer, and the two paths would agree by default.
+    assert isinstance(result, RawResult) == (schema.fast_path is not None), "fell back"
     # A compiled answer's data is its JSON text (an orjson.Fragment): read as the response
     # carries it.
     return orjson.loads(orjson.dumps(result.data))
