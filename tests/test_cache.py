@@ -718,3 +718,25 @@ async def _until_async(conn: asyncpg.Connection, query: str, value: int) -> None
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{query} never gave {value}")
+
+
+async def test_an_answer_reading_scores_outside_its_root_s_claim_is_dropped_by_any_score(
+    cached_api: Api, database_url: str
+) -> None:
+    """A model page claims the scores of its own versions; one that also shows its lab's
+    other models' scores read the score table beyond that claim, so any score drops it."""
+    query = (
+        '{ model(slug: "solar-pro") { slug lab { models(first: 5) { slug versions(first: 5) {'
+        " scores(first: 5) { value } } } } } }"
+    )
+    await cached_api.data(query)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(INSERT_SCORES, "solar-10.7b", 13.75)  # the lab's other model
+        await _heard(cached_api, conn)
+    finally:
+        await conn.close()
+    assert not await _from_memory(cached_api, query)
+    page = await cached_api.data(query)
+    models = page["model"]["lab"]["models"]
+    assert 13.75 in [s["value"] for m in models for v in m["versions"] for s in v["scores"]]

@@ -109,6 +109,11 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
         " pageInfo { startCursor endCursor hasNextPage } } }",
         {},
     ),
+    (
+        '{ leaderboard(benchmark: "aa-intelligence-index", asOf: "2026-05-30", first: 2) {'
+        " edges { __typename cursor } } }",
+        {},
+    ),
     (LEADERBOARD, {"asOf": "2026-05-30", "provenance": ["INDEPENDENT"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "stages": ["PREVIEW"]}),
     (LEADERBOARD, {"asOf": "2026-05-30", "countries": ["kr", "FR"]}),

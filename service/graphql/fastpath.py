@@ -24,7 +24,8 @@ from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNod
 from graphql.execution.values import get_variable_values
 
 from service.db.reads import READS
-from service.graphql.compiler import NotCompilable, Plan, compile_operation
+from service.graphql.compiler import Plan, compile_operation
+from service.graphql.compiler.builder import NotCompilable
 from service.graphql.documents import Documents
 
 logger = logging.getLogger("service.graphql.fastpath")

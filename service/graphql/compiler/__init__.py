@@ -51,8 +51,6 @@ from service.graphql.compiler.roots import ROOTS
 # Per table: read whole (None), or only for the keys of these claims.
 Template = dict[str, tuple[Claim, ...] | None]
 
-__all__ = ["NotCompilable", "Plan", "compile_operation"]
-
 
 @dataclass
 class Plan:
@@ -61,19 +59,19 @@ class Plan:
 
     sql: str
     params: list[Callable[[Mapping[str, Any]], Any]]
-    template: Template | None = EVERYTHING
-    anchors: tuple[Claim, ...] = ()
+    template: Template | None  # None: EVERYTHING
+    anchors: tuple[Claim, ...]
     # The statement's JSON text is not compact (it holds jsonb): re-encode it before sending.
-    reencode: bool = False
+    reencode: bool
 
     def bind(self, variables: Mapping[str, Any]) -> list[Any]:
         return [param(variables) for param in self.params]
 
     def scope(self, found: list[list[str]]) -> Scope | None:
         """What the statement read, given the keys its anchors found."""
-        if self.template is EVERYTHING:
-            return EVERYTHING
-        keys = dict(zip(self.anchors, found, strict=True))
+        if self.template is None:
+            return None  # EVERYTHING
+        keys = {claim: found[i] for i, claim in enumerate(self.anchors)}
         scope: Scope = {}
         for table, claims in self.template.items():
             if claims is None:
@@ -96,8 +94,8 @@ def _template(builder: Builder, roots: list[tuple[str, str]]) -> Template | None
     template: Template = {}
     for root, sql in roots:
         tables = tables_of(sql)
-        if tables is EVERYTHING:
-            return EVERYTHING
+        if tables is None:
+            return None  # EVERYTHING
         for table in tables:
             claim = next((c for c in builder.claims if (c.root, c.table) == (root, table)), None)
             kept = claim is not None and all(
@@ -108,11 +106,9 @@ def _template(builder: Builder, roots: list[tuple[str, str]]) -> Template | None
             earlier = template.get(table, ())
             if claim is None or not kept or earlier is None:
                 template[table] = None
-            elif claim.keys or claim.anchor is not None:
+            else:
                 template[table] = (*earlier, claim)
-            elif table not in template:
-                template[table] = ()  # no row of it matters, not even a whole-table write's
-    return {table: claims for table, claims in template.items() if claims != ()}
+    return template
 
 
 def compile_operation(

@@ -49,9 +49,9 @@ Path = tuple[str, ...]  # a root field's response key, then "Type.field" of each
 @dataclass(frozen=True)
 class Claim:
     """A root field's word that it reads `table` only for the rows of some keys
-    (service.dependencies): `keys`, or those the SQL `anchor` (a text[]) finds in the same
-    statement; neither: no row of it changes the answer, so not even a write to the whole
-    table does. The fields below the root may read the table too, but only at `paths`; one
+    (service.dependencies): `keys`, and those the SQL `anchor` (a text[]) finds in the same
+    statement (a write to the whole table changes every answer that reads some of its rows).
+    The fields below the root may read the table too, but only at `paths`; one
     reading it anywhere else makes the scope the whole table (service.graphql.compiler)."""
 
     root: str
