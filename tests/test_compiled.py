@@ -133,6 +133,7 @@ COMPILED: list[tuple[str, dict[str, Any]]] = [
     ('{ lab(slug: "upstage") { __typename name models { slug versions { label } } } }', {}),
     ('{ a: lab(slug: "cohere") { n: name } b: model(slug: "gpt-5.5") { s: slug } }', {}),
     ("{ __typename }", {}),
+    ('{ ... on Query { model(slug: "solar-pro") { slug } } }', {}),
     (
         '{ model(slug: "solar-pro-3") { ... on Model { slug lab { ... on Lab { name } } } } }',
         {},
