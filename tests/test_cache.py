@@ -740,3 +740,17 @@ async def test_an_answer_reading_scores_outside_its_root_s_claim_is_dropped_by_a
     page = await cached_api.data(query)
     models = page["model"]["lab"]["models"]
     assert 13.75 in [s["value"] for m in models for v in m["versions"] for s in v["scores"]]
+
+
+async def test_a_score_on_another_benchmark_moves_the_known_at_a_board_shows(
+    cached_api: Api, database_url: str
+) -> None:
+    """A leaderboard that shows its knownAt read the registry's clock, which every write
+    moves; one that does not show it is kept across a write its rows do not meet."""
+    await _other_benchmark(cached_api, database_url)
+    shown = await cached_api.data(KNOWN)
+    await cached_api.data(LAB_BOARD, benchmark="aa-intelligence-index")
+    await _record_score(cached_api, database_url, benchmark="other-index", value=70)
+    assert await _from_memory(cached_api, LAB_BOARD, benchmark="aa-intelligence-index")
+    later = await cached_api.data(KNOWN)
+    assert later["leaderboard"]["knownAt"] > shown["leaderboard"]["knownAt"]
