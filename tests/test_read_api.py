@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.conftest import Api
+from service.config import Settings
+from tests.conftest import Api, running_api
 
 MODEL_PAGE = """
 query ($slug: String!) {
@@ -170,3 +171,28 @@ async def test_an_unexpected_failure_is_masked_for_the_client(api: Api, database
 async def test_a_syntax_error_names_the_problem(api: Api) -> None:
     body = await api.graphql("{ labs { slug ")
     assert "Syntax Error" in body["errors"][0]["message"]
+
+
+async def test_without_the_compiler_a_lab_and_a_models_lab_and_family_read_alike(
+    database_url: str,
+) -> None:
+    # The resolvers' own path (the compiled one has its SQL): a lab by slug with its country,
+    # and a model's lab and family, each the row asked for and no other.
+    settings = Settings(
+        database_url=database_url,
+        migrate_on_start=False,
+        seed_demo=False,
+        response_cache=False,
+        compiled_queries=False,
+    )
+    async with running_api(settings) as api:
+        data = await api.data(
+            '{ lab(slug: "upstage") { slug name country { code name } } '
+            'model(slug: "solar-pro") { lab { slug country { code name } } family { slug } } }'
+        )
+    korea = {"code": "KR", "name": "South Korea"}
+    assert data["lab"] == {"slug": "upstage", "name": "Upstage", "country": korea}
+    assert data["model"] == {
+        "lab": {"slug": "upstage", "country": korea},
+        "family": {"slug": "solar"},
+    }
