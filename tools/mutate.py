@@ -378,8 +378,10 @@ def run(module: str, tests: list[str], cap: int, timeout: float, out: Path) -> N
                 sys.exit(f"{out} holds mutants of other code: its mutant {record['id']} differs")
     done = {record["id"] for record in read(out)} if out.exists() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
-        copy = Path(tmp)
+    # Not a TemporaryDirectory: its clean-up is an atexit hook (weakref.finalize), which each
+    # forked session inherits and runs on exit, deleting the copy under the next mutant.
+    copy = Path(tempfile.mkdtemp(prefix="mutate-"))
+    try:
         _copy_tree(copy)
         _preload()
         status, secs, detail = _pytest(copy, tests, 900)
@@ -399,6 +401,8 @@ def run(module: str, tests: list[str], cap: int, timeout: float, out: Path) -> N
             with out.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
             print(f"{status:8s} {secs:5.1f}s {mutant.describe(src)}", flush=True)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
     summary([out])
 
 
