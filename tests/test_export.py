@@ -250,3 +250,77 @@ async def test_head_tells_the_cursor_without_the_rows(api: Api) -> None:
     assert head.status_code == 200 and head.content == b""
     assert head.headers["registry-feed-cursor"] == got.headers["registry-feed-cursor"]
     assert head.headers["content-type"] == got.headers["content-type"]
+
+
+EVERY_TABLE = (
+    "sources", "labs", "families", "models", "benchmarks", "versions", "lineage", "programs",
+    "participants", "targets", "scores",
+)  # fmt: skip
+
+
+def _dated(table: str, row: dict[str, Any]) -> str | None:
+    if table == "versions":
+        return row["announcedOn"] or row["releasedOn"]  # type: ignore[no-any-return]
+    key = {"scores": "measuredOn", "participants": "effectiveOn", "targets": "statedOn"}[table]
+    return row[key]  # type: ignore[no-any-return]
+
+
+async def test_each_table_holds_each_row_once_as_the_registry_holds_it(
+    api: Api, database_url: str
+) -> None:
+    conn = await connect(database_url)
+    try:
+        for slug in ("hle", "gpqa"):
+            benchmark = {"slug": slug, "name": slug, "scaleMin": 0, "scaleMax": 100}
+            benchmark["isIndependent"] = True
+            await commands.create_benchmark(
+                conn, "test", validation.parse(inputs.BenchmarkInput, benchmark)
+            )
+        weights = [{"benchmark": "hle", "weight": "0.25"}, {"benchmark": "gpqa", "weight": "0.75"}]
+        method = {"benchmark": "aa-intelligence-index", "label": "v2", "effectiveOn": "2026-06-15"}
+        await commands.create_benchmark_version(
+            conn,
+            "test",
+            validation.parse(inputs.BenchmarkVersionInput, {**method, "components": weights}),
+        )
+    finally:
+        await conn.close()
+    exported: dict[str, list[dict[str, Any]]] = {}
+    for table in EVERY_TABLE:  # by the names a user types, not the module's own list
+        _, rows = await ndjson(api, f"/export/{table}.ndjson")
+        numbers = [ids.decode(row["id"])[1] for row in rows]  # type: ignore[index]
+        assert numbers == sorted(set(numbers)), table  # each row once, in id order
+        exported[table] = rows
+    labs = {lab["slug"]: lab for lab in exported["labs"]}
+    assert labs["upstage"]["archived"] is False
+    assert labs["upstage"]["externalIds"] == [{"system": "HUGGING_FACE", "key": "upstage"}]
+    models = {model["slug"]: model for model in exported["models"]}
+    assert models["solar-pro"]["archived"] is False
+    assert models["solar-pro"]["family"] == "solar"
+    targets = {
+        (version["model"], version["label"]): version["hardwareTargets"]
+        for version in exported["versions"]
+        if version["hardwareTargets"]
+    }
+    assert [(key, [t["accelerator"] for t in found]) for key, found in targets.items()] == [
+        (("solar-pro", "release"), ["GPU"])
+    ]
+    (index,) = [b for b in exported["benchmarks"] if b["slug"] == "aa-intelligence-index"]
+    assert [version["label"] for version in index["versions"]] == ["as reported 2026-05-30", "v2"]
+    components = index["versions"][1]["components"]
+    assert [(c["benchmark"], float(c["weight"])) for c in components] == [
+        ("gpqa", 0.75),
+        ("hle", 0.25),
+    ]
+    for link in exported["lineage"]:
+        assert ids.decode(link["parentId"])[0] == "Model"  # type: ignore[index]
+        assert ids.decode(link["childId"])[0] == "Model"  # type: ignore[index]
+    # asOf the latest date a dated table holds: every row dated up to that day, the day's own
+    # included (undated versions always).
+    for table in ("versions", "participants", "targets", "scores"):
+        rows = exported[table]
+        latest = max(day for row in rows if (day := _dated(table, row)) is not None)
+        _, bounded = await ndjson(api, f"/export/{table}.ndjson", asOf=latest)
+        kept = [row for row in rows if (day := _dated(table, row)) is None or day <= latest]
+        expected = [row["id"] for row in kept if table == "versions" or _dated(table, row)]
+        assert [row["id"] for row in bounded] == expected, table

@@ -178,3 +178,22 @@ async def test_unlinking_removes_that_one_link_and_no_other(api: Api, database_u
     ]
     up = await api.data(LINEAGE, model="gpt-5.5", direction="ANCESTORS", depth=1)
     assert _edges(up["lineage"]) == [("solar-pro-3", "DISTILLED", "gpt-5.5")]
+
+
+async def test_depth_counts_every_link_up_and_down(api: Api) -> None:
+    # Three links away and no further, whichever way the walk goes: Solar Pro 3's
+    # grandparent's parent, and Mistral 7B's grandchild's child (both of its links to
+    # SOLAR 10.7B are one link away).
+    data = await api.data(LINEAGE, model="solar-pro-3", direction="ANCESTORS", depth=3)
+    assert _edges(data["lineage"]) == [
+        ("solar-pro-2", "SUCCESSOR", "solar-pro-3"),
+        ("solar-pro", "SUCCESSOR", "solar-pro-2"),
+        ("solar-10.7b", "SUCCESSOR", "solar-pro"),
+    ]
+    data = await api.data(LINEAGE, model="mistral-7b", direction="DESCENDANTS", depth=3)
+    assert _edges(data["lineage"]) == [
+        ("mistral-7b", "DEPTH_UP_SCALED", "solar-10.7b"),
+        ("mistral-7b", "CONTINUED_PRETRAINING", "solar-10.7b"),
+        ("solar-10.7b", "SUCCESSOR", "solar-pro"),
+        ("solar-pro", "SUCCESSOR", "solar-pro-2"),
+    ]

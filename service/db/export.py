@@ -17,11 +17,8 @@ change feed carries, not facts, and are left out (so an import reproduces the sa
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import asyncpg
 
 from service import ids
 from service.db import Conn, feed
@@ -243,10 +240,3 @@ async def snapshot(conn: Conn) -> AsyncIterator[int]:
             await transaction.rollback()
         raise
     await transaction.commit()
-
-
-async def rows(conn: Conn, table: str, as_of: dt.date | None) -> AsyncIterator[asyncpg.Record]:
-    """The table's rows in id order, from a server-side cursor (inside `snapshot`)."""
-    args = (as_of,) if table in DATED else ()
-    async for row in conn.cursor(TABLES[table], *args, prefetch=BATCH):
-        yield row
