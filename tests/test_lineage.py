@@ -197,3 +197,15 @@ async def test_depth_counts_every_link_up_and_down(api: Api) -> None:
         ("solar-10.7b", "SUCCESSOR", "solar-pro"),
         ("solar-pro", "SUCCESSOR", "solar-pro-2"),
     ]
+
+
+async def test_the_path_between_a_parent_and_its_child_is_their_one_link(api: Api) -> None:
+    query = """
+    query ($from: String!, $to: String!) {
+      lineagePath(from: $from, to: $to) { models { slug } links { relation } } }
+    """
+    path = (await api.data(query, **{"from": "solar-pro-2", "to": "solar-pro"}))["lineagePath"]
+    assert path == {
+        "models": [{"slug": "solar-pro"}, {"slug": "solar-pro-2"}],
+        "links": [{"relation": "SUCCESSOR"}],
+    }
