@@ -934,3 +934,73 @@ async def test_a_version_under_an_archived_lab_is_refused_and_one_under_another_
         {**version, "model": "solar-next"},
     )
     assert accepted["version"] == {"label": "next"}
+
+
+async def test_a_new_benchmark_s_scale_and_version_hold_for_its_scores(editor: Writer) -> None:
+    created = await editor.ok(
+        "createBenchmark",
+        "CreateBenchmarkInput",
+        "benchmark { slug name scaleMin scaleMax }",
+        {
+            "slug": "ten-point",
+            "name": "Ten point",
+            "scaleMin": 0,
+            "scaleMax": 10,
+            "isIndependent": True,
+        },
+    )
+    assert created["benchmark"] == {
+        "slug": "ten-point",
+        "name": "Ten point",
+        "scaleMin": 0,
+        "scaleMax": 10,
+    }
+    version = await editor.ok(
+        "createBenchmarkVersion",
+        "CreateBenchmarkVersionInput",
+        "benchmarkVersion { label effectiveOn components { weight benchmark { slug } } }",
+        {
+            "benchmark": "ten-point",
+            "label": "v1",
+            "effectiveOn": "2026-01-01",
+            "components": [{"benchmark": INDEX, "weight": 1}],
+        },
+    )
+    assert version["benchmarkVersion"] == {
+        "label": "v1",
+        "effectiveOn": "2026-01-01",
+        "components": [{"weight": 1, "benchmark": {"slug": INDEX}}],
+    }
+    score = {
+        "model": "solar-next",
+        "version": "preview",
+        "benchmark": "ten-point",
+        "measuredOn": "2026-06-02",
+        "provenance": "INDEPENDENT",
+        "source": demo_source("aa-leaderboard"),
+    }
+    # 11 lies within every demo benchmark's scale but this one's.
+    refused = await editor.write(
+        "recordScore", "RecordScoreInput", "score { id }", {**score, "value": 11}
+    )
+    assert refused["userErrors"] == [
+        {
+            "field": "value",
+            "code": "OUT_OF_RANGE",
+            "message": "must lie within the benchmark's scale 0.0..10.0",
+        }
+    ]
+    recorded = await editor.ok(
+        "recordScore",
+        "RecordScoreInput",
+        "score { value benchmarkVersion { label benchmarkSlug benchmarkName } }",
+        {**score, "value": 9},
+    )
+    assert recorded["score"] == {
+        "value": 9,
+        "benchmarkVersion": {
+            "label": "v1",
+            "benchmarkSlug": "ten-point",
+            "benchmarkName": "Ten point",
+        },
+    }
