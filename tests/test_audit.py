@@ -246,3 +246,22 @@ async def test_a_lab_and_a_models_whole_lives_are_in_their_audit_logs(
             for operation in ("create", "update", "archive", "restore")
         ]
         assert [node["after"]["revision"] for node in nodes] == [1, 2, 3, 4]
+
+
+async def test_a_cursor_of_another_list_is_refused_naming_the_log(
+    api: Api, database_url: str
+) -> None:
+    admin = Writer(api, await issue_token(database_url, "admin", Role.ADMIN))
+    labs = await api.data("{ labs(first: 1) { edges { cursor } } }")
+    cursor = labs["labs"]["edges"][0]["cursor"]
+    body = await admin.run(LOG, {"after": cursor})
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID"
+    assert "not of this one (AuditEvent)" in error["message"]
+    # An event's id is a cursor of the log's own: the log pages on from it.
+    first = (await admin.run(LOG, {"first": 1}))["data"]["auditLog"]
+    [edge] = first["edges"]
+    assert edge["node"]["id"] == edge["cursor"]
+    rest = (await admin.run(LOG, {"after": edge["node"]["id"], "first": 1}))["data"]["auditLog"]
+    assert rest["edges"][0]["node"]["id"] != edge["node"]["id"]

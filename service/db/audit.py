@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import asyncpg
 
 from service.db import Conn
-from service.db.pages import Key, Ordering, Page, args, statements
+from service.db.pages import Key, Ordering, Page, args, numbered, statements
 from service.enums import ChangeKind
 
 INSERT = """
@@ -24,19 +24,15 @@ RETURNING id
 # The log filtered by whatever is given (a NULL filter matches every row).
 _MATCHING = """
 WHERE cause_id IS NULL
-  AND ($1::text IS NULL OR entity_type = $1)
-  AND ($2::bigint IS NULL OR entity_id = $2)
-  AND ($3::text IS NULL OR actor = $3)
-  AND ($4::timestamptz IS NULL OR occurred_at > $4)
+  AND ($entity_type::text IS NULL OR entity_type = $entity_type)
+  AND ($entity_id::bigint IS NULL OR entity_id = $entity_id)
+  AND ($actor::text IS NULL OR actor = $actor)
+  AND ($since::timestamptz IS NULL OR occurred_at > $since)
 """
+_FILTERS = ("entity_type", "entity_id", "actor", "since")
 ORDERING = Ordering("AuditEvent", (Key("id", "bigint"),))
-EVENTS = statements(
-    f"SELECT * FROM audit_event {_MATCHING}",
-    ORDERING,
-    ("entity_type", "entity_id", "actor", "since"),
-    counted=False,
-)
-COUNT = f"SELECT count(*) FROM audit_event {_MATCHING}"
+EVENTS = statements(f"SELECT * FROM audit_event {_MATCHING}", ORDERING, _FILTERS, counted=False)
+COUNT = numbered(f"SELECT count(*) FROM audit_event {_MATCHING}", _FILTERS)
 
 
 class Filters(TypedDict):
