@@ -265,3 +265,19 @@ async def test_a_cursor_of_another_list_is_refused_naming_the_log(
     assert edge["node"]["id"] == edge["cursor"]
     rest = (await admin.run(LOG, {"after": edge["node"]["id"], "first": 1}))["data"]["auditLog"]
     assert rest["edges"][0]["node"]["id"] != edge["node"]["id"]
+
+
+async def test_the_log_is_counted_only_when_its_total_is_asked_for(
+    api: Api, database_url: str
+) -> None:
+    # The log only grows: a page that counts every matching event costs more the longer it is.
+    admin = Writer(api, await issue_token(database_url, "admin", Role.ADMIN))
+    page = "query { auditLog(first: 2) { edges { node { operation } } %s } }"
+    api.queries.clear()
+    plain = await admin.run(page % "", {})
+    assert len(plain["data"]["auditLog"]["edges"]) == 2
+    assert not [sql for sql in api.queries.statements if "count(*)" in sql]
+    api.queries.clear()
+    counted = await admin.run(page % "totalCount", {})
+    assert counted["data"]["auditLog"]["totalCount"] > 2
+    assert len([sql for sql in api.queries.statements if "count(*)" in sql]) == 1
