@@ -24,5 +24,8 @@ def translated(field: str) -> Iterator[None]:
         raise AlreadyExists(field, "already exists") from exc
     except asyncpg.ForeignKeyViolationError as exc:
         raise NotFound(field, "refers to a row that does not exist") from exc
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError) as exc:
+    except asyncpg.CheckViolationError as exc:
         raise ValidationFailed(field, f"breaks the rule {exc.constraint_name}") from exc
+    except asyncpg.NotNullViolationError as exc:
+        # PostgreSQL names no constraint for a NOT NULL column, only the column.
+        raise ValidationFailed(field, f"needs a value for {exc.column_name}") from exc
