@@ -187,6 +187,8 @@ FALLBACK: list[tuple[str, dict[str, Any]]] = [
     (NESTED_FIRST, {"n": 101}),  # OUT_OF_RANGE
     (NESTED_FIRST, {"n": -1}),  # OUT_OF_RANGE
     ('{ model(slug: "solar-pro") @include(if: true) { slug } }', {}),
+    # A fragment on another type inside one on an interface: it never applies to a Model.
+    ('{ model(slug: "solar-pro") { slug ... on Node { ... on Lab { name } } } }', {}),
     ('{ model(slug: "solar-pro") { slug } labs { totalCount } }', {}),
     ('{ model(slug: "solar-pro") { slug slug } }', {}),
     ("{ model(slug: 12) { slug } }", {}),  # invalid: graphql-core reports it
@@ -417,3 +419,31 @@ def test_a_field_with_a_permission_class_is_never_compiled(type_name: str, field
         assert schema.fast_path.compiled(document + " ", None) is None
     finally:
         definition["strawberry-definition"].permission_classes = []
+
+
+async def test_a_run_configuration_is_sent_compact_by_the_compiled_path(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    """jsonb's own text has spaces (`{"shots": 5}`); the compiled answer's text is made
+    compact, byte for byte what the resolvers' answer encodes to."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO score (version_id, benchmark_version_id, value, measured_on,"
+            " provenance, source_id, run_configuration)"
+            " SELECT v.id, (SELECT min(id) FROM benchmark_version), 50, '2026-06-01',"
+            ' \'INDEPENDENT\', (SELECT min(id) FROM source), \'{"shots": 5, "mode": ["cot"]}\''
+            " FROM model_version AS v JOIN model AS m ON m.id = v.model_id"
+            " WHERE m.slug = 'solar-pro'"
+        )
+    finally:
+        await conn.close()
+    compiled_schema, _, pool = schemas
+    assert compiled_schema.fast_path is not None
+    query = '{ model(slug: "solar-pro") { versions { scores { runConfiguration } } } }'
+    text = await compiled_schema.fast_path.data(pool, query, {}, None)
+    assert text is not None
+    _, slow = await _both(schemas, query, {})
+    sent = text.encode() if isinstance(text, str) else text
+    assert sent == orjson.dumps(slow.data)
+    assert b'{"mode":["cot"],"shots":5}' in sent
