@@ -447,3 +447,67 @@ async def test_a_run_configuration_is_sent_compact_by_the_compiled_path(
     sent = text.encode() if isinstance(text, str) else text
     assert sent == orjson.dumps(slow.data)
     assert b'{"mode":["cot"],"shots":5}' in sent
+
+
+TWO_OPERATIONS = """
+query A { model(slug: "solar-pro") { slug } }
+query B($lab: String!) { lab(slug: $lab) { ...L } }
+fragment L on Lab { slug }
+"""
+
+
+async def test_an_operation_is_compiled_and_answered_by_its_name(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any],
+) -> None:
+    compiled_schema, plain, pool = schemas
+    path = compiled_schema.fast_path
+    assert path is not None
+    variables = {"lab": "upstage"}
+    for name, data in (
+        ("A", {"model": {"slug": "solar-pro"}}),
+        ("B", {"lab": {"slug": "upstage"}}),
+    ):
+        plan = path.compiled(TWO_OPERATIONS, name)
+        assert plan is not None, name
+        assert path.compiled(TWO_OPERATIONS, name) is plan  # compiled once per name
+        text = await path.data(pool, TWO_OPERATIONS, variables, name)
+        assert text is not None and orjson.loads(text) == data
+        slow = await plain.execute(TWO_OPERATIONS, variables, _context(pool), operation_name=name)
+        assert slow.data == data
+    # Two operations and no name, a name no operation has, a name on an anonymous one: the
+    # normal path words the error.
+    unnamed: list[tuple[str, str | None]] = [
+        (TWO_OPERATIONS, None),
+        (TWO_OPERATIONS, "C"),
+        ("{ labs { totalCount } }", "A"),
+        ("{ model(slug: 12) { slug } }", None),  # invalid
+    ]
+    for query, wrong in unnamed:
+        assert path.compiled(query, wrong) is None
+        assert await path.data(pool, query, variables, wrong) is None
+    # A variable never given (None, not {}): the normal path says it is missing.
+    assert await path.data(pool, TWO_OPERATIONS, None, "B") is None
+    assert await path.data(pool, TWO_OPERATIONS, None, "A") is not None
+
+
+async def test_a_jsonb_answer_is_made_compact_like_the_resolvers_answer(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """UPDATE score SET run_configuration = '{"effort": "high", "a": [1, 2]}'"""
+        )
+    finally:
+        await conn.close()
+    compiled_schema, plain, pool = schemas
+    path = compiled_schema.fast_path
+    assert path is not None
+    jsonb = '{ model(slug: "gpt-5.5") { versions { scores { runConfiguration } } } }'
+    for query in (jsonb, '{ model(slug: "gpt-5.5") { versions { scores { value } } } }'):
+        text = await path.data(pool, query, {}, None)
+        assert text is not None, query
+        answer = text.encode() if isinstance(text, str) else text
+        slow = await plain.execute(query, {}, _context(pool))
+        assert answer == orjson.dumps(slow.data)
+        assert (b'{"a":[1,2],"effort":"high"}' in answer) == (query == jsonb)

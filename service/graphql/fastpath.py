@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -28,7 +27,7 @@ from service.graphql.compiler import Plan, compile_operation
 from service.graphql.compiler.builder import NotCompilable
 from service.graphql.documents import Documents
 
-logger = logging.getLogger("service.graphql.fastpath")
+logger = logging.getLogger(__name__)
 
 
 def _narrow(plan: Plan, row: asyncpg.Record | None) -> None:
@@ -38,8 +37,7 @@ def _narrow(plan: Plan, row: asyncpg.Record | None) -> None:
         reads.narrow(plan.sql, plan.scope(orjson.loads(row[1])))
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(NamedTuple):
     plan: Plan
     operation: OperationDefinitionNode
 
@@ -65,14 +63,15 @@ class FastPath:
             operations = [o for o in operations if o.name and o.name.value == operation_name]
         if len(operations) != 1:
             return None
+        (operation,) = operations
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         try:
-            plan = compile_operation(self._schema, operations[0], fragments)
+            plan = compile_operation(self._schema, operation, fragments)
         except NotCompilable:
             return None
-        return Compiled(plan=plan, operation=operations[0])
+        return Compiled(plan=plan, operation=operation)
 
     async def data(
         self,
