@@ -12,7 +12,7 @@ expressions come from service/db (the loaders use the same ones).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from service import ids
 from service.db import models, scores
@@ -22,22 +22,19 @@ def _global_id(type_name: str, column: str) -> str:
     return ids.sql(type_name, column)
 
 
-@dataclass(frozen=True)
-class Scalar:
+class Scalar(NamedTuple):
     sql: str
     # jsonb's text is not compact (`{"a": 1}`): answers holding it are re-encoded.
     jsonb: bool = False
 
 
-@dataclass(frozen=True)
-class ToOne:
+class ToOne(NamedTuple):
     type_name: str
     source: str  # FROM ... WHERE ... selecting one row as {c}, correlated to {t}
-    overrides: Mapping[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = {}  # never mutated
 
 
-@dataclass(frozen=True)
-class ToMany:
+class ToMany(NamedTuple):
     type_name: str
     source: str  # FROM ... WHERE ... rows as {c}, correlated to {t}
     order: str  # ORDER BY expression over {c}
@@ -50,7 +47,8 @@ def _precise(on: str, precision: str) -> ToOne:
     return ToOne(
         "PreciseDate",
         f"(SELECT {{t}}.{on} AS date, {{t}}.{precision} AS precision) AS {{c}} "
-        f"WHERE {{t}}.{on} IS NOT NULL AND {{t}}.{precision} IS NOT NULL",
+        # Migration 0001's CHECKs make the date and its precision both null or neither.
+        f"WHERE {{t}}.{on} IS NOT NULL",
     )
 
 
