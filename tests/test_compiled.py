@@ -511,3 +511,22 @@ async def test_a_jsonb_answer_is_made_compact_like_the_resolvers_answer(
         slow = await plain.execute(query, {}, _context(pool))
         assert answer == orjson.dumps(slow.data)
         assert (b'{"a":[1,2],"effort":"high"}' in answer) == (query == jsonb)
+
+
+async def test_a_float_postgresql_writes_with_an_exponent_is_sent_as_the_resolvers_send_it(
+    schemas: tuple[RegistrySchema, RegistrySchema, Any], database_url: str
+) -> None:
+    # PostgreSQL writes 0.00001 as `1e-05`, orjson (the resolvers' encoder) as `0.00001`.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE score SET uncertainty = 0.00001 WHERE value = 61.4")
+    finally:
+        await conn.close()
+    query = '{ model(slug: "claude-opus-4.8") { versions { scores { value uncertainty } } } }'
+    compiled_schema, plain, pool = schemas
+    assert compiled_schema.fast_path is not None
+    text = await compiled_schema.fast_path.data(pool, query, {}, None)
+    assert text is not None, "fell back"
+    slow = await plain.execute(query, {}, _context(pool))
+    sent = text.encode() if isinstance(text, str) else text
+    assert sent == _bytes(slow)

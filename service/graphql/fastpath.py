@@ -111,6 +111,6 @@ class FastPath:
         if text is None:
             return None
         if compiled.plan.reencode:
-            # PostgreSQL writes jsonb with spaces: made compact as the resolvers' answer is.
+            # jsonb with spaces, floats as `1e-05`: written as the resolvers write them.
             return orjson.dumps(orjson.loads(text))
         return text

@@ -61,7 +61,7 @@ class Plan:
     params: list[Callable[[Mapping[str, Any]], Any]]
     template: Template | None  # None: EVERYTHING
     anchors: tuple[Claim, ...]
-    # The statement's JSON text is not compact (it holds jsonb): re-encode it before sending.
+    # The statement's JSON text is not as orjson writes it (jsonb, floats): re-encode it.
     reencode: bool
 
     def bind(self, variables: Mapping[str, Any]) -> list[Any]:

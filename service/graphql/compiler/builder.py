@@ -74,7 +74,7 @@ class Builder:
     path: Path = ()
     touches: list[tuple[Path, str]] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
-    # Set when a value's JSON text is not compact (jsonb): the answer is then re-encoded.
+    # Set when a value's JSON text may differ from orjson's (jsonb, floats): re-encoded.
     reencode: bool = False
 
     def claim(
@@ -202,7 +202,7 @@ class Builder:
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
-            self.reencode = self.reencode or rule.jsonb
+            self.reencode = self.reencode or rule.reencode
             return json_value(self.touch(self.path, rule.sql.format(t=table)))
         child = self.alias()
         source = self.touch(self.path, rule.source.format(t=table, c=child))

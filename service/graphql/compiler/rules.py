@@ -24,8 +24,9 @@ def _global_id(type_name: str, column: str) -> str:
 
 class Scalar(NamedTuple):
     sql: str
-    # jsonb's text is not compact (`{"a": 1}`): answers holding it are re-encoded.
-    jsonb: bool = False
+    # Answers holding it are re-encoded by orjson, as the resolvers' are: jsonb's text is not
+    # compact (`{"a": 1}`) and PostgreSQL writes some floats otherwise (`1e-05`, not `0.00001`).
+    reencode: bool = False
 
 
 class ToOne(NamedTuple):
@@ -67,7 +68,8 @@ def _float(column: str) -> Scalar:
     # integral values their fraction here so both paths send the same bytes for a Float.
     return Scalar(
         f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
-        f"THEN (trunc({column})::numeric::text || '.0')::json ELSE to_json({column}) END)"
+        f"THEN (trunc({column})::numeric::text || '.0')::json ELSE to_json({column}) END)",
+        reencode=True,
     )
 
 
@@ -177,7 +179,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "value": _float("{t}.value::float8"),
         "qualifier": Scalar("{t}.qualifier"),
         "uncertainty": _float("{t}.uncertainty::float8"),
-        "runConfiguration": Scalar("{t}.run_configuration", jsonb=True),
+        "runConfiguration": Scalar("{t}.run_configuration", reencode=True),
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
         "verification": Scalar("{t}.verification"),
