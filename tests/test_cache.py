@@ -754,3 +754,24 @@ async def test_a_score_on_another_benchmark_moves_the_known_at_a_board_shows(
     assert await _from_memory(cached_api, LAB_BOARD, benchmark="aa-intelligence-index")
     later = await cached_api.data(KNOWN)
     assert later["leaderboard"]["knownAt"] > shown["leaderboard"]["knownAt"]
+
+
+async def test_a_version_renamed_drops_its_model_s_page_and_keeps_the_others(
+    cached_api: Api, database_url: str
+) -> None:
+    kept = await cached_api.data(PAGE, slug=KEPT)
+    await cached_api.data(PAGE, slug=WRITTEN)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE model_version SET label = 'renamed' WHERE label = 'release' "
+            "AND model_id = (SELECT id FROM model WHERE slug = $1)",
+            WRITTEN,
+        )
+        await _heard(cached_api, conn)
+    finally:
+        await conn.close()
+    assert await _from_memory(cached_api, PAGE, slug=KEPT)
+    assert await cached_api.data(PAGE, slug=KEPT) == kept
+    page = await cached_api.data(PAGE, slug=WRITTEN)
+    assert "renamed" in [v["label"] for v in page["model"]["versions"]]
