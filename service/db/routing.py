@@ -47,7 +47,8 @@ logger = logging.getLogger("service.routing")
 def parse_lsn(text: str) -> int | None:
     """A WAL position as PostgreSQL writes it (`16/B374D848`), or None if it is not one."""
     high, slash, low = text.strip().partition("/")
-    if not slash or not 0 < len(high) <= 8 or not 0 < len(low) <= 8:
+    # An empty half is refused by int() below; a longer one would be past 64 bits.
+    if not slash or len(high) > 8 or len(low) > 8:
         return None
     try:
         return int(high, 16) << 32 | int(low, 16)
