@@ -196,3 +196,34 @@ async def test_without_the_compiler_a_lab_and_a_models_lab_and_family_read_alike
         "lab": {"slug": "upstage", "country": korea},
         "family": {"slug": "solar"},
     }
+
+
+async def test_without_the_compiler_a_models_scores_read_as_compiled(database_url: str) -> None:
+    # The resolvers' DataLoaders (scores by version, verification histories by score) against
+    # the compiled path's own SQL: the same scores, in the same order, with their histories.
+    page = """versions(first: 5) { label scores(first: 10) { value measuredOn superseded
+        verification verificationHistory { verification } } }"""
+    # Three models in one request: one batch of versions, one of scores, one of histories.
+    document = (
+        "{ "
+        + " ".join(
+            f'{alias}: model(slug: "{slug}") {{ {page} }}'
+            for alias, slug in (("a", "gpt-5.5"), ("b", "claude-opus-4.8"), ("c", "qwen-flagship"))
+        )
+        + " }"
+    )
+    answers = []
+    for compiled in (True, False):
+        settings = Settings(
+            database_url=database_url,
+            migrate_on_start=False,
+            seed_demo=False,
+            response_cache=False,
+            compiled_queries=compiled,
+        )
+        async with running_api(settings) as api:
+            answers.append(await api.data(document))
+    assert answers[0] == answers[1]
+    for alias in "abc":
+        scores = [s for v in answers[1][alias]["versions"] for s in v["scores"]]
+        assert len(scores) == 1 and scores[0]["verificationHistory"], alias
