@@ -6,6 +6,7 @@ Against a real streaming replica (tests/replica.py): its replay is paused to mak
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ import pytest
 from service.app import create_app, serving
 from service.cache import ResponseCache
 from service.config import Settings
-from service.db.routing import HEADER, parse_lsn
+from service.db.routing import HEADER, format_lsn, parse_lsn
 from service.embedded import postgres_bin_dir
 from service.enums import Role
 from service.errors import EmbeddedPostgresError
@@ -176,7 +177,7 @@ class Client:
         assert "errors" not in body, body
         payload: dict[str, Any] = body["data"]["updateLab"]
         assert payload["userErrors"] == []
-        token = response.headers[HEADER]
+        token = response.headers["X-Registry-Lsn"]  # the name README documents
         assert body["extensions"]["lsn"] == token
         return payload, token
 
@@ -280,7 +281,7 @@ async def test_a_malformed_token_is_refused(cluster: Cluster) -> None:
         # Not a position; one half empty; a half longer than PostgreSQL's 8 hex digits.
         for token in ("not-an-lsn", "0/", "/1A", "1A", "123456789/0", "0/123456789", "G/0"):
             response = await client.http.post(
-                "/graphql", json={"query": LAB}, headers={HEADER: token}
+                "/graphql", json={"query": LAB}, headers={"X-Registry-Lsn": token}
             )
             assert response.status_code == 400, token
             assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
@@ -371,3 +372,29 @@ async def test_a_subscriber_reads_the_primary_while_the_replica_lags(cluster: Cl
             assert change["state"]["headquarters"] == "Suwon"
             assert (await client.read(LAB))["lab"]["headquarters"] != "Suwon"
         assert not any("audit_event" in sql for sql in replica.statements)
+
+
+def test_a_position_is_written_back_as_postgresql_writes_it() -> None:
+    for text in ("0/0", "16/B374D848", "1/0", "FFFFFFFF/FFFFFFFF"):
+        assert format_lsn(parse_lsn(text) or 0) == text
+    assert parse_lsn("16/B374D848") == 0x16_B374D848
+
+
+async def test_a_read_url_that_is_no_standby_is_named_at_start(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.routing")
+    standby = "is not a standby"
+    async with _client(cluster, cache=False):
+        pass
+    assert not [r for r in caplog.records if standby in r.getMessage()]
+    settings = Settings(
+        database_url=cluster.primary,
+        database_read_url=cluster.primary,
+        migrate_on_start=False,
+        seed_demo=False,
+        response_cache=False,
+    )
+    async with serving(create_app(settings)):
+        pass
+    assert len([r for r in caplog.records if standby in r.getMessage()]) == 1

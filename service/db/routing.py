@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 
@@ -60,8 +60,7 @@ def format_lsn(lsn: int) -> str:
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(NamedTuple):
     """Where a query reads, and the WAL position its answer is known to include at least;
     None: it reads the primary, which is current."""
 
@@ -83,7 +82,7 @@ class Router:
         self.wait_seconds = wait_seconds
         self._on_read = on_read or (lambda server: None)
         self.replayed = 0  # the furthest replay position seen on the replica
-        self._asking: asyncio.Future[int] | None = None
+        self._asking: asyncio.Future[None] | None = None
 
     async def written(self) -> int:
         """The primary's WAL position now: all that committed so far ends at or before it."""
@@ -121,19 +120,19 @@ class Router:
             await asyncio.sleep(POLL_SECONDS)
         return self.replayed >= lsn
 
-    async def _ask(self) -> int:
+    async def _ask(self) -> None:
         # Concurrent readers share one statement rather than each sending their own.
         if self._asking is None or self._asking.done():
             self._asking = asyncio.ensure_future(self._replayed_now())
-        return await asyncio.shield(self._asking)
+        await asyncio.shield(self._asking)
 
-    async def _replayed_now(self) -> int:
+    async def _replayed_now(self) -> None:
         async with self.replica.acquire() as conn:
             text: str | None = await conn.fetchval(REPLAYED)
         # NULL: not a replica (promoted, or misconfigured); it never counts as caught up.
-        found = 0 if text is None else parse_lsn(text) or 0
-        self.replayed = max(self.replayed, found)
-        return found
+        found = None if text is None else parse_lsn(text)
+        if found is not None:
+            self.replayed = max(self.replayed, found)
 
     async def check(self) -> None:
         """Warn once at start when DATABASE_READ_URL is no standby: own reads then go to the
