@@ -20,7 +20,7 @@ import pytest
 from service.app import create_app, serving
 from service.cache import ResponseCache
 from service.config import Settings
-from service.db.routing import HEADER, format_lsn, parse_lsn
+from service.db.routing import HEADER, Router, format_lsn, parse_lsn
 from service.embedded import postgres_bin_dir
 from service.enums import Role
 from service.errors import EmbeddedPostgresError
@@ -398,3 +398,21 @@ async def test_a_read_url_that_is_no_standby_is_named_at_start(
     async with serving(create_app(settings)):
         pass
     assert len([r for r in caplog.records if standby in r.getMessage()]) == 1
+
+
+async def test_a_replica_that_cannot_be_asked_is_not_caught_up_and_said_once(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.routing")
+    primary = await asyncpg.create_pool(cluster.primary, min_size=1, max_size=1)
+    unreachable = await asyncpg.create_pool(cluster.replica, min_size=1, max_size=1)
+    await unreachable.close()  # every acquire now fails, as on a replica that went away
+    try:
+        router = Router(primary, unreachable, wait_seconds=0.2)
+        assert await router.reached(1, wait_seconds=0.2) is False
+        read = await router.read(1)
+        assert read.pool is primary and read.replayed is None
+    finally:
+        await primary.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "service.routing"]
+    assert len(said) == 2 and all("cannot read the replica" in m for m in said)
