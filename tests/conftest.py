@@ -117,3 +117,21 @@ async def api(database_url: str) -> AsyncIterator[Api]:
     )
     async with running_api(settings) as api:
         yield api
+
+
+MakePg = Callable[[Path], EmbeddedPostgres]
+
+
+@pytest.fixture
+def make_pg() -> Iterator[MakePg]:
+    """Embedded servers built by a test, stopped at teardown whatever the test did."""
+    instances: list[EmbeddedPostgres] = []
+
+    def make(data_dir: Path) -> EmbeddedPostgres:
+        pg = EmbeddedPostgres(data_dir, fast_unsafe=True)
+        instances.append(pg)
+        return pg
+
+    yield make
+    for pg in reversed(instances):  # attached ones first, owners last
+        pg.stop()

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,25 +23,9 @@ from service.embedded import EmbeddedPostgres, ownership, postgres_bin_dir, runn
 from service.embedded.ownership import _run_as
 from service.embedded.processes import _Mode
 from service.errors import EmbeddedPostgresError
+from tests.conftest import MakePg
 
 ROOT = Path(__file__).resolve().parents[1]
-
-MakePg = Callable[[Path], EmbeddedPostgres]
-
-
-@pytest.fixture
-def make_pg() -> Iterator[MakePg]:
-    """Build servers that are stopped at teardown, whatever the test did."""
-    instances: list[EmbeddedPostgres] = []
-
-    def make(data_dir: Path) -> EmbeddedPostgres:
-        pg = EmbeddedPostgres(data_dir, fast_unsafe=True)
-        instances.append(pg)
-        return pg
-
-    yield make
-    for pg in reversed(instances):  # attached ones first, owners last
-        pg.stop()
 
 
 def _gone(pid: int) -> bool:

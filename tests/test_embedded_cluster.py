@@ -8,32 +8,15 @@ import logging
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from service.embedded import EmbeddedPostgres, running_dsn
 from service.embedded import cluster as embedded_cluster
+from service.embedded import running_dsn
 from service.errors import EmbeddedPostgresError
-
-MakePg = Callable[[Path], EmbeddedPostgres]
-
-
-@pytest.fixture
-def make_pg() -> Iterator[MakePg]:
-    """Build servers that are stopped at teardown, whatever the test did."""
-    instances: list[EmbeddedPostgres] = []
-
-    def make(data_dir: Path) -> EmbeddedPostgres:
-        pg = EmbeddedPostgres(data_dir, fast_unsafe=True)
-        instances.append(pg)
-        return pg
-
-    yield make
-    for pg in reversed(instances):
-        pg.stop()
+from tests.conftest import MakePg
 
 
 def _write_pid_file(data_dir: Path, pid: int, status: str | None) -> None:
