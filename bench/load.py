@@ -147,7 +147,8 @@ def leaderboard_sql(document: str) -> str:
     schema = build_schema(compiled=True)._schema
     operation = parse(document).definitions[0]
     assert isinstance(operation, OperationDefinitionNode), "one operation"
-    plan = compile_operation(schema, operation, {})
+    # As the uncached registry runs it: no keys found, the statement these variables pick.
+    plan = compile_operation(schema, operation, {}, keyed=False).pick({})
     # Every parameter is cast where it is used ($3::date), so a quoted text literal of the
     # value (NULL for none) reads as the statement's own parameter would.
     literals = [_literal(value) for value in plan.bind({})]

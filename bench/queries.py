@@ -18,8 +18,9 @@ from bench.peers import REGISTRIES, V4, V5, V5S
 from service import clock
 
 LEADERBOARD = "leaderboard"
-# The common frontend request: today's board for the latest write (no asOf, no knownAt),
-# which the registry reads from leaderboard_best (migration 0009) instead of walking.
+# The common frontend request: today's board for the latest write (no asOf, no knownAt).
+# The registry reads both boards from leaderboard_best (migrations 0009, 0010), the past
+# date's too, instead of walking.
 LEADERBOARD_TODAY = "leaderboard today"
 LEADERBOARDS = (LEADERBOARD, LEADERBOARD_TODAY)
 MODEL_PAGE = "model page"
@@ -45,8 +46,8 @@ NOTES = {
     ),
     LEADERBOARD_TODAY: (
         "the same board as of today, asked as a frontend asks it (no asOf, no knownAt): the "
-        "registry reads leaderboard_best (one index range scan) where the row above walks the "
-        "scores. fair: the same function with today's date (it walks); its entries are "
+        "registry reads leaderboard_best (one index range scan), as for the row above. "
+        "fair: the same function with today's date (it walks); its entries are "
         "checked against the registry's as above. The ceiling is pgbench running the "
         "statement the registry runs for this query."
     ),

@@ -55,11 +55,10 @@ NOTIFYING = frozenset(
 # Bookkeeping that never notifies: an answer reading it is never narrowed.
 SILENT = frozenset({"api_token", "idempotency_key", "persisted_document", "alembic_version"})
 # Tables written only by triggers, in the transaction of a write to the tables they derive
-# from (each model's current best, migration 0009): reading one reads those, and a root that
+# from (each model's best, migrations 0009, 0010): reading one reads those, and a root that
 # claims them (the compiled leaderboard) narrows them as it does for the walk.
 DERIVED: Mapping[str, frozenset[str]] = {
-    table: frozenset({"score", "verification_change", "audit_event", "model", "lab"})
-    for table in ("leaderboard_best", "leaderboard_best_since")
+    "leaderboard_best": frozenset({"score", "verification_change", "audit_event", "model", "lab"})
 }
 # SQL functions that read tables (the trigger functions are never called by a query).
 FUNCTIONS: Mapping[str, frozenset[str]] = {

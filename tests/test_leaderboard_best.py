@@ -1,11 +1,11 @@
-"""Today's leaderboard from leaderboard_best (migration 0009) answers as the walk does.
+"""Leaderboards from leaderboard_best (migrations 0009, 0010) answer as the walk does.
 
-The table answers a leaderboard for the latest write (knownAt left out) on a date it covers;
-the same question with the `knownAt` that answer carries is the walk's (service/db/rankings.py).
-Both are asked on both paths (the compiled statement and the resolvers), after scripted and
-random write histories through the commands, with facts dated before and after today (a score
-measured tomorrow, a retraction next week), so that the days the table holds ahead are
-checked against the walk too.
+The table answers a leaderboard for the latest write (knownAt left out) on any date; the same
+question with the `knownAt` that answer carries is the walk's (service/db/rankings.py). Both
+are asked on both paths (the compiled statement and the resolvers), after scripted and random
+write histories through the commands, with facts dated before and after today (a score
+measured last week, one measured tomorrow, a retraction next week), on days before, at and
+after today, so that the whole history the table holds is checked against the walk.
 """
 
 from __future__ import annotations
@@ -191,32 +191,32 @@ async def _paged_alike(paths: Paths, variables: dict[str, Any]) -> None:
     assert [e["node"] for e in walked] == [e["node"] for e in whole["edges"]]
 
 
-async def _table_answers_today(database_url: str) -> None:
-    """The table covers today for the benchmark's version in effect: the question for the
-    latest write is the table's, not the walk's again."""
+async def _table_holds_the_board(database_url: str) -> None:
+    """The table has rows for the benchmark's version in effect today: the answers for the
+    latest write compared below are read from it, not from an empty table."""
     conn = await asyncpg.connect(database_url)
     try:
-        since = await conn.fetchval(
-            "SELECT best.since FROM leaderboard_best_since AS best "
-            "JOIN benchmark_version AS bv ON bv.id = best.benchmark_version_id "
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM leaderboard_best AS best "
+            "WHERE best.benchmark_version_id = (SELECT bv.id FROM benchmark_version AS bv "
             "JOIN benchmark ON benchmark.id = bv.benchmark_id "
             "WHERE benchmark.slug = $1 AND bv.effective_on <= $2 "
-            "ORDER BY bv.effective_on DESC LIMIT 1",
+            "ORDER BY bv.effective_on DESC LIMIT 1)",
             INDEX,
             clock.today(),
         )
     finally:
         await conn.close()
-    assert since is not None and since <= clock.today()
+    assert rows > 0
 
 
-# The filters the table answers (countries), each day it holds ahead of today.
+# The filters the table answers (countries); today, and days of its history and ahead.
 COUNTRIES = [None, ["DE"], ["kr", "de"], ["US"]]
-DAYS = [0, 1, 3, 8]
+DAYS = [0, -5, -2, 1, 3, 8]
 
 
 async def _parity(paths: Paths, database_url: str) -> None:
-    await _table_answers_today(database_url)
+    await _table_holds_the_board(database_url)
     for countries in COUNTRIES:
         await _paged_alike(paths, {"countries": countries})
     for offset in DAYS[1:]:
@@ -290,8 +290,9 @@ async def test_archiving_a_model_or_its_lab_takes_it_off_at_once(paths: Paths, b
 async def test_the_latest_write_on_a_covered_day_is_read_from_the_table(
     paths: Paths, board: str
 ) -> None:
-    """Emptied by hand, the table answers nothing: the walk is not asked. A past date, an
-    explicit knownAt or a filter on scores still walk, and a rebuild restores every row."""
+    """Emptied by hand, the table answers nothing, today or on a past date: the walk is not
+    asked. An explicit knownAt or a filter on scores still walk, and a rebuild writes the
+    very rows the writes left, history included."""
     await _write(board, _record("best-a", "final", 58, 0, "INDEPENDENT"))
     await _write(board, _record("best-b", "final", 44, 4, "LAB_CLAIM"))
     compiled, plain, pool = paths
@@ -299,29 +300,25 @@ async def test_the_latest_write_on_a_covered_day_is_read_from_the_table(
     known_at = before["leaderboard"]["knownAt"]
     conn = await asyncpg.connect(board)
     try:
-        # From today on: the rows written earlier (the demo's) start on their own day.
-        rows = (
-            "SELECT benchmark_version_id, model_id, greatest(valid_from, $1) AS valid_from, "
-            "valid_until, score_id, rank_value, measured_on FROM leaderboard_best "
-            "WHERE valid_until IS NULL OR valid_until > $1 ORDER BY 1, 2, 3"
-        )
-        kept = await conn.fetch(rows, clock.today())
+        rows = "SELECT * FROM leaderboard_best ORDER BY 1, 2, 3"
+        kept = await conn.fetch(rows)
         await conn.execute("DELETE FROM leaderboard_best")
         for schema in (compiled, plain):
-            emptied = await _execute(schema, pool, {"first": 5})
-            assert emptied["leaderboard"]["edges"] == []
-            assert emptied["leaderboard"]["totalCount"] == 0
+            for day in (None, "2026-05-30"):
+                emptied = await _execute(schema, pool, {"first": 5, "asOf": day})
+                assert emptied["leaderboard"]["edges"] == []
+                assert emptied["leaderboard"]["totalCount"] == 0
             walked = await _execute(schema, pool, {"first": 5, "knownAt": known_at})
             assert walked == before
             for walking in (
-                {"asOf": "2026-05-30"},  # before the day the table starts
+                {"asOf": "2026-05-30", "knownAt": known_at},
                 {"provenance": ["INDEPENDENT"]},
                 {"verification": ["UNVERIFIED"]},
                 {"stages": ["FINAL"]},
             ):
                 assert (await _execute(schema, pool, walking))["leaderboard"]["edges"]
         await conn.execute("SELECT leaderboard_best_rebuild()")
-        assert await conn.fetch(rows, clock.today()) == kept
+        assert await conn.fetch(rows) == kept
     finally:
         await conn.close()
     assert await _execute(compiled, pool, {"first": 5}) == before
@@ -380,3 +377,28 @@ async def test_random_histories_rank_alike_from_the_table_and_the_walk(
     await _parity(paths, board)
     # Any filter combination: the table where it answers, the walk elsewhere, one answer.
     await _same_on_both(paths, {**filters, "first": 100})
+
+
+async def test_a_compiled_leaderboard_runs_only_the_branch_it_takes(database_url: str) -> None:
+    """PostgreSQL sets up every node of a statement's plan on each run, taken or not: the
+    latest write's board runs a statement without the walk, a board as known at a time one
+    without the table, and both answer as the resolvers do (the tests above)."""
+    compiled = build_schema(compiled=True)
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        latest = await _execute(compiled, pool, {"first": 3})
+        known_at = latest["leaderboard"]["knownAt"]
+        await _execute(compiled, pool, {"first": 3, "knownAt": known_at})
+        await _execute(compiled, pool, {"first": 3, "stages": ["FINAL"]})
+        async with pool.acquire() as conn:
+            statements = await conn.fetch(
+                "SELECT statement FROM pg_prepared_statements "
+                "WHERE statement LIKE 'SELECT CASE WHEN%'"
+            )
+    finally:
+        await pool.close()
+    texts = [row["statement"] for row in statements]
+    assert len(texts) == 2, "one statement per branch, the filters' board and knownAt's alike"
+    table = [t for t in texts if "WITH RECURSIVE" not in t]
+    walk = [t for t in texts if "FROM leaderboard_best" not in t]
+    assert len(table) == 1 and len(walk) == 1 and table != walk

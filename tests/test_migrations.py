@@ -34,7 +34,6 @@ DOMAIN_TABLES = {
     "transaction_clock",
     "verification_change",
     "leaderboard_best",
-    "leaderboard_best_since",
 }
 
 

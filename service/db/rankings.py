@@ -34,9 +34,7 @@ from service.db.pages import Key, Ordering, beyond
 BENCHMARK_VERSION = """
 SELECT benchmark_version.*, benchmark.higher_is_better,
        benchmark.slug AS benchmark_slug, benchmark.name AS benchmark_name,
-       clock.last_at AS known_until,
-       (SELECT since FROM leaderboard_best_since AS best
-        WHERE best.benchmark_version_id = benchmark_version.id) AS best_since
+       clock.last_at AS known_until
 FROM transaction_clock AS clock, benchmark_version
 JOIN benchmark ON benchmark.id = benchmark_version.benchmark_id
 WHERE benchmark.slug = $1
@@ -194,10 +192,12 @@ _BEST_ROWS = """
           WHERE m.id = best.model_id) = ANY({countries}))
 """
 # The lab (and country) of an entry's model: looked up per entry (LATERAL), since a page's
-# size is a parameter the planner cannot see and would otherwise plan for many rows.
+# size is a parameter the planner cannot see and would otherwise plan for many rows. The
+# LIMIT keeps the subquery from being pulled up into a join, which a generic plan made a
+# hash of every model (a scan of the whole table per request).
 _OWNER = """LATERAL (
     SELECT l.id AS lab_id, l.country_code FROM model AS m JOIN lab AS l ON l.id = m.lab_id
-    WHERE m.id = {r}.model_id) AS owner"""
+    WHERE m.id = {r}.model_id LIMIT 1) AS owner"""
 # The columns of an entry, as both the walk and the table give them.
 ENTRY_COLUMNS = (
     "id, value, measured_on, version_id, model_id, lab_id, country_code, position, rank, "
@@ -450,18 +450,15 @@ class RankingFilter:
     latest: bool = False
 
 
-def from_best(version: asyncpg.Record, where: RankingFilter, *, per: str) -> bool:
-    """Whether leaderboard_best answers this leaderboard exactly: the latest write, a date
-    it covers (migration 0009), and no filter on scores (countries are the model's own)."""
-    since: dt.date | None = version["best_since"]
+def from_best(where: RankingFilter, *, per: str) -> bool:
+    """Whether leaderboard_best answers this leaderboard exactly: the latest write, on any
+    date (migrations 0009, 0010), and no filter on scores (countries are the model's own)."""
     return (
         per == "model"
         and where.latest
         and where.provenances is None
         and where.verifications is None
         and where.stages is None
-        and since is not None
-        and since <= where.as_of
     )
 
 
@@ -500,7 +497,7 @@ async def ranked(
     offset: int,
 ) -> list[asyncpg.Record]:
     """Entries at positions offset+1 .. offset+limit, best first, with their cursor keys."""
-    if from_best(version, where, per=per):
+    if from_best(where, per=per):
         args = [version["id"], where.as_of, where.countries, where.known_at]
         return await conn.fetch(BEST_RANKED, *args, offset + limit, offset)
     sql = RANKED[(version["higher_is_better"], per == "country")]
@@ -519,7 +516,7 @@ async def bounds(
 ) -> asyncpg.Record:
     """`low`: entries at or before `after` (0 without); `high`: entries before `before` (NULL
     without); `total` when asked for."""
-    if from_best(version, where, per=per):
+    if from_best(where, per=per):
         sql = BEST_BOUNDS[version["higher_is_better"]]
         args = [version["id"], where.as_of, where.countries]
     else:
@@ -537,7 +534,7 @@ async def bounds(
 
 
 async def total(conn: Conn, version: asyncpg.Record, where: RankingFilter, *, per: str) -> int:
-    if from_best(version, where, per=per):
+    if from_best(where, per=per):
         best_args: list[object] = [version["id"], where.as_of, where.countries]
         found: int = await conn.fetchval(BEST_TOTAL, *best_args)
         return found

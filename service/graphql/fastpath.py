@@ -43,15 +43,18 @@ class Compiled(NamedTuple):
 
 
 class FastPath:
-    def __init__(self, documents: Documents) -> None:
+    def __init__(self, documents: Documents, *, keyed: bool) -> None:
+        """`keyed`: whether a statement finds what it read row by row (compile_operation),
+        which only a response cache uses."""
         self._documents = documents
         self._schema = documents.schema
+        self._keyed = keyed
 
     def compiled(self, query: str, operation_name: str | None) -> Compiled | None:
         checked = self._documents.check(query)
         if checked.document is None or checked.errors:
             return None
-        key = (FastPath, operation_name)
+        key = (FastPath, self._keyed, operation_name)
         if key not in checked.derived:
             checked.derived[key] = self._compile(checked.document, operation_name)
         found: Compiled | None = checked.derived[key]
@@ -68,7 +71,7 @@ class FastPath:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         try:
-            plan = compile_operation(self._schema, operation, fragments)
+            plan = compile_operation(self._schema, operation, fragments, keyed=self._keyed)
         except NotCompilable:
             return None
         return Compiled(plan=plan, operation=operation)
@@ -91,12 +94,13 @@ class FastPath:
                 return None  # variable errors: graphql-core words them
             values = coerced.coerced
         try:
-            params = compiled.plan.bind(values)
+            plan = compiled.plan.pick(values)
+            params = plan.bind(values)
         except NotCompilable:
             return None
         try:
             async with pool.acquire() as conn:
-                row = await conn.fetchrow(compiled.plan.sql, *params)
+                row = await conn.fetchrow(plan.sql, *params)
         except asyncpg.DataError:
             return None  # a value PostgreSQL refuses (a date out of range): the resolvers say so
         except (asyncpg.QueryCanceledError, asyncpg.PostgresConnectionError):
@@ -106,11 +110,11 @@ class FastPath:
             # logs the traceback if it fails too (one fault, one traceback).
             logger.warning("compiled statement failed, falling back: %r", exc)
             return None
-        _narrow(compiled.plan, row)
+        _narrow(plan, row)
         text: str | None = None if row is None else row[0]
         if text is None:
             return None
-        if compiled.plan.reencode:
+        if plan.reencode:
             # jsonb with spaces, floats as `1e-05`: written as the resolvers write them.
             return orjson.dumps(orjson.loads(text))
         return text

@@ -102,7 +102,7 @@ class RegistrySchema(strawberry.Schema):
             persisted_entries=persisted_entries,
             persisted_bytes=persisted_bytes,
         )
-        self.fast_path = FastPath(self.documents) if compiled else None
+        self.fast_path = FastPath(self.documents, keyed=cache is not None) if compiled else None
         self.response_cache = cache
 
     def process_errors(

@@ -16,6 +16,11 @@ selection set over one row into its JSON text; roots.py compiles each covered ro
 a Plan. Every value, ordering and null matches the resolvers; a test runs a corpus of documents
 through both paths and requires identical data.
 
+A root whose SQL has branches the variables decide (a leaderboard reads its table or walks)
+gets one statement per outcome, holding only its branch: PostgreSQL initialises every node of
+a plan on each execution, taken or not, and the walk's are many. The plan picks the
+statement when it binds the variables.
+
 A Plan also says what its statement reads (service.dependencies), for the response cache: the
 tables its text names, each whole, except where a root field claims (builder.Claim) to read a
 table only for some rows (a model page: the scores of that model's versions) and no field
@@ -25,8 +30,9 @@ statement's second column, from the same snapshot as the answer.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -50,6 +56,9 @@ from service.graphql.compiler.roots import ROOTS
 
 # Per table: read whole (None), or only for the keys of these claims.
 Template = dict[str, tuple[Claim, ...] | None]
+# A statement per outcome of up to this many switches (builder.Builder.switch); with more,
+# one statement that picks each branch in SQL.
+MAX_SWITCHES = 2
 
 
 @dataclass
@@ -63,9 +72,19 @@ class Plan:
     anchors: tuple[Claim, ...]
     # The statement's JSON text is not as orjson writes it (jsonb, floats): re-encode it.
     reencode: bool
+    # A plan for each outcome of the switches, each holding only its branches; without
+    # any, this plan, whose statement holds every branch.
+    switches: tuple[Callable[[Mapping[str, Any]], bool], ...] = ()
+    variants: Mapping[tuple[bool, ...], Plan] = field(default_factory=dict)
 
     def bind(self, variables: Mapping[str, Any]) -> list[Any]:
         return [param(variables) for param in self.params]
+
+    def pick(self, variables: Mapping[str, Any]) -> Plan:
+        """The plan to run for these (coerced) variables."""
+        if not self.variants:
+            return self
+        return self.variants[tuple(test(variables) for test in self.switches)]
 
     def scope(self, found: list[list[str]]) -> Scope | None:
         """What the statement read, given the keys its anchors found."""
@@ -115,13 +134,36 @@ def compile_operation(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
+    *,
+    keyed: bool = True,
 ) -> Plan:
-    """One statement answering the whole operation, or NotCompilable."""
+    """One statement answering the whole operation (one per outcome of its switches), or
+    NotCompilable. Unless `keyed`, the statement finds no keys (its template is EVERYTHING):
+    nothing keeps what it read (no response cache), and the anchors would cost the database
+    a few probes per request."""
     if operation.operation is not OperationType.QUERY:
         raise NotCompilable("only queries")
+    plan, switches = _compile(schema, operation, fragments, keyed=keyed, choices=None)
+    if 0 < len(switches) <= MAX_SWITCHES:
+        plan.switches = tuple(switches)
+        plan.variants = {
+            choices: _compile(schema, operation, fragments, keyed=keyed, choices=choices)[0]
+            for choices in itertools.product((False, True), repeat=len(switches))
+        }
+    return plan
+
+
+def _compile(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    *,
+    keyed: bool,
+    choices: tuple[bool, ...] | None,
+) -> tuple[Plan, list[Callable[[Mapping[str, Any]], bool]]]:
     query_type = schema.query_type
     assert query_type is not None
-    builder = Builder(schema=schema, fragments=fragments)
+    builder = Builder(schema=schema, fragments=fragments, choices=choices)
     parts: list[tuple[str, str]] = []
     roots: list[tuple[str, str]] = []
     for key, node in builder.keyed(operation.selection_set, "Query"):
@@ -141,16 +183,17 @@ def compile_operation(
     data = json_object(parts)
     # NULL when a root field would fail: the caller then runs the normal path for its error.
     checks = " AND ".join(builder.preconditions) or "true"
-    template = _template(builder, roots)
+    template = _template(builder, roots) if keyed else EVERYTHING
     anchors: tuple[Claim, ...] = ()
     if template is not EVERYTHING:
         used = {claim for claims in template.values() for claim in claims or ()}
         anchors = tuple(claim for claim in builder.claims if claim in used and claim.anchor)
     found = ", ".join(claim.anchor or "" for claim in anchors)
-    return Plan(
+    plan = Plan(
         sql=f"SELECT CASE WHEN {checks} THEN {data} END, json_build_array({found})::text",
         params=builder.params,
         template=template,
         anchors=anchors,
         reencode=builder.reencode,
     )
+    return plan, builder.switches

@@ -76,6 +76,12 @@ class Builder:
     claims: list[Claim] = field(default_factory=list)
     # Set when a value's JSON text may differ from orjson's (jsonb, floats): re-encoded.
     reencode: bool = False
+    # Questions on the variables that pick which branch of a root's SQL runs (the
+    # leaderboard: its table or the walk). With `choices` each branch is fixed, the i-th by
+    # choices[i], and the statement holds only the branches taken; without, it holds both
+    # and picks in SQL (compile_operation).
+    switches: list[Callable[[Mapping[str, Any]], bool]] = field(default_factory=list)
+    choices: tuple[bool, ...] | None = None
 
     def claim(
         self,
@@ -105,6 +111,11 @@ class Builder:
     def param(self, getter: Callable[[Mapping[str, Any]], Any], cast: str) -> str:
         self.params.append(getter)
         return f"${len(self.params)}::{cast}"
+
+    def switch(self, test: Callable[[Mapping[str, Any]], bool]) -> bool | None:
+        """Register a branch's test; its outcome in this statement, None for both branches."""
+        self.switches.append(test)
+        return None if self.choices is None else self.choices[len(self.switches) - 1]
 
     def alias(self) -> str:
         return f"t{next(self.aliases)}"

@@ -73,11 +73,10 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
     slug = builder.param(arg("benchmark"), "text")
     label = builder.param(arg("benchmarkVersion"), "text")
     as_of = builder.param(lambda v: get_as_of(v) or clock.today(), "date")
-    provenance = builder.param(lambda v: enum_values(arg("provenance")(v)), "score_provenance[]")
-    verification = builder.param(
-        lambda v: enum_values(arg("verification")(v)), "score_verification[]"
-    )
-    stages = builder.param(lambda v: enum_values(arg("stages")(v)), "version_stage[]")
+    filters = {name: _enum_values(arg(name)) for name in ("provenance", "verification", "stages")}
+    provenance = builder.param(filters["provenance"], "score_provenance[]")
+    verification = builder.param(filters["verification"], "score_verification[]")
+    stages = builder.param(filters["stages"], "version_stage[]")
     countries_arg = arg("countries")
     countries = builder.param(
         lambda v: None if countries_arg(v) is None else [c.upper() for c in countries_arg(v)],
@@ -85,8 +84,12 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
     )
     first = builder.param(lambda v: _page(v, get_page).limit, "int")
     after = builder.param(lambda v: _page(v, get_page).after, "text[]")
+
     # As the resolver settles it (service.clock.known_at), from the clock this statement sees.
-    asked = builder.param(lambda v: clock.utc(get_known_at(v)), "timestamptz")
+    def get_asked(variables: Mapping[str, Any]) -> Any:
+        return clock.utc(get_known_at(variables))
+
+    asked = builder.param(get_asked, "timestamptz")
     known_at = f"least(coalesce({asked}, 'infinity'), (SELECT last_at FROM transaction_clock))"
 
     version_sql = _renumbered(rankings.BENCHMARK_VERSION, {1: slug, 2: label, 3: as_of, 4: asked})
@@ -104,27 +107,44 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         "countries": countries,
         "known_at": "(SELECT at FROM known)",
     }
-    # As rankings.from_best decides it: the table answers the latest write on a date it
-    # covers, with no filter on scores; otherwise the walk. A one-time test on parameters,
-    # so the branch not taken is never run.
+
+    # As rankings.from_best decides it: the table answers the latest write, with no filter
+    # on scores; otherwise the walk. Settled from the variables before the statement is
+    # chosen (a statement per outcome, holding its branch alone), and tested again in SQL,
+    # which also holds both branches when there are too many switches to choose from.
+    def reads_table(variables: Mapping[str, Any]) -> bool:
+        return get_asked(variables) is None and all(
+            values(variables) is None for values in filters.values()
+        )
+
+    taken = builder.switch(reads_table)
     from_best = (
         f"({asked} IS NULL AND {provenance} IS NULL AND {verification} IS NULL "
-        f"AND {stages} IS NULL AND (SELECT best_since FROM bv) <= {as_of})"
+        f"AND {stages} IS NULL)"
     )
+
+    def branch(table: str, walk: str) -> str:
+        """The table's SQL or the walk's, or a one-time test between them."""
+        if taken is None:
+            return f"CASE WHEN {from_best} THEN ({table}) ELSE ({walk}) END"
+        return table if taken else walk
+
     # Where the after-cursor stands in the ranking now, counted once.
-    low = (
-        f"CASE WHEN {from_best} "
-        f"THEN ({rankings.best_position_sql(placeholders, after, inclusive=True, descending=True)})"
-        f" ELSE ({rankings.position_sql(placeholders, after, inclusive=True)}) END"
+    low = branch(
+        rankings.best_position_sql(placeholders, after, inclusive=True, descending=True),
+        rankings.position_sql(placeholders, after, inclusive=True),
     )
     offset = "(SELECT low FROM bounds)"
     limited = {**placeholders, "limit": f"{offset} + {first} + 1"}
     columns = rankings.ENTRY_COLUMNS
-    walk = (
-        f"SELECT {columns} FROM ({rankings.best_sql(limited)}) AS best WHERE {from_best}\n"
-        f"UNION ALL\n"
-        f"SELECT {columns} FROM ({rankings.walk_sql(limited)}) AS walk WHERE NOT {from_best}"
-    )
+    arms = []
+    if taken is not False:
+        best = rankings.best_sql(limited)
+        arms.append(f"SELECT {columns} FROM ({best}) AS best WHERE {from_best}")
+    if taken is not True:
+        walked = rankings.walk_sql(limited)
+        arms.append(f"SELECT {columns} FROM ({walked}) AS walk WHERE NOT {from_best}")
+    walk = "\nUNION ALL\n".join(arms)
     entry_alias, version_alias = builder.alias(), builder.alias()
     parts: list[tuple[str, str]] = []
     keyed = builder.keyed(node.selection_set, "Leaderboard")
@@ -140,10 +160,7 @@ def leaderboard(builder: Builder, node: FieldNode, field_def: Any) -> str:
         elif name == "knownAt":
             parts.append((key, json_value(TIMESTAMP.format(column="(SELECT at FROM known)"))))
         elif name == "totalCount":
-            total = (
-                f"CASE WHEN {from_best} THEN ({rankings.best_total_sql(placeholders)}) "
-                f"ELSE ({rankings.total_sql(placeholders)}) END"
-            )
+            total = branch(rankings.best_total_sql(placeholders), rankings.total_sql(placeholders))
             parts.append((key, json_value(f"({total})")))
         elif name == "benchmarkVersion":
             inner = builder.object(child.selection_set, "BenchmarkVersion", version_alias)
@@ -164,6 +181,15 @@ bv AS ({version_sql}),
 bounds AS (SELECT CASE WHEN {after} IS NULL THEN 0 ELSE ({low}) END AS low),
 page AS (SELECT * FROM ({walk}) AS walked WHERE position > {offset})
 SELECT {json_object(parts)} FROM bv)"""
+
+
+def _enum_values(
+    get: Callable[[Mapping[str, Any]], Any],
+) -> Callable[[Mapping[str, Any]], list[str] | None]:
+    def values(variables: Mapping[str, Any]) -> list[str] | None:
+        return enum_values(get(variables))
+
+    return values
 
 
 def _claims(builder: Builder, version_sql: str, *, shows_clock: bool) -> None:
