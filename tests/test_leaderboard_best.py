@@ -377,6 +377,16 @@ async def test_random_histories_rank_alike_from_the_table_and_the_walk(
     await _parity(paths, board)
     # Any filter combination: the table where it answers, the walk elsewhere, one answer.
     await _same_on_both(paths, {**filters, "first": 100})
+    # The rebuild (set-based for pairs never corrected nor re-verified) writes the rows the
+    # writes left.
+    conn = await asyncpg.connect(board)
+    try:
+        rows = "SELECT * FROM leaderboard_best ORDER BY 1, 2, 3"
+        kept = await conn.fetch(rows)
+        await conn.execute("SELECT leaderboard_best_rebuild()")
+        assert await conn.fetch(rows) == kept
+    finally:
+        await conn.close()
 
 
 async def test_a_compiled_leaderboard_runs_only_the_branch_it_takes(database_url: str) -> None:
@@ -402,3 +412,56 @@ async def test_a_compiled_leaderboard_runs_only_the_branch_it_takes(database_url
     table = [t for t in texts if "WITH RECURSIVE" not in t]
     walk = [t for t in texts if "FROM leaderboard_best" not in t]
     assert len(table) == 1 and len(walk) == 1 and table != walk
+
+
+async def test_a_rebuild_writes_the_rows_the_writes_left_ties_and_all(
+    paths: Paths, board: str
+) -> None:
+    """Equal values measured on different days (the earlier ranks first) and on one day (the
+    lower id does), a retracted score, a later better one and a correction: the rebuild
+    (set-based for pairs never corrected nor re-verified, by history for the others) writes
+    what the writes' refreshes did, and both rank as the walk does."""
+    for write in (
+        _record("best-a", "final", 60, -6, "INDEPENDENT"),
+        _record("best-a", "preview", 60, -3, "LAB_CLAIM"),
+        _record("best-a", "final", 61, 2, "THIRD_PARTY"),
+        _record("best-b", "final", 50, -4, "INDEPENDENT"),
+        _record("best-b", "preview", 50, -4, "INDEPENDENT"),
+        _record("best-c", "final", 40, -5, "INDEPENDENT"),
+        _record("best-c", "preview", 45, -2, "INDEPENDENT"),
+        _correct(3, 48, -1),  # best-b's final 50, down to 48 from yesterday: its preview leads
+    ):
+        await _write(board, write)
+    conn = await asyncpg.connect(board)
+    try:
+        # best-c's first score retracted on its own row (loaded without a history): its
+        # pair is rebuilt set-based, without the score.
+        retracted = await conn.fetchval(
+            "UPDATE score SET verification = 'RETRACTED' FROM model "
+            "WHERE model.id = score.model_id AND model.slug = 'best-c' AND score.value = 40 "
+            "RETURNING score.id"
+        )
+        await conn.execute("DELETE FROM verification_change WHERE score_id = $1", retracted)
+        await conn.execute("SELECT leaderboard_best_refresh_model(id) FROM model "
+                           "WHERE slug = 'best-c'")  # fmt: skip
+        rows = "SELECT * FROM leaderboard_best ORDER BY 1, 2, 3"
+        kept = await conn.fetch(rows)
+        await conn.execute("SELECT leaderboard_best_rebuild()")
+        assert await conn.fetch(rows) == kept
+        firsts = await conn.fetch(
+            "SELECT model.slug, best.valid_from, score.version_id = v.id AS final "
+            "FROM leaderboard_best AS best JOIN model ON model.id = best.model_id "
+            "JOIN score ON score.id = best.score_id "
+            "JOIN model_version AS v ON v.model_id = model.id AND v.label = 'final' "
+            "WHERE model.slug LIKE 'best-%' ORDER BY 1, 2"
+        )
+    finally:
+        await conn.close()
+    assert [(r["slug"], (r["valid_from"] - clock.today()).days, r["final"]) for r in firsts] == [
+        ("best-a", -6, True),  # the earlier 60 keeps its place against the later one
+        ("best-a", 2, True),
+        ("best-b", -4, True),  # recorded first: the lower id
+        ("best-b", -1, False),
+        ("best-c", -2, False),
+    ]
+    await _parity(paths, board)

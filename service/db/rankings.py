@@ -187,17 +187,15 @@ _BEST_ROWS = """
     WHERE best.benchmark_version_id = {bv}
       AND best.valid_from <= {as_of}
       AND (best.valid_until IS NULL OR {as_of} < best.valid_until)
-      AND ({countries}::text[] IS NULL OR (
-          SELECT l.country_code FROM model AS m JOIN lab AS l ON l.id = m.lab_id
-          WHERE m.id = best.model_id) = ANY({countries}))
+      AND ({countries}::text[] IS NULL
+           OR (SELECT l.country_code FROM lab AS l WHERE l.id = best.lab_id) = ANY({countries}))
 """
-# The lab (and country) of an entry's model: looked up per entry (LATERAL), since a page's
-# size is a parameter the planner cannot see and would otherwise plan for many rows. The
-# LIMIT keeps the subquery from being pulled up into a join, which a generic plan made a
-# hash of every model (a scan of the whole table per request).
+# The country of an entry's lab (the table keeps the lab, not its country, which a lab's
+# update may change): looked up per entry (LATERAL), since a page's size is a parameter the
+# planner cannot see and would otherwise plan for many rows. The LIMIT keeps the subquery
+# from being pulled up into a join, which a generic plan made a hash of every lab.
 _OWNER = """LATERAL (
-    SELECT l.id AS lab_id, l.country_code FROM model AS m JOIN lab AS l ON l.id = m.lab_id
-    WHERE m.id = {r}.model_id LIMIT 1) AS owner"""
+    SELECT l.country_code FROM lab AS l WHERE l.id = {r}.lab_id LIMIT 1) AS owner"""
 # The columns of an entry, as both the walk and the table give them.
 ENTRY_COLUMNS = (
     "id, value, measured_on, version_id, model_id, lab_id, country_code, position, rank, "
@@ -207,21 +205,22 @@ ENTRY_COLUMNS = (
 
 def best_sql(ph: dict[str, str]) -> str:
     """walk_sql's first `limit` entries of a leaderboard, read from leaderboard_best: the
-    index alone picks them (the countries filter, when given, probes each one's lab)."""
+    index alone picks them and holds their columns but the lab's country (the countries
+    filter, when given, probes each one's lab too)."""
     picked = f"""
-        SELECT best.score_id AS id, best.rank_value, best.measured_on, best.model_id
+        SELECT best.score_id AS id, best.value, best.rank_value, best.measured_on,
+               best.version_id, best.model_id, best.lab_id
         {_BEST_ROWS.format(**ph)}
         ORDER BY best.rank_value DESC, best.measured_on, best.score_id
         LIMIT {ph["limit"]}"""
     return f"""
-SELECT s.id, s.value, s.measured_on, s.version_id, s.model_id, owner.lab_id,
-       owner.country_code,
+SELECT picked.id, picked.value, picked.measured_on, picked.version_id, picked.model_id,
+       picked.lab_id, owner.country_code,
        row_number() OVER (ORDER BY picked.rank_value DESC, picked.measured_on, picked.id)
            AS position,
        rank() OVER (ORDER BY picked.rank_value DESC) AS rank,
        {known_change_sql("picked", ph["known_at"])} AS known_change
-FROM ({picked}) AS picked
-JOIN score AS s ON s.id = picked.id,
+FROM ({picked}) AS picked,
 {_OWNER.format(r="picked")}
 """
 
