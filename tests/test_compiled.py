@@ -8,6 +8,8 @@ would pass by falling back), and the rest must fall back rather than fail.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import struct
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -16,6 +18,7 @@ import orjson
 import pytest
 
 from service.db.pool import create_pool
+from service.graphql.compiler.rules import RULES, Scalar
 from service.graphql.context import Context
 from service.graphql.permissions import IsAdmin
 from service.graphql.schema import RegistrySchema, build_schema
@@ -530,3 +533,45 @@ async def test_a_float_postgresql_writes_with_an_exponent_is_sent_as_the_resolve
     slow = await plain.execute(query, {}, _context(pool))
     sent = text.encode() if isinstance(text, str) else text
     assert sent == _bytes(slow)
+
+
+def _floats(count: int) -> list[float]:
+    """Any bit pattern, everyday values at a few decimals, and every magnitude, both signs."""
+    rng = random.Random(20261130)
+    found: list[float] = []
+    while len(found) < count:
+        kind = rng.random()
+        if kind < 0.3:
+            value = struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0]
+        elif kind < 0.6:
+            value = round(rng.uniform(0, 100), rng.randint(0, 4))
+        else:
+            value = rng.uniform(-1, 1) * 10 ** rng.randint(-9, 18)
+        if value == value and abs(value) != float("inf"):
+            found.append(value)
+    return found
+
+
+async def test_postgresql_writes_a_float_without_an_exponent_as_orjson_does(
+    database_url: str,
+) -> None:
+    """Why the compiled path re-encodes an answer holding a Float only when its text holds an
+    exponent (service.graphql.compiler.rules.Reencode): otherwise the bytes are the same."""
+    values = _floats(20_000)
+    rule = RULES["Score"]["value"]
+    assert isinstance(rule, Scalar)
+    written = rule.sql.format(t="x").replace("x.value::float8", "x")
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            f"SELECT to_json({written})::text FROM unnest($1::float8[]) AS x", values
+        )
+    finally:
+        await conn.close()
+    exponents = 0
+    for value, (text,) in zip(values, rows, strict=True):
+        if "e-" in text or "e+" in text:
+            exponents += 1
+        else:
+            assert text == orjson.dumps(value).decode(), value
+    assert 0 < exponents < len(values) / 2

@@ -53,6 +53,7 @@ from service.graphql.compiler.builder import (
     json_object,
 )
 from service.graphql.compiler.roots import ROOTS
+from service.graphql.compiler.rules import Reencode
 
 # Per table: read whole (None), or only for the keys of these claims.
 Template = dict[str, tuple[Claim, ...] | None]
@@ -70,8 +71,8 @@ class Plan:
     params: list[Callable[[Mapping[str, Any]], Any]]
     template: Template | None  # None: EVERYTHING
     anchors: tuple[Claim, ...]
-    # The statement's JSON text is not as orjson writes it (jsonb, floats): re-encode it.
-    reencode: bool
+    # Whether the statement's JSON text may not be as orjson writes it (jsonb, floats).
+    reencode: Reencode
     # A plan for each outcome of the switches, each holding only its branches; without
     # any, this plan, whose statement holds every branch.
     switches: tuple[Callable[[Mapping[str, Any]], bool], ...] = ()

@@ -27,7 +27,7 @@ from graphql import (
     value_from_ast,
 )
 
-from service.graphql.compiler.rules import RULES, Rule, Scalar, ToMany, ToOne
+from service.graphql.compiler.rules import RULES, Reencode, Rule, Scalar, ToMany, ToOne
 from service.graphql.limits import NESTED_LIST_CAP
 
 
@@ -74,8 +74,8 @@ class Builder:
     path: Path = ()
     touches: list[tuple[Path, str]] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
-    # Set when a value's JSON text may differ from orjson's (jsonb, floats): re-encoded.
-    reencode: bool = False
+    # When a value's JSON text may differ from orjson's (jsonb, floats): re-encoded.
+    reencode: Reencode = Reencode.NEVER
     # Questions on the variables that pick which branch of a root's SQL runs (the
     # leaderboard: its table or the walk). With `choices` each branch is fixed, the i-th by
     # choices[i], and the statement holds only the branches taken; without, it holds both
@@ -213,7 +213,7 @@ class Builder:
         if rule is None:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
-            self.reencode = self.reencode or rule.reencode
+            self.reencode = max(self.reencode, rule.reencode)
             return json_value(self.touch(self.path, rule.sql.format(t=table)))
         child = self.alias()
         source = self.touch(self.path, rule.source.format(t=table, c=child))

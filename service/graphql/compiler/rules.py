@@ -12,6 +12,7 @@ expressions come from service/db (the loaders use the same ones).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import IntEnum
 from typing import NamedTuple
 
 from service import ids
@@ -22,11 +23,22 @@ def _global_id(type_name: str, column: str) -> str:
     return ids.sql(type_name, column)
 
 
+class Reencode(IntEnum):
+    """Whether an answer holding a value is re-encoded by orjson, as the resolvers' are."""
+
+    NEVER = 0
+    # PostgreSQL writes a float8 below 1e-4 or from 1e15 with an exponent (`1e-05`, `1e+15`)
+    # where orjson writes decimals (`0.00001`, `1000000000000000.0`); in between both write
+    # the same shortest digits (both use Ryu). So only an answer whose text holds an
+    # exponent is re-encoded (a name such as "pre-training" costs a needless re-encode).
+    IF_EXPONENT = 1
+    # jsonb's text is not compact (`{"a": 1}`).
+    ALWAYS = 2
+
+
 class Scalar(NamedTuple):
     sql: str
-    # Answers holding it are re-encoded by orjson, as the resolvers' are: jsonb's text is not
-    # compact (`{"a": 1}`) and PostgreSQL writes some floats otherwise (`1e-05`, not `0.00001`).
-    reencode: bool = False
+    reencode: Reencode = Reencode.NEVER
 
 
 class ToOne(NamedTuple):
@@ -69,7 +81,7 @@ def _float(column: str) -> Scalar:
     return Scalar(
         f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
         f"THEN (trunc({column})::numeric::text || '.0')::json ELSE to_json({column}) END)",
-        reencode=True,
+        reencode=Reencode.IF_EXPONENT,
     )
 
 
@@ -179,7 +191,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "value": _float("{t}.value::float8"),
         "qualifier": Scalar("{t}.qualifier"),
         "uncertainty": _float("{t}.uncertainty::float8"),
-        "runConfiguration": Scalar("{t}.run_configuration", reencode=True),
+        "runConfiguration": Scalar("{t}.run_configuration", reencode=Reencode.ALWAYS),
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
         "verification": Scalar("{t}.verification"),
