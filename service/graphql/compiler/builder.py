@@ -214,7 +214,8 @@ class Builder:
             raise NotCompilable(f"no rule for {type_name}.{name}")
         if isinstance(rule, Scalar):
             self.reencode = max(self.reencode, rule.reencode)
-            return json_value(self.touch(self.path, rule.sql.format(t=table)))
+            sql = self.touch(self.path, rule.sql.format(t=table))
+            return json_nullable(sql) if rule.text else json_value(sql)
         child = self.alias()
         source = self.touch(self.path, rule.source.format(t=table, c=child))
         if isinstance(rule, ToOne):

@@ -39,6 +39,8 @@ class Reencode(IntEnum):
 class Scalar(NamedTuple):
     sql: str
     reencode: Reencode = Reencode.NEVER
+    # `sql` gives the value's JSON text itself, not a value for to_json to write.
+    text: bool = False
 
 
 class ToOne(NamedTuple):
@@ -78,10 +80,12 @@ _SUPERSEDED = scores.SUPERSEDED.format(score="{t}")
 def _float(column: str) -> Scalar:
     # PostgreSQL writes an integral float8 as `40`, Python (the resolver path) as `40.0`: give
     # integral values their fraction here so both paths send the same bytes for a Float.
+    # Written as JSON text directly: a cast to json would parse each value again.
     return Scalar(
         f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
-        f"THEN (trunc({column})::numeric::text || '.0')::json ELSE to_json({column}) END)",
+        f"THEN trunc({column})::numeric::text || '.0' ELSE to_json({column})::text END)",
         reencode=Reencode.IF_EXPONENT,
+        text=True,
     )
 
 
