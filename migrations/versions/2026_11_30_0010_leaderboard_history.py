@@ -46,8 +46,7 @@ down_revision = "0009_leaderboard_best"
 branch_labels = None
 depends_on = None
 
-# Each day one of the pair's facts takes effect on; a verification change without a date
-# takes effect with its score (rankings._LATEST_CHANGE reads it so).
+# What an entry shows besides its rank, kept with it (see the docstring).
 COLUMNS = """
 TRUNCATE leaderboard_best;
 ALTER TABLE leaderboard_best
@@ -66,6 +65,8 @@ ROW = (
     "rank_value, measured_on, version_id, value"
 )
 
+# Each day one of the pair's facts takes effect on; a verification change without a date
+# takes effect with its score (rankings._LATEST_CHANGE reads it so).
 HISTORY = """
 CREATE FUNCTION leaderboard_best_history(bv bigint, m bigint, higher boolean)
 RETURNS TABLE (valid_from date, valid_until date, score_id bigint, rank_value numeric,
