@@ -78,12 +78,24 @@ _SUPERSEDED = scores.SUPERSEDED.format(score="{t}")
 
 
 def _float(column: str) -> Scalar:
-    # PostgreSQL writes an integral float8 as `40`, Python (the resolver path) as `40.0`: give
-    # integral values their fraction here so both paths send the same bytes for a Float.
-    # Written as JSON text directly: a cast to json would parse each value again.
+    """A Float from a numeric column, as JSON text written directly (a cast to json would parse
+    each value again).
+
+    PostgreSQL writes an integral float8 as `40`, Python (the resolver path) as `40.0`: an
+    integral value gets its fraction here so both paths send the same bytes. Whether it is
+    integral is asked of the numeric, since each cast to float8 prints the numeric and parses
+    the text back (strtod), and the float8 test cast it three times a value. A numeric with
+    a fraction, below 1e6 and with at most 8 decimals cannot round to an integral float8 (its
+    fraction, at least 1e-8, is far above float8's spacing there), so its float8 text is the
+    answer; any other value (more digits, a huge one, NaN) takes the float8 test as before.
+    """
+    as_float = f"{column}::float8"
     return Scalar(
         f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
-        f"THEN trunc({column})::numeric::text || '.0' ELSE to_json({column})::text END)",
+        f"THEN trunc({column})::text || '.0' "
+        f"WHEN abs({column}) < 1e6 AND scale({column}) <= 8 THEN {as_float}::text "
+        f"WHEN {as_float} = trunc({as_float}) AND abs({as_float}) < 1e15 "
+        f"THEN trunc({as_float})::numeric::text || '.0' ELSE to_json({as_float})::text END)",
         reencode=Reencode.IF_EXPONENT,
         text=True,
     )
@@ -151,7 +163,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "HardwareTarget": {
         "accelerator": Scalar("{t}.accelerator"),
         "acceleratorCount": Scalar("{t}.accelerator_count"),
-        "memoryGb": _float("{t}.memory_gb::float8"),
+        "memoryGb": _float("{t}.memory_gb"),
         "precision": Scalar("{t}.precision"),
         "note": Scalar("{t}.note"),
     },
@@ -192,9 +204,9 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "Score": {
         "id": Scalar(_global_id("Score", "{t}.id")),
-        "value": _float("{t}.value::float8"),
+        "value": _float("{t}.value"),
         "qualifier": Scalar("{t}.qualifier"),
-        "uncertainty": _float("{t}.uncertainty::float8"),
+        "uncertainty": _float("{t}.uncertainty"),
         "runConfiguration": Scalar("{t}.run_configuration", reencode=Reencode.ALWAYS),
         "measuredOn": Scalar("{t}.measured_on"),
         "provenance": Scalar("{t}.provenance"),
