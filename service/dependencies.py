@@ -53,7 +53,16 @@ NOTIFYING = frozenset(
     }
 )
 # Bookkeeping that never notifies: an answer reading it is never narrowed.
-SILENT = frozenset({"api_token", "idempotency_key", "persisted_document", "alembic_version"})
+# (leaderboard_best_pending: a transaction's own marks, never read by a query; migration 0011.)
+SILENT = frozenset(
+    {
+        "api_token",
+        "idempotency_key",
+        "persisted_document",
+        "alembic_version",
+        "leaderboard_best_pending",
+    }
+)
 # Tables written only by triggers, in the transaction of a write to the tables they derive
 # from (each model's best, migrations 0009, 0010): reading one reads those, and a root that
 # claims them (the compiled leaderboard) narrows them as it does for the walk.

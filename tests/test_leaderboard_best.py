@@ -465,3 +465,53 @@ async def test_a_rebuild_writes_the_rows_the_writes_left_ties_and_all(
         ("best-c", -2, False),
     ]
     await _parity(paths, board)
+
+
+SCORES_OF_ONE_PAIR = """
+INSERT INTO score (version_id, benchmark_version_id, value, measured_on, provenance, source_id)
+SELECT v.id, bv.id, 40 + n % 7, current_date - n, 'INDEPENDENT', (SELECT min(id) FROM source)
+FROM model_version AS v JOIN model ON model.id = v.model_id,
+     benchmark_version AS bv JOIN benchmark ON benchmark.id = bv.benchmark_id,
+     generate_series($2::int, $3::int) AS n
+WHERE model.slug = 'best-a' AND v.label = $1 AND benchmark.slug = 'aa-intelligence-index'
+"""
+
+
+async def test_a_transaction_refreshes_each_pair_it_wrote_once(paths: Paths, board: str) -> None:
+    """Forty scores of one model written in one transaction: at commit the pair's history is
+    written once (migration 0011), not once per score; a score written after the pair was
+    refreshed (constraints set immediate) refreshes it again, and the rows are the rebuild's."""
+    conn = await asyncpg.connect(board)
+    try:
+        async with conn.transaction():
+            await conn.execute(SCORES_OF_ONE_PAIR, "final", 1, 20)
+            await conn.execute(SCORES_OF_ONE_PAIR, "preview", 21, 40)
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            written = await conn.fetchval(
+                "SELECT pg_stat_get_xact_tuples_inserted('leaderboard_best'::regclass)"
+            )
+            held = await conn.fetchval(
+                "SELECT count(*) FROM leaderboard_best JOIN model ON model.id = model_id "
+                "WHERE model.slug = 'best-a'"
+            )
+            await conn.execute(
+                "INSERT INTO score (version_id, benchmark_version_id, value, measured_on, "
+                "provenance, source_id) SELECT score.version_id, score.benchmark_version_id, "
+                "99, current_date - 3, 'INDEPENDENT', score.source_id FROM score "
+                "JOIN model ON model.id = score.model_id WHERE model.slug = 'best-a' LIMIT 1"
+            )
+        rows = "SELECT * FROM leaderboard_best ORDER BY 1, 2, 3"
+        kept = await conn.fetch(rows)
+        await conn.execute("SELECT leaderboard_best_rebuild()")
+        rebuilt = await conn.fetch(rows)
+        leading = await conn.fetchval(
+            "SELECT best.value FROM leaderboard_best AS best JOIN model ON model.id = model_id "
+            "WHERE model.slug = 'best-a' AND best.valid_until IS NULL"
+        )
+    finally:
+        await conn.close()
+    assert held > 1  # forty scores over forty days: a stretch for each better one
+    assert written == held  # one refresh; forty would have written 40 x held rows
+    assert kept == rebuilt
+    assert leading == 99  # the score written after the first refresh counts
+    await _parity(paths, board)
