@@ -167,11 +167,16 @@ async def _newly_crossed(
 
 async def _crossings(conn: Conn, board: Board, labs: list[asyncpg.Record]) -> list[dict[str, Any]]:
     states = []
+    # One threshold's crossings serve every group that newly reached it: a batch concerning
+    # many labs (an import, the first write after a bulk load) asks each once, not per group.
+    asked: dict[tuple[int, str], list[asyncpg.Record]] = {}
     for threshold, by, group in await _newly_crossed(conn, board, labs):
-        # Every group, not the first 100 the field lists: one that crossed is recorded.
-        rows = await rankings.crossings(
-            conn, board.version, _today(), by=by, threshold=threshold, limit=None
-        )
+        rows = asked.get((threshold, by))
+        if rows is None:
+            # Every group, not the first 100 the field lists: one that crossed is recorded.
+            rows = asked[threshold, by] = await rankings.crossings(
+                conn, board.version, _today(), by=by, threshold=threshold, limit=None
+            )
         for row in rows:
             held = row["country_code"] if by == "COUNTRY" else str(row["lab"]["id"])
             if held == group:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from service import clock, commands, derived, inputs, validation
+from service.db import rankings
 from service.db.pool import connect
 from service.enums import Role
 from tests.conftest import Api
@@ -214,12 +215,8 @@ async def test_after_a_failed_batch_writes_tell_their_own_events(database_url: s
         await conn.close()
 
 
-async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
-    api: Api, database_url: str
-) -> None:
-    # Crossings are per index (and version): the US past 40 on the demo index says nothing
-    # about a new index, where its first score of 45 crosses 40 for the US and for OpenAI.
-    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+async def _mini_index(editor: Writer) -> None:
+    """A new index (no crossing recorded on it yet), in effect since 2026-01-01."""
     await editor.ok(
         "createBenchmark",
         "CreateBenchmarkInput",
@@ -239,6 +236,15 @@ async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
         "benchmarkVersion { label }",
         {"benchmark": "mini-index", "label": "v1", "effectiveOn": "2026-01-01"},
     )
+
+
+async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
+    api: Api, database_url: str
+) -> None:
+    # Crossings are per index (and version): the US past 40 on the demo index says nothing
+    # about a new index, where its first score of 45 crosses 40 for the US and for OpenAI.
+    editor = Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR))
+    await _mini_index(editor)
     _, cursor = await follow(api)
     await editor.ok(
         "recordScore",
@@ -260,6 +266,38 @@ async def test_a_country_past_40_on_one_index_crosses_40_on_another_too(
     assert (40, "LAB") in crossed
     us = [n["state"] for n in _nodes(edges) if n["state"]["by"] == "COUNTRY"]
     assert {state["countryCode"] for state in us} == {"US"}
+
+
+async def test_a_batch_asks_each_threshold_crossings_once_for_all_its_groups(
+    api: Api, database_url: str
+) -> None:
+    """A batch whose writes take two countries and two labs past 10, 20, 30 and 40 on a new
+    index tells each group's crossings, and reads each threshold's crossings (by country, by
+    lab) once for all the groups that reached it, not once per group."""
+    await _mini_index(Writer(api, await issue_token(database_url, "release-bot", Role.EDITOR)))
+    _, cursor = await follow(api)
+    sent: list[str] = []
+    conn = await connect(database_url)
+    conn.add_query_logger(lambda record: sent.append(record.query))
+    try:
+        async with conn.transaction(), derived.batched(conn, actor="batch"):
+            for model in ("gpt-5.5", "mistral-medium-3.5"):
+                data = {"model": model, "version": "release", "benchmark": "mini-index",
+                        "value": 45, "measuredOn": "2026-06-01", "provenance": "INDEPENDENT",
+                        "source": SOURCE}  # fmt: skip
+                await commands.record_score(
+                    conn, "batch", validation.parse(inputs.ScoreInput, data)
+                )
+    finally:
+        await conn.close()
+    edges, _ = await follow(api, cursor, kinds=["THRESHOLD_CROSSED"])
+    crossed = [(n["state"]["threshold"], n["state"]["by"]) for n in _nodes(edges)]
+    assert sorted(crossed) == sorted(
+        (threshold, by) for threshold in (10, 20, 30, 40) for by in ("COUNTRY", "LAB") * 2
+    )
+    countries = {n["state"]["countryCode"] for n in _nodes(edges) if n["state"]["by"] == "COUNTRY"}
+    assert countries == {"US", "FR"}
+    assert sent.count(rankings.CROSSINGS) == len(set(crossed)) == 8
 
 
 async def test_a_batch_tells_no_crossing_of_a_country_it_did_not_write_to(
