@@ -34,6 +34,7 @@ DOMAIN_TABLES = {
     "transaction_clock",
     "verification_change",
     "leaderboard_best",
+    "leaderboard_best_pending",
 }
 
 
