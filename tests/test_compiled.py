@@ -11,7 +11,6 @@ import datetime as dt
 import random
 import struct
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any, cast
 
 import asyncpg
@@ -19,7 +18,7 @@ import orjson
 import pytest
 
 from service.db.pool import create_pool
-from service.graphql.compiler.rules import RULES, Scalar
+from service.graphql.compiler.rules import MARK, RULES, Scalar
 from service.graphql.context import Context
 from service.graphql.permissions import IsAdmin
 from service.graphql.schema import RegistrySchema, build_schema
@@ -555,9 +554,11 @@ def _floats(count: int) -> list[float]:
 
 def _numerics(floats: list[float]) -> list[str]:
     """Numeric texts as a score may hold: each float's shortest digits (what a GraphQL Float
-    writes), and decimals with more digits than a float8 keeps, some a hair off an integer."""
+    writes), the same padded with zeros (as an import may write them), and decimals with more
+    digits than a float8 keeps, some a hair off an integer."""
     rng = random.Random(20261201)
     found = [repr(value) for value in floats]
+    found += [f"{value:.{rng.randint(1, 9)}f}" for value in floats if abs(value) < 1e6]
     for _ in range(len(floats) // 4):
         whole = rng.randint(-(10 ** rng.randint(0, 17)), 10 ** rng.randint(0, 17))
         fraction = rng.choice(["0" * rng.randint(14, 20) + "1", str(rng.getrandbits(70))])
@@ -565,25 +566,27 @@ def _numerics(floats: list[float]) -> list[str]:
     return found
 
 
-async def test_postgresql_writes_a_float_without_an_exponent_as_orjson_does(
+async def test_postgresql_writes_an_unmarked_float_as_orjson_does(
     database_url: str,
 ) -> None:
-    """Why the compiled path re-encodes an answer holding a Float only when its text holds an
-    exponent (service.graphql.compiler.rules.Reencode): otherwise the bytes are the same as
-    the resolvers' (asyncpg's Decimal as a float, written by orjson)."""
+    """Why the compiled path re-encodes an answer holding a Float only when a value in it is
+    marked (service.graphql.compiler.rules.Reencode): otherwise the bytes are the same as the
+    resolvers' (asyncpg's Decimal as a float, written by orjson), and a marked one is after
+    re-encoding."""
     values = _numerics(_floats(20_000))
     rule = RULES["Score"]["value"]
     assert isinstance(rule, Scalar) and rule.text
     written = rule.sql.format(t="x").replace("x.value", "x")
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch(f"SELECT {written} FROM unnest($1::numeric[]) AS x", values)
+        rows = await conn.fetch(f"SELECT {written}, x FROM unnest($1::numeric[]) AS x", values)
     finally:
         await conn.close()
-    exponents = 0
-    for value, (text,) in zip(values, rows, strict=True):
-        if "e-" in text or "e+" in text:
-            exponents += 1
-        else:
-            assert text == orjson.dumps(float(Decimal(value))).decode(), value
-    assert 0 < exponents < len(values) / 2
+    marked = 0
+    for text, held in rows:  # held: the numeric as the resolvers read it (a Decimal)
+        if text.startswith(MARK):
+            marked += 1
+            text = orjson.dumps(orjson.loads(text.removeprefix(MARK))).decode()
+        assert MARK not in text
+        assert text == orjson.dumps(float(held)).decode(), held
+    assert 0 < marked < len(values)  # both kinds, each held to orjson

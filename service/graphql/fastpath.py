@@ -25,7 +25,7 @@ from graphql.execution.values import get_variable_values
 from service.db.reads import READS
 from service.graphql.compiler import Plan, compile_operation
 from service.graphql.compiler.builder import NotCompilable
-from service.graphql.compiler.rules import Reencode
+from service.graphql.compiler.rules import MARK, Reencode
 from service.graphql.documents import Documents
 
 logger = logging.getLogger(__name__)
@@ -116,8 +116,8 @@ class FastPath:
         if text is None:
             return None
         if plan.reencode is Reencode.ALWAYS or (
-            plan.reencode is Reencode.IF_EXPONENT and ("e-" in text or "e+" in text)
+            plan.reencode is Reencode.IF_MARKED and MARK in text
         ):
             # jsonb with spaces, floats as `1e-05`: written as the resolvers write them.
-            return orjson.dumps(orjson.loads(text))
+            return orjson.dumps(orjson.loads(text.replace(MARK, "")))
         return text

@@ -27,13 +27,18 @@ class Reencode(IntEnum):
     """Whether an answer holding a value is re-encoded by orjson, as the resolvers' are."""
 
     NEVER = 0
-    # PostgreSQL writes a float8 below 1e-4 or from 1e15 with an exponent (`1e-05`, `1e+15`)
-    # where orjson writes decimals (`0.00001`, `1000000000000000.0`); in between both write
-    # the same shortest digits (both use Ryu). So only an answer whose text holds an
-    # exponent is re-encoded (a name such as "pre-training" costs a needless re-encode).
-    IF_EXPONENT = 1
+    # A Float's text is orjson's own, except where orjson writes an exponent or PostgreSQL's
+    # float8 text differs (below 1e-4, from 1e15, more digits than a float8 keeps): the rule
+    # marks those values with MARK, and only an answer holding one is re-encoded.
+    IF_MARKED = 1
     # jsonb's text is not compact (`{"a": 1}`).
     ALWAYS = 2
+
+
+# A character no JSON text holds unescaped (to_json writes it as \u0001): found with one
+# memchr-like scan of the answer, where a search for `e-` or `e+` (an exponent) stops at
+# every `e` of its keys.
+MARK = "\x01"
 
 
 class Scalar(NamedTuple):
@@ -78,25 +83,28 @@ _SUPERSEDED = scores.SUPERSEDED.format(score="{t}")
 
 
 def _float(column: str) -> Scalar:
-    """A Float from a numeric column, as JSON text written directly (a cast to json would parse
-    each value again).
+    """A Float from a numeric column, as the JSON text orjson writes for float(value) (the
+    resolver path), written directly: a cast to json would parse each value again.
 
-    PostgreSQL writes an integral float8 as `40`, Python (the resolver path) as `40.0`: an
-    integral value gets its fraction here so both paths send the same bytes. Whether it is
-    integral is asked of the numeric, since each cast to float8 prints the numeric and parses
-    the text back (strtod), and the float8 test cast it three times a value. A numeric with
-    a fraction, below 1e6 and with at most 8 decimals cannot round to an integral float8 (its
-    fraction, at least 1e-8, is far above float8's spacing there), so its float8 text is the
-    answer; any other value (more digits, a huge one, NaN) takes the float8 test as before.
+    An integral value below 1e15 is its integer's digits and `.0` (PostgreSQL's float8 text
+    would be `40`). A value with a fraction, from 1e-4 to below 1e6 with at most 8 decimals,
+    has at most 14 significant digits: the float8 nearest it prints as those digits (no other
+    decimal that short maps to the same float8), so the numeric's own text without its
+    trailing zeros is the answer, without a cast to float8 (which prints the numeric and
+    parses it back) and the float8's shortest digits. Any other value (more digits, tiny,
+    huge, NaN) goes through float8 as before; one that may take an exponent is marked (MARK)
+    for the answer to be re-encoded.
     """
     as_float = f"{column}::float8"
     return Scalar(
         f"(CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 "
         f"THEN trunc({column})::text || '.0' "
-        f"WHEN abs({column}) < 1e6 AND scale({column}) <= 8 THEN {as_float}::text "
+        f"WHEN abs({column}) < 1e6 AND abs({column}) >= 1e-4 AND scale({column}) <= 8 "
+        f"THEN rtrim({column}::text, '0') "
         f"WHEN {as_float} = trunc({as_float}) AND abs({as_float}) < 1e15 "
-        f"THEN trunc({as_float})::numeric::text || '.0' ELSE to_json({as_float})::text END)",
-        reencode=Reencode.IF_EXPONENT,
+        f"THEN trunc({as_float})::numeric::text || '.0' "
+        f"ELSE E'\\x01' || to_json({as_float})::text END)",
+        reencode=Reencode.IF_MARKED,
         text=True,
     )
 
