@@ -173,6 +173,31 @@ async def test_only_a_release_that_has_something_to_wait_for_is_bounded(
         await pool.close()
 
 
+async def test_an_idle_connection_is_released_without_suspending(database_url: str) -> None:
+    """asyncpg shields every release in a task of its own; an idle connection's release
+    never suspends, so the pool releases it in the caller's task: it is free again before
+    `release` returns control, and can be taken again at once."""
+    pool = await create_pool(database_url, max_size=1, acquire_timeout=5)
+    try:
+        connection = await pool.acquire()
+        await connection.fetchval("SELECT 1")
+        releasing = pool.release(connection)
+        with pytest.raises(StopIteration):
+            releasing.send(None)  # ran to its end without yielding to the loop
+        assert pool._free_at_once()
+        async with pool.acquire() as again:
+            assert await again.fetchval("SELECT 2") == 2
+        # A connection in a transaction rolls back on release: shielded and bounded, and
+        # still free afterwards.
+        connection = await pool.acquire()
+        await connection.execute("BEGIN")
+        await pool.release(connection)
+        async with pool.acquire() as again:
+            assert not again.is_in_transaction()
+    finally:
+        await pool.close()
+
+
 async def test_a_release_that_cannot_finish_gives_up_at_the_acquire_bound(
     database_url: str,
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
+from asyncpg.pool import PoolConnectionProxy
 
 from service.db import reads
 
@@ -62,54 +63,62 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 class PoolConnection(asyncpg.Connection):
     """Every pool connection's class: it tells the running request's reads (service.db.reads)
-    the text of each statement it sends, and reports each one's duration to `on_statement`
-    (metrics), once each.
+    the text of each statement it sends, reports each one's duration to `on_statement`
+    (metrics) and its text to `on_query` (tests count statements), once each.
 
     Both hook the calls every query method ends in. A statement with parameters, prepared or
     run through a cursor passes through `_get_statement` (recorded there); one that is run
-    passes through `_execute` or `_executemany` (timed there, asyncpg's own logging points).
-    `execute` without arguments takes the simple protocol instead: recorded and timed there.
-    Timed here rather than by a query logger: asyncpg builds a LoggedQuery and schedules a
-    loop callback per statement for every logger, which cost ~30 k instructions per request.
-    A duration is the client's wait for the statement's result (prepare, bind, execute, rows
-    decoded), as the logger's `elapsed` was.
+    passes through `_execute` or `_executemany` (timed and told there, asyncpg's own logging
+    points). `execute` without arguments takes the simple protocol instead: recorded, timed
+    and told there. Done here rather than by a query logger: asyncpg builds a LoggedQuery and
+    schedules a loop callback per statement for every logger, which cost ~30 k instructions
+    per request, and a callback may run after the request has been answered. A duration is
+    the client's wait for the statement's result (prepare, bind, execute, rows decoded), as
+    the logger's `elapsed` was.
     """
 
     on_statement: StatementHook | None = None
+    on_query: QueryHook | None = None
 
     async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
-        if args:  # recorded in _get_statement, timed in _execute
+        if args:  # recorded in _get_statement, timed and told in _execute
             return await super().execute(query, *args, timeout=timeout)
         reads.record(query)
-        if self.on_statement is None:
+        if self.on_statement is None and self.on_query is None:
             return await super().execute(query, timeout=timeout)
         start = perf_counter()
         try:
             return await super().execute(query, timeout=timeout)
         finally:
-            self.on_statement(perf_counter() - start)
+            self._done(query, start)
 
     async def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Any:
         reads.record(query)
         return await super()._get_statement(query, *args, **kwargs)  # type: ignore[misc]
 
-    async def _execute(self, *args: Any, **kwargs: Any) -> Any:
-        if self.on_statement is None:
-            return await super()._execute(*args, **kwargs)  # type: ignore[misc]
+    async def _execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if self.on_statement is None and self.on_query is None:
+            return await super()._execute(query, *args, **kwargs)  # type: ignore[misc]
         start = perf_counter()
         try:
-            return await super()._execute(*args, **kwargs)  # type: ignore[misc]
+            return await super()._execute(query, *args, **kwargs)  # type: ignore[misc]
         finally:
-            self.on_statement(perf_counter() - start)
+            self._done(query, start)
 
-    async def _executemany(self, *args: Any, **kwargs: Any) -> Any:
-        if self.on_statement is None:
-            return await super()._executemany(*args, **kwargs)  # type: ignore[misc]
+    async def _executemany(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if self.on_statement is None and self.on_query is None:
+            return await super()._executemany(query, *args, **kwargs)  # type: ignore[misc]
         start = perf_counter()
         try:
-            return await super()._executemany(*args, **kwargs)  # type: ignore[misc]
+            return await super()._executemany(query, *args, **kwargs)  # type: ignore[misc]
         finally:
+            self._done(query, start)
+
+    def _done(self, query: str, start: float) -> None:
+        if self.on_statement is not None:
             self.on_statement(perf_counter() - start)
+        if self.on_query is not None:
+            self.on_query(query)
 
 
 class BoundedPool(asyncpg.Pool):
@@ -149,7 +158,27 @@ class BoundedPool(asyncpg.Pool):
         if timeout is None and _release_waits(connection):
             # A rollback, a cancellation or a close to wait for: bounded as the acquire was.
             timeout = self._acquire_timeout
+        elif timeout is None and self._owns(connection):
+            # asyncpg releases under asyncio.shield, so that a cancelled caller still returns
+            # the connection: a task per release, and the caller resumed a loop iteration
+            # later. An idle connection's release never suspends (nothing to roll back, wait
+            # for or close; the reset is _keep_session), so no cancellation can cut it short:
+            # the rest of asyncpg's Pool.release, without the shield.
+            self._check_init()  # type: ignore[attr-defined]
+            connection._con._on_release()
+            holder = connection._holder
+            await holder.release(holder._timeout)
+            return
         await super().release(connection, timeout=timeout)
+
+    def _owns(self, connection: Any) -> bool:
+        """Whether `connection` is a proxy of this pool still holding its connection (what
+        asyncpg's release checks before releasing)."""
+        return (
+            type(connection) is PoolConnectionProxy
+            and connection._holder._pool is self
+            and connection._con is not None  # type: ignore[attr-defined]
+        )
 
     def _free_at_once(self) -> bool:
         free = self._queue._queue  # type: ignore[attr-defined]
@@ -198,8 +227,7 @@ async def create_pool(
 
     async def init(connection: PoolConnection) -> None:
         await _init_connection(connection)
-        if on_query is not None:
-            connection.add_query_logger(lambda logged: on_query(logged.query))
+        connection.on_query = on_query
         if on_statement is not None:
             connection.on_statement = on_statement
         if on_record is not None:
