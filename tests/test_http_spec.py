@@ -150,3 +150,19 @@ async def test_a_get_request_with_an_empty_operation_name_runs(api: Api) -> None
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"__typename": "Query"}
+
+
+async def test_the_endpoint_takes_get_and_post_and_refuses_other_methods(api: Api) -> None:
+    # GET and POST go straight to the view (service.app._Registry); any other method is
+    # Starlette's: HEAD reaches the view through the router, the rest are refused there.
+    for response in (
+        await api.http.get("/graphql", params=TYPENAME),
+        await api.http.post("/graphql", json=TYPENAME),
+    ):
+        assert response.json()["data"] == {"__typename": "Query"}
+        assert response.headers["x-request-id"]
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = await api.http.request(method, "/graphql", json=TYPENAME)
+        assert response.status_code == 405
+        assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    assert (await api.http.head("/graphql")).status_code == 405
