@@ -189,7 +189,7 @@ class Observability:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        observation = Observation(request_id=request_id(_header(scope, HEADER)))
+        observation = Observation(request_id=request_id(header(scope, HEADER)))
         _set_header(scope, HEADER, observation.request_id)
         scope.setdefault("state", {})[STATE_KEY] = observation
         graphql = scope["path"] == self.graphql_path
@@ -284,7 +284,10 @@ class Observability:
         access_log.handle(record)
 
 
-def _header(scope: Scope, name: str) -> str | None:
+def header(scope: Scope, name: str) -> str | None:
+    """A request header's value, read from the scope: starlette's Headers.get raises and
+    catches a KeyError for a header the request lacks, which costs more than the lookup, and
+    most requests lack most of the headers the service asks for."""
     raw = name.encode("latin-1")
     for key, value in scope.get("headers", ()):
         if key.lower() == raw:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import negotiation
 from service.graphql.errors import Code
+from service.observability import header
 
 
 class PayloadTooLarge(Exception):
@@ -37,8 +38,7 @@ def error_response(
 
 def _media(scope: Scope) -> str:
     """The media type of a refusal: as the request's Accept header asks, else JSON."""
-    accept = next((value for name, value in scope["headers"] if name == b"accept"), None)
-    found = negotiation.response_type(None if accept is None else accept.decode("latin-1"))
+    found = negotiation.response_type(header(scope, "accept"))
     return found or negotiation.JSON
 
 

@@ -40,7 +40,7 @@ from service.graphql.limits import check_variables
 from service.graphql.loaders import untraced
 from service.graphql.persisted import Malformed, Mode, PersistedQueries
 from service.graphql.schema import RegistrySchema
-from service.observability import note_params, note_token
+from service.observability import header, note_params, note_token
 from service.sockets import Sockets, TextWebSocket, TransportWS
 from service.throttle import AuthThrottle
 from service.tracing import Tracing
@@ -59,18 +59,8 @@ def _request_id(request: Request) -> str:
     state = request.scope.setdefault("state", {})  # what request.state reads and writes
     found: str | None = state.get("request_id")
     if found is None:
-        found = state["request_id"] = _header(request, b"x-request-id") or uuid.uuid4().hex
+        found = state["request_id"] = header(request.scope, "x-request-id") or uuid.uuid4().hex
     return found
-
-
-def _header(request: Request, name: bytes) -> str | None:
-    """A request header's value, `name` lowercase as ASGI servers give them. starlette's
-    Headers.get raises and catches a KeyError for a header the request lacks, which costs
-    more than the lookup, and most requests lack most of the headers asked for."""
-    for key, value in request.headers.raw:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 # The view's HTTP refusals (strawberry raises HTTPException) and their codes.
@@ -395,10 +385,10 @@ class RegistryGraphQL(GraphQL[Context, None]):
         the caller before it reads the document, which here is read first: a token (checked,
         perhaps refused and throttled), a registry that requires one, an allow-list of
         documents (an unregistered one is never parsed)."""
-        if _header(request, b"authorization") is not None or self.persisted.mode is Mode.ALLOWLIST:
-            return None
         settings: Settings = request.state.settings
-        if settings.require_reader_token:
+        if header(request.scope, "authorization") is not None or settings.require_reader_token:
+            return None
+        if self.persisted.mode is Mode.ALLOWLIST:
             return None
         if negotiation.media_type(request.headers.get("content-type", "")) != negotiation.JSON:
             return None
@@ -551,7 +541,7 @@ async def principal_of(
     """Who sent the request, or why they are refused; GraphQL and exports alike."""
     client = request.client
     return await _authenticated(
-        _header(request, b"authorization"),
+        header(request.scope, "authorization"),
         client.host if client else "unknown",
         request.state.settings,
         request.state.pool,
